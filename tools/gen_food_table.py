@@ -150,6 +150,10 @@ def split_amount(desc):
     return amount, m.group(2)
 
 
+def words(text):
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
 def clean_number(text):
     text = text.strip()
     if text == "":
@@ -184,7 +188,7 @@ def build(files, jar):
             if gm.strip() == "" or desc.strip() == "":
                 continue
             seq += 1
-            amount, unit = split_amount(desc.strip())
+            amount, unit = split_amount(" ".join(desc.split()))
             portions.append([ndb, str(seq), amount, unit, clean_number(gm), "SR28"])
     sr28_units = {}
     for p in portions:
@@ -207,8 +211,9 @@ def build(files, jar):
                     continue
                 amount = ("%g" % float(amount))
                 grams = ("%g" % float(grams))
-                # Same measure already in SR28 (same unit text): keep the SR28 weight only.
-                if any(p[3].lower() == unit.lower() and float(p[2]) == float(amount)
+                # Same measure already there (same words, ignoring case, commas and spaces):
+                # keep the first (SR28) weight only.
+                if any(words(p[3]) == words(unit) and float(p[2]) == float(amount)
                        for p in existing):
                     continue
                 seq += 1
