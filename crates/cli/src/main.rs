@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 2 bad input (a message names the field and what is allowed);
 //! 1 an internal failure (a bug or a broken installation).
 
+mod food_cmds;
 mod render;
 
 use anyhow::{anyhow, Context};
@@ -21,6 +22,9 @@ use std::process::ExitCode;
     after_help = "quietlegs is informational software, not medical advice."
 )]
 struct Cli {
+    /// The database file (default: QUIETLEGS_DB, else the platform data directory).
+    #[arg(long, global = true, value_name = "PATH")]
+    db: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -55,8 +59,57 @@ enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// Foods: search the USDA table, weigh household amounts, import USDA downloads.
+    Foods {
+        #[command(subcommand)]
+        command: FoodsCommand,
+    },
+    /// A day's magnesium from foods and supplements, against the RDA and the upper limit.
+    Intake {
+        /// A food eaten, as "FOOD QUERY=AMOUNT" (e.g. "almonds=1 oz"); repeat for each.
+        #[arg(long = "food", value_name = "QUERY=AMOUNT")]
+        foods: Vec<String>,
+        /// A supplement taken, as "FORM=[N x ]AMOUNT mg elemental|compound"; repeat for each.
+        #[arg(long = "supplement", value_name = "FORM=AMOUNT")]
+        supplements: Vec<String>,
+        /// Your profile, for the RDA and the upper limit.
+        #[arg(long)]
+        profile: Option<PathBuf>,
+        #[command(flatten)]
+        output: Output,
+    },
     /// Version, data sources and licences.
     About {
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+#[derive(Subcommand)]
+enum FoodsCommand {
+    /// Find foods by name: any word order, prefixes and typos ("almnd", "pumpkin seed roasted").
+    Search {
+        query: String,
+        /// How many foods to list (1-100).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
+        limit: u16,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Grams and magnesium in an amount of the best-matching food ("1 oz", "½ cup", "1 medium").
+    Amount {
+        /// The food, as you would search for it.
+        food: String,
+        /// The amount: mass (g, kg, oz, lb), volume (cup, tbsp, tsp, fl oz, ml) or a household
+        /// measure of that food (medium, slice, ...).
+        amount: String,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Import a USDA download (FoodData Central CSV zip or folder; SR28 / SR Legacy ASCII) into
+    /// the database. Re-importing a release replaces it.
+    Import {
+        path: PathBuf,
         #[command(flatten)]
         output: Output,
     },
@@ -93,7 +146,7 @@ struct Output {
 }
 
 /// A failure at the edge: bad input (exit 2) or an internal error (exit 1).
-enum Failure {
+pub(crate) enum Failure {
     BadInput(anyhow::Error),
     Internal(anyhow::Error),
 }
@@ -104,7 +157,7 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
-fn bad_input(e: impl Into<anyhow::Error>) -> Failure {
+pub(crate) fn bad_input(e: impl Into<anyhow::Error>) -> Failure {
     Failure::BadInput(e.into())
 }
 
@@ -127,7 +180,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
+pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value).context("serialising the output as JSON")?;
     println!("{text}");
     Ok(())
@@ -135,6 +188,7 @@ fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
 
 fn run(cli: Cli) -> Result<(), Failure> {
     let data = ReferenceData::shipped().context("loading the shipped reference tables")?;
+    let db = quietlegs_store::database_path(cli.db.clone()).map_err(bad_input)?;
     match cli.command {
         Command::Plan { profile, output } => {
             let text = std::fs::read_to_string(&profile)
@@ -143,7 +197,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let parsed = Profile::from_toml(&text, &data)
                 .with_context(|| format!("profile {}", profile.display()))
                 .map_err(bad_input)?;
-            let plan = build_plan(&parsed, &data);
+            let foods = food_cmds::load_food_table(&db)?;
+            let plan = build_plan(&parsed, &data, &foods);
             if output.json {
                 print_json(&plan)?;
             } else {
@@ -225,6 +280,32 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 );
             }
         }
+        Command::Foods { command } => match command {
+            FoodsCommand::Search {
+                query,
+                limit,
+                output,
+            } => food_cmds::search(&db, &query, usize::from(limit), output.json)?,
+            FoodsCommand::Amount {
+                food,
+                amount,
+                output,
+            } => food_cmds::amount(&db, &food, &amount, output.json)?,
+            FoodsCommand::Import { path, output } => food_cmds::import(&db, &path, output.json)?,
+        },
+        Command::Intake {
+            foods,
+            supplements,
+            profile,
+            output,
+        } => food_cmds::intake(
+            &db,
+            &data,
+            profile.as_ref(),
+            &foods,
+            &supplements,
+            output.json,
+        )?,
         Command::About { output } => {
             if output.json {
                 print_json(&render::about_json(&data))?;

@@ -1,5 +1,6 @@
 //! Plain-text rendering for the terminal. Layout only: every value comes from the core.
 
+use quietlegs_core::food::intake::{FoodEaten, IntakeSummary};
 use quietlegs_core::forms::FormCatalogue;
 use quietlegs_core::plan::Plan;
 use quietlegs_core::profile::{Profile, Sex};
@@ -154,6 +155,14 @@ pub fn plan_text(plan: &Plan, profile: &Profile) -> String {
 
     heading(&mut out, "Food first");
     para(&mut out, "  ", &plan.food_first.message);
+    for s in &plan.food_first.suggestions {
+        bullet(
+            &mut out,
+            "+",
+            &format!("{} of {}: {:.0} mg", s.amount, s.name, s.magnesium_mg),
+        );
+    }
+    para(&mut out, "  ", "The richest food groups:");
     for g in &plan.food_first.food_groups {
         bullet(&mut out, "-", &g.name);
     }
@@ -299,6 +308,102 @@ pub fn about_text(data: &ReferenceData) -> String {
             &format!("[{id}]"),
             &format!("{} ({}).{url}", s.citation, evidence_word(s.evidence)),
         );
+    }
+    out
+}
+
+pub fn intake_text(s: &IntakeSummary, foods: &[FoodEaten], ul_known: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Magnesium today");
+    let _ = writeln!(out, "---------------");
+    for f in foods {
+        let mg = f
+            .magnesium_mg
+            .map(|m| format!("{m:.0} mg"))
+            .unwrap_or_else(|| "unknown".into());
+        bullet(
+            &mut out,
+            "-",
+            &format!("{} {} ({:.0} g): {mg}", f.amount, f.name, f.grams),
+        );
+    }
+    let _ = writeln!(out, "  Food: {:.0} mg", s.food_mg);
+    if !s.foods_without_magnesium.is_empty() {
+        para(
+            &mut out,
+            "  ",
+            &format!(
+                "USDA gives no magnesium for: {}; the food total is a lower bound.",
+                s.foods_without_magnesium.join(", ")
+            ),
+        );
+    }
+    if ul_known {
+        let _ = writeln!(
+            out,
+            "  Supplements: {:.0} mg of the {} mg upper limit{}",
+            s.supplement_mg,
+            s.supplemental_ul_mg,
+            if s.supplements_over_ul {
+                " - ABOVE THE LIMIT: ask your clinician"
+            } else {
+                ""
+            }
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "  Supplements: {:.0} mg (give --profile to check the upper limit)",
+            s.supplement_mg
+        );
+    }
+    match (s.rda_mg, s.gap_mg) {
+        (Some(rda), Some(gap)) if gap > 0.0 => {
+            let _ = writeln!(
+                out,
+                "  Total: {:.0} mg of your RDA of {rda} mg: {gap:.0} mg short.",
+                s.total_mg
+            );
+        }
+        (Some(rda), _) => {
+            let _ = writeln!(
+                out,
+                "  Total: {:.0} mg: your RDA of {rda} mg is met.",
+                s.total_mg
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                out,
+                "  Total: {:.0} mg (give --profile to compare with your RDA)",
+                s.total_mg
+            );
+        }
+    }
+    if !s.top_contributors.is_empty() {
+        heading(&mut out, "Top contributors");
+        for c in &s.top_contributors {
+            bullet(
+                &mut out,
+                "-",
+                &format!(
+                    "{}: {:.0} mg ({:.0} %)",
+                    c.label,
+                    c.magnesium_mg,
+                    c.share * 100.0
+                ),
+            );
+        }
+    }
+    if !s.gap_closers.is_empty() {
+        heading(&mut out, "Foods that would close the gap");
+        for g in &s.gap_closers {
+            bullet(
+                &mut out,
+                "+",
+                &format!("{} of {}: {:.0} mg", g.amount, g.name, g.magnesium_mg),
+            );
+        }
     }
     out
 }

@@ -12,6 +12,7 @@ pub mod medicines;
 pub mod plan;
 pub mod profile;
 pub mod reference;
+pub mod supplement;
 pub mod timing;
 
 pub use clock::ClockTime;

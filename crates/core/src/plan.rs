@@ -3,6 +3,8 @@
 //! reason and the ids of its sources, resolved in `Plan::sources`.
 
 use crate::clock::ClockTime;
+use crate::food::intake::{gap_closers, GapCloser};
+use crate::food::FoodTable;
 use crate::medicines::{Identification, MedicineIndex};
 use crate::profile::{GiTolerance, Profile, Sex};
 use crate::reference::{
@@ -34,6 +36,8 @@ pub struct FoodFirst {
     /// RDA minus the total (negative when above the RDA), when both are known.
     pub gap_to_rda_mg: Option<f64>,
     pub message: String,
+    /// Foods in realistic portions that would close the gap (when the gap is known).
+    pub suggestions: Vec<GapCloser>,
     pub food_groups: Vec<FoodGroup>,
     pub sources: Vec<String>,
 }
@@ -184,8 +188,8 @@ fn rda_for(profile: &Profile, data: &ReferenceData) -> (Option<u32>, String, Vec
     }
 }
 
-/// Builds the plan for a validated profile.
-pub fn build_plan(profile: &Profile, data: &ReferenceData) -> Plan {
+/// Builds the plan for a validated profile; `foods` supplies the food-first suggestions.
+pub fn build_plan(profile: &Profile, data: &ReferenceData, foods: &FoodTable) -> Plan {
     let rules = &data.rules;
     let mut flags: Vec<Flag> = Vec::new();
 
@@ -504,7 +508,7 @@ pub fn build_plan(profile: &Profile, data: &ReferenceData) -> Plan {
             .to_string()
     };
 
-    let food_first = food_first(profile, data, rda_mg, current);
+    let food_first = food_first(profile, data, foods, rda_mg, current);
     flags.sort_by(|a, b| a.severity.cmp(&b.severity).then(a.code.cmp(&b.code)));
 
     let mut plan = Plan {
@@ -794,6 +798,7 @@ fn suggest_supplement(
 fn food_first(
     profile: &Profile,
     data: &ReferenceData,
+    foods: &FoodTable,
     rda_mg: Option<u32>,
     current: f64,
 ) -> FoodFirst {
@@ -806,7 +811,7 @@ fn food_first(
     let message = match (rda_mg, dietary, gap) {
         (Some(r), Some(d), Some(g)) if g > 0.0 => format!(
             "Food gives about {} mg and supplements {} mg: {} mg short of your RDA of {r} mg. \
-             Close the gap with food first; the groups below are the richest sources.",
+             Close the gap with food first: the foods below in everyday portions would do it.",
             fmt_mg(d),
             fmt_mg(current),
             fmt_mg(g)
@@ -833,8 +838,13 @@ fn food_first(
         total_mg: total,
         gap_to_rda_mg: gap,
         message,
+        suggestions: gap.map(|g| gap_closers(foods, g, &[])).unwrap_or_default(),
         food_groups: data.food_groups.clone(),
-        sources: vec!["rda-scope".to_string(), "usda-food-groups".to_string()],
+        sources: vec![
+            "rda-scope".to_string(),
+            "usda-food-groups".to_string(),
+            "usda-sr28".to_string(),
+        ],
     }
 }
 

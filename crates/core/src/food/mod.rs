@@ -52,6 +52,9 @@ pub struct Food {
     pub group: Option<String>,
     /// The release the food comes from.
     pub release: String,
+    /// The SR NDB number, zero-padded to 5 digits, where the food has one: it lines up the same
+    /// food across SR28, SR Legacy and FoodData Central.
+    pub ndb: Option<String>,
     pub per_100g: Nutrients,
     pub portions: Vec<Portion>,
 }
@@ -72,6 +75,8 @@ pub struct FoodTable {
     pub groups: HashMap<String, String>,
     /// Ids of common generic foods (a ranking hint).
     pub common: Vec<String>,
+    /// Foods offered to close a magnesium gap, with a realistic portion ("1 oz").
+    pub gap_closers: Vec<(String, String)>,
 }
 
 /// Data lines of a generated TSV: comments skipped, header checked.
@@ -139,6 +144,7 @@ impl FoodTable {
                 name: f[2].to_string(),
                 group: Some(f[1].to_string()),
                 release: SR28_RELEASE.to_string(),
+                ndb: Some(f[0].to_string()),
                 per_100g: Nutrients {
                     kcal: n(3)?,
                     magnesium_mg: n(4)?,
@@ -184,24 +190,31 @@ impl FoodTable {
             .map(|(_, f)| (f[0].to_string(), f.get(1).unwrap_or(&"").to_string()))
             .collect();
         let mut common = Vec::new();
-        for (line, f) in tsv_rows("data/food/common.tsv", COMMON_FOODS, "ndb\twhy")? {
-            if !index.contains_key(f[0]) {
+        let mut gap_closers = Vec::new();
+        for (line, f) in tsv_rows("data/food/common.tsv", COMMON_FOODS, "ndb\tsuggest\twhy")? {
+            if !index.contains_key(f[0]) || f.len() != 3 {
                 return Err(FoodTableError {
                     file: "data/food/common.tsv",
                     line,
-                    message: format!("unknown food {}", f[0]),
+                    message: format!("unknown food {} or not 3 fields", f[0]),
                 });
             }
             common.push(f[0].to_string());
+            if !f[1].is_empty() {
+                gap_closers.push((f[0].to_string(), f[1].to_string()));
+            }
         }
         Ok(Self {
             foods,
             groups,
             common,
+            gap_closers,
         })
     }
 
-    /// Adds foods (imported ones from the store), replacing any with the same id.
+    /// Adds foods (imported ones from the store), replacing any with the same id, and the food
+    /// whose id is the same NDB number (shipped SR28 or an SR ASCII import): a later import of
+    /// the same food is the record to use.
     pub fn extend(&mut self, foods: impl IntoIterator<Item = Food>) {
         let mut index: HashMap<String, usize> = self
             .foods
@@ -210,8 +223,12 @@ impl FoodTable {
             .map(|(i, f)| (f.id.clone(), i))
             .collect();
         for food in foods {
-            match index.get(&food.id) {
-                Some(&i) => self.foods[i] = food,
+            let same_ndb = food.ndb.as_ref().and_then(|n| index.get(n).copied());
+            match index.get(&food.id).copied().or(same_ndb) {
+                Some(i) => {
+                    index.insert(food.id.clone(), i);
+                    self.foods[i] = food;
+                }
                 None => {
                     index.insert(food.id.clone(), self.foods.len());
                     self.foods.push(food);
@@ -274,6 +291,22 @@ mod tests {
             .portions
             .iter()
             .any(|p| p.unit.starts_with("medium") && p.grams == 118.0));
+    }
+
+    #[test]
+    fn imported_foods_replace_the_shipped_food_with_the_same_ndb() {
+        let mut t = FoodTable::shipped().unwrap();
+        let n = t.foods.len();
+        let mut banana = t.by_id("09040").unwrap().clone();
+        banana.id = "fdc:173944".into();
+        banana.release = "FoodData_Central_sr_legacy_food_csv_2018-04".into();
+        let mut new_food = banana.clone();
+        new_food.id = "fdc:1".into();
+        new_food.ndb = None;
+        t.extend([banana, new_food]);
+        assert_eq!(t.foods.len(), n + 1);
+        assert!(t.by_id("09040").is_none());
+        assert_eq!(t.by_id("fdc:173944").unwrap().ndb.as_deref(), Some("09040"));
     }
 
     #[test]

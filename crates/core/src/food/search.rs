@@ -270,7 +270,9 @@ impl FoodIndex {
 
 fn food_prior(food: &Food, word_count: usize, common: &HashSet<&str>) -> f32 {
     let mut p = -LENGTH_PENALTY * word_count as f32;
-    if common.contains(food.id.as_str()) {
+    let is_common = common.contains(food.id.as_str())
+        || food.ndb.as_deref().is_some_and(|n| common.contains(n));
+    if is_common {
         p += COMMON_BONUS;
     }
     if let Some(g) = &food.group {

@@ -1,0 +1,320 @@
+//! `quietlegs foods …` and `quietlegs intake`.
+
+use crate::{bad_input, print_json, Failure};
+use anyhow::{anyhow, Context};
+use quietlegs_core::food::amount::{parse_amount, resolve};
+use quietlegs_core::food::intake::{summarise, FoodEaten, SupplementTaken};
+use quietlegs_core::food::search::FoodIndex;
+use quietlegs_core::food::{Food, FoodTable};
+use quietlegs_core::forms::FormCatalogue;
+use quietlegs_core::plan::build_plan;
+use quietlegs_core::supplement::parse_dose;
+use quietlegs_core::{Profile, ReferenceData};
+use quietlegs_store::{FoodRelease, SqliteStore, Store};
+use quietlegs_usda::{DownloadKind, Progress};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+/// The shipped table plus foods imported into the database, if the database exists (a search
+/// never creates a database).
+pub fn load_food_table(db: &Path) -> Result<FoodTable, Failure> {
+    let mut table = FoodTable::shipped().context("loading the shipped food table")?;
+    if db.exists() {
+        let store = SqliteStore::open(db)
+            .with_context(|| format!("opening the database {}", db.display()))?;
+        table.extend(store.imported_foods().context("reading imported foods")?);
+    }
+    Ok(table)
+}
+
+/// Magnesium in the food's first household portion, for a search hit.
+fn first_portion(food: &Food) -> Option<(String, f64, Option<f64>)> {
+    let p = food.portions.first()?;
+    let mg = food.per_100g.magnesium_mg.map(|m| m * p.grams / 100.0);
+    Some((format!("{} {}", trim(p.amount), p.unit), p.grams, mg))
+}
+
+fn trim(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+pub fn search(db: &Path, query: &str, limit: usize, json_out: bool) -> Result<(), Failure> {
+    if query.trim().is_empty() {
+        return Err(bad_input(anyhow!(
+            "QUERY: give at least one word, e.g. \"almonds\""
+        )));
+    }
+    let table = load_food_table(db)?;
+    let index = FoodIndex::build(&table).context("building the search index")?;
+    let hits = index.search(query, limit);
+    let rows: Vec<serde_json::Value> = hits
+        .iter()
+        .map(|h| {
+            let f = &table.foods[h.food];
+            let portion = first_portion(f);
+            json!({
+                "id": f.id,
+                "name": f.name,
+                "release": f.release,
+                "magnesium_mg_per_100g": f.per_100g.magnesium_mg,
+                "portion": portion.as_ref().map(|(text, grams, mg)| json!({
+                    "amount": text, "grams": grams, "magnesium_mg": mg,
+                })),
+            })
+        })
+        .collect();
+    if json_out {
+        return print_json(&json!({ "query": query, "hits": rows }));
+    }
+    if hits.is_empty() {
+        println!("No food matches \"{query}\".");
+        return Ok(());
+    }
+    for h in &hits {
+        let f = &table.foods[h.food];
+        let per100 = f
+            .per_100g
+            .magnesium_mg
+            .map(|m| format!("{m:.0} mg/100 g"))
+            .unwrap_or_else(|| "magnesium unknown".into());
+        println!("{:<12} {}  [{per100}]", f.id, f.name);
+        match first_portion(f) {
+            Some((text, grams, Some(mg))) => {
+                println!("{:<12} {text} ({} g): {mg:.0} mg", "", trim(grams))
+            }
+            Some((text, grams, None)) => println!("{:<12} {text} ({} g)", "", trim(grams)),
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+/// Resolves "FOOD QUERY" and "AMOUNT" to a food entry.
+fn eaten(
+    table: &FoodTable,
+    index: &FoodIndex,
+    query: &str,
+    amount: &str,
+) -> Result<FoodEaten, Failure> {
+    let hit = index.search(query, 1).into_iter().next().ok_or_else(|| {
+        bad_input(anyhow!(
+            "no food matches \"{query}\"; try `quietlegs foods search`"
+        ))
+    })?;
+    let food = &table.foods[hit.food];
+    let parsed = parse_amount(amount).map_err(bad_input)?;
+    let r = resolve(food, &parsed).map_err(bad_input)?;
+    Ok(FoodEaten {
+        food_id: food.id.clone(),
+        name: food.name.clone(),
+        amount: amount.to_string(),
+        grams: r.grams,
+        magnesium_mg: r.magnesium_mg,
+    })
+}
+
+pub fn amount(db: &Path, query: &str, amount: &str, json_out: bool) -> Result<(), Failure> {
+    let table = load_food_table(db)?;
+    let index = FoodIndex::build(&table).context("building the search index")?;
+    let e = eaten(&table, &index, query, amount)?;
+    if json_out {
+        return print_json(&json!({
+            "food": { "id": e.food_id, "name": e.name },
+            "amount": e.amount,
+            "grams": e.grams,
+            "magnesium_mg": e.magnesium_mg,
+        }));
+    }
+    let mg = e
+        .magnesium_mg
+        .map(|m| format!("{m:.1} mg magnesium"))
+        .unwrap_or_else(|| "magnesium unknown (USDA gives no value)".into());
+    println!(
+        "{} of {} ({}) = {:.1} g: {mg}",
+        e.amount, e.name, e.food_id, e.grams
+    );
+    Ok(())
+}
+
+/// `--food "QUERY=AMOUNT"`.
+fn split_food_flag(flag: &str) -> Result<(&str, &str), Failure> {
+    flag.rsplit_once('=')
+        .map(|(q, a)| (q.trim(), a.trim()))
+        .filter(|(q, a)| !q.is_empty() && !a.is_empty())
+        .ok_or_else(|| {
+            bad_input(anyhow!(
+                "--food '{flag}': write \"FOOD QUERY=AMOUNT\", e.g. \"almonds=1 oz\""
+            ))
+        })
+}
+
+pub fn intake(
+    db: &Path,
+    data: &ReferenceData,
+    profile: Option<&PathBuf>,
+    foods: &[String],
+    supplements: &[String],
+    json_out: bool,
+) -> Result<(), Failure> {
+    let table = load_food_table(db)?;
+    let index = FoodIndex::build(&table).context("building the search index")?;
+    let mut eaten_list = Vec::new();
+    for f in foods {
+        let (q, a) = split_food_flag(f)?;
+        eaten_list.push(eaten(&table, &index, q, a)?);
+    }
+    let catalogue = FormCatalogue::new(data);
+    let mut taken = Vec::new();
+    for s in supplements {
+        let dose = parse_dose(s, &catalogue).map_err(bad_input)?;
+        taken.push(SupplementTaken {
+            label: format!("{} supplement", dose.product.form),
+            elemental_mg: dose.elemental_mg,
+        });
+    }
+    let (rda, ul) = match profile {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the profile {}", path.display()))
+                .map_err(bad_input)?;
+            let p = Profile::from_toml(&text, data)
+                .with_context(|| format!("profile {}", path.display()))
+                .map_err(bad_input)?;
+            let plan = build_plan(&p, data, &table);
+            (plan.rda_mg, Some(plan.supplemental_ul_mg))
+        }
+        None => (None, None),
+    };
+    let summary = summarise(&table, &eaten_list, &taken, rda, ul.unwrap_or(0));
+    if json_out {
+        let mut v = serde_json::to_value(&summary).context("serialising the intake")?;
+        if ul.is_none() {
+            v["supplemental_ul_mg"] = serde_json::Value::Null;
+            v["supplements_over_ul"] = serde_json::Value::Null;
+        }
+        v["foods"] = serde_json::to_value(&eaten_list).context("serialising the foods")?;
+        return print_json(&v);
+    }
+    print!(
+        "{}",
+        crate::render::intake_text(&summary, &eaten_list, ul.is_some())
+    );
+    Ok(())
+}
+
+/// An indicatif bar over the bytes of each file read.
+struct Bar {
+    bar: indicatif::ProgressBar,
+}
+
+impl Progress for Bar {
+    fn file(&mut self, name: &str, size: u64) {
+        self.bar.set_length(size);
+        self.bar.set_position(0);
+        self.bar.set_message(name.to_string());
+    }
+    fn advance(&mut self, bytes: u64) {
+        self.bar.inc(bytes);
+    }
+}
+
+pub fn import(db: &Path, path: &Path, json_out: bool) -> Result<(), Failure> {
+    if !path.exists() {
+        return Err(bad_input(anyhow!(
+            "PATH: {} does not exist",
+            path.display()
+        )));
+    }
+    let mut store =
+        SqliteStore::open(db).with_context(|| format!("opening the database {}", db.display()))?;
+    let release_name = quietlegs_usda::release_name(path);
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg:>20} [{bar:40}] {bytes}/{total_bytes} ({eta})",
+        )
+        .map_err(|e| anyhow!("progress bar template: {e}"))?
+        .progress_chars("=> "),
+    );
+    let (tx, rx) = std::sync::mpsc::sync_channel::<
+        Result<Food, Box<dyn std::error::Error + Send + Sync>>,
+    >(4096);
+    let path_owned = path.to_path_buf();
+    let progress_bar = bar.clone();
+    let worker = std::thread::spawn(move || {
+        let mut progress = Bar { bar: progress_bar };
+        let result = quietlegs_usda::import(&path_owned, &mut progress, &mut |food| {
+            tx.send(Ok(food))
+                .map_err(|_| "the database stopped the import".to_string())
+        });
+        if let Err(e) = &result {
+            let _ = tx.send(Err(e.to_string().into()));
+        }
+        result
+    });
+    let release = FoodRelease {
+        release: release_name.clone(),
+        kind: String::new(),
+        imported_at: jiff::Timestamp::now().to_string(),
+        foods: 0,
+    };
+    let stored = store.replace_food_release(&release, &mut rx.into_iter());
+    let outcome = worker
+        .join()
+        .map_err(|_| anyhow!("the import thread panicked"))?;
+    bar.finish_and_clear();
+    let (kind, report) = match outcome {
+        Ok(ok) => ok,
+        // A download that is not USDA data, or unreadable: bad input; nothing was changed.
+        Err(e) => {
+            return Err(bad_input(
+                anyhow!(e).context(format!("importing {}", path.display())),
+            ))
+        }
+    };
+    let written = stored.context("writing the imported foods")?;
+    let kind_label = match kind {
+        DownloadKind::SrAscii => "sr-ascii".to_string(),
+        DownloadKind::FdcCsv => format!(
+            "fdc:{}",
+            report
+                .data_types
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("+")
+        ),
+    };
+    store
+        .set_food_release_kind(&release_name, &kind_label)
+        .context("recording the release kind")?;
+    if json_out {
+        return print_json(&json!({
+            "release": release_name,
+            "kind": kind_label,
+            "database": db.display().to_string(),
+            "foods_written": written,
+            "report": report,
+        }));
+    }
+    println!(
+        "Imported {release_name} ({kind_label}) into {}: {} foods, {} nutrient rows read, {} portions, {} rows skipped.",
+        db.display(),
+        report.foods,
+        report.nutrient_rows,
+        report.portions,
+        report.skipped_rows
+    );
+    for s in &report.skipped {
+        println!("  skipped {}:{}: {}", s.file, s.line, s.reason);
+    }
+    if report.skipped_rows as usize > report.skipped.len() {
+        println!(
+            "  … and {} more skipped rows (use --json for the first {}).",
+            report.skipped_rows as usize - report.skipped.len(),
+            quietlegs_usda::MAX_SKIPPED_LISTED
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! `quietlegs foods …` and `intake` through the real binary, with a throw-away database.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../usda/tests/fixtures")
+}
+
+fn ql(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_quietlegs"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("QUIETLEGS_DB")
+        .output()
+        .unwrap()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_new_user_logs_almonds_and_spinach_and_sees_the_right_magnesium() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    // 1 oz almonds: 28.3495 g x 270 mg/100 g = 76.54 mg (USDA SR28 12061).
+    let v = json(&ql(&db, &["foods", "amount", "almonds", "1 oz", "--json"]));
+    assert_eq!(v["food"]["id"], "12061");
+    assert!((v["grams"].as_f64().unwrap() - 28.3495).abs() < 1e-3);
+    assert!((v["magnesium_mg"].as_f64().unwrap() - 76.54).abs() < 0.01);
+    // ½ cup boiled spinach: 1 cup = 180 g, so 90 g x 87 mg/100 g = 78.3 mg (SR28 11458).
+    let v = json(&ql(
+        &db,
+        &["foods", "amount", "boiled spinach", "½ cup", "--json"],
+    ));
+    assert_eq!(v["food"]["id"], "11458");
+    assert!((v["magnesium_mg"].as_f64().unwrap() - 78.3).abs() < 0.01);
+    // Both in one day with a 120 mg supplement: 76.54 + 78.3 + 120 = 274.84 mg; the example
+    // profile (woman, 52) has an RDA of 320 mg, so 45.16 mg short.
+    let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/profile.toml");
+    let v = json(&ql(
+        &db,
+        &[
+            "intake",
+            "--food",
+            "almonds=1 oz",
+            "--food",
+            "boiled spinach=½ cup",
+            "--supplement",
+            "glycinate=120 mg elemental",
+            "--profile",
+            profile.to_str().unwrap(),
+            "--json",
+        ],
+    ));
+    assert!(
+        (v["total_mg"].as_f64().unwrap() - 274.84).abs() < 0.01,
+        "{v}"
+    );
+    assert!((v["gap_mg"].as_f64().unwrap() - 45.16).abs() < 0.01, "{v}");
+    assert_eq!(v["supplemental_ul_mg"], 350);
+    assert_eq!(v["gap_closers"][0]["food_id"], "12014");
+    // Nothing above created a database: read-only commands never do.
+    assert!(!db.exists());
+}
+
+#[test]
+fn search_is_typo_tolerant_and_json_shows_portion_magnesium() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    let v = json(&ql(
+        &db,
+        &["foods", "search", "almnd", "--limit", "3", "--json"],
+    ));
+    assert_eq!(v["hits"][0]["id"], "12061");
+    assert_eq!(v["hits"][0]["magnesium_mg_per_100g"], 270.0);
+    // 1 cup, whole = 143 g: 143 x 2.70 = 386.1 mg.
+    assert!((v["hits"][0]["portion"]["magnesium_mg"].as_f64().unwrap() - 386.1).abs() < 0.01);
+    let out = ql(&db, &["foods", "search", "  "]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = ql(&db, &["foods", "search", "x", "--limit", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn importing_is_idempotent_and_a_bad_import_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    let legacy = fixtures().join("FoodData_Central_sr_legacy_food_csv_2018-04.zip");
+    let first = json(&ql(
+        &db,
+        &["foods", "import", legacy.to_str().unwrap(), "--json"],
+    ));
+    assert_eq!(first["foods_written"], 2);
+    assert_eq!(first["report"]["skipped_rows"], 4);
+    let again = json(&ql(
+        &db,
+        &["foods", "import", legacy.to_str().unwrap(), "--json"],
+    ));
+    assert_eq!(again["foods_written"], 2);
+    // The imported banana (fdc:173944, NDB 09040) replaces the shipped one in search.
+    let v = json(&ql(
+        &db,
+        &["foods", "search", "banana", "--limit", "5", "--json"],
+    ));
+    let ids: Vec<&str> = v["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids[0], "fdc:173944");
+    assert!(!ids.contains(&"09040"), "{ids:?}");
+    // Its SR Legacy portion "medium" now works.
+    let v = json(&ql(
+        &db,
+        &["foods", "amount", "banana", "1 medium", "--json"],
+    ));
+    assert_eq!(v["grams"], 118.0);
+    // A wrong file: exit 2, a clear message, and the earlier import is still there.
+    let out = ql(
+        &db,
+        &[
+            "foods",
+            "import",
+            fixtures().join("not_usda").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a USDA download"));
+    let v = json(&ql(
+        &db,
+        &[
+            "foods",
+            "search",
+            "apples raw with skin",
+            "--limit",
+            "1",
+            "--json",
+        ],
+    ));
+    assert_eq!(v["hits"][0]["id"], "fdc:171688");
+}

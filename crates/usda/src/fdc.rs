@@ -1,0 +1,460 @@
+//! FoodData Central CSV downloads: every field double-quoted, UTF-8, one header row, an empty
+//! string for null; columns are found by header name because they changed between releases
+//! (`food_nutrient.csv` has 11 columns in SR Legacy 2018 and 13 in the 2024+ full download).
+
+use crate::source::Source;
+use crate::{pad_ndb, split_leading_amount, ImportError, ImportReport, Progress};
+use quietlegs_core::food::{Food, Nutrients, Portion};
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+
+/// FDC `nutrient.id`s quietlegs keeps (FOOD-DATA.md 2a).
+const ENERGY_KCAL: u32 = 1008;
+const ENERGY_ATWATER_SPECIFIC: u32 = 2048;
+const ENERGY_ATWATER_GENERAL: u32 = 2047;
+
+fn set_by_fdc_id(n: &mut Nutrients, id: u32, value: f64) {
+    let slot = match id {
+        ENERGY_KCAL => &mut n.kcal,
+        1090 => &mut n.magnesium_mg,
+        1087 => &mut n.calcium_mg,
+        1089 => &mut n.iron_mg,
+        1092 => &mut n.potassium_mg,
+        1095 => &mut n.zinc_mg,
+        1093 => &mut n.sodium_mg,
+        1079 => &mut n.fiber_g,
+        _ => return,
+    };
+    *slot = Some(value);
+}
+
+/// `measure_unit.id`: 9999 means "undetermined" (the unit is then in the text columns).
+const UNDETERMINED_UNIT: &str = "9999";
+/// FNDDS portion code meaning "Quantity not specified" (sometimes 0 g): dropped.
+const FNDDS_QUANTITY_NOT_SPECIFIED: &str = "90000";
+/// `measure_unit` names used when a download lacks `measure_unit.csv` (FOOD-DATA.md 2a).
+const KNOWN_UNITS: &[(&str, &str)] = &[
+    ("1000", "cup"),
+    ("1001", "tablespoon"),
+    ("1002", "teaspoon"),
+    ("1038", "oz"),
+];
+/// Data types imported; others (samples, acquisitions) are counted as skipped.
+const FOOD_TYPES: &[&str] = &[
+    "sr_legacy_food",
+    "foundation_food",
+    "survey_fndds_food",
+    "branded_food",
+];
+
+#[derive(Default)]
+struct Energy {
+    kcal_fallback_specific: Option<f64>,
+    kcal_fallback_general: Option<f64>,
+}
+
+/// Column positions by header name; an error names the missing ones.
+struct Columns(HashMap<String, usize>);
+
+impl Columns {
+    fn new(
+        file: &str,
+        headers: &csv::StringRecord,
+        required: &[&str],
+    ) -> Result<Self, ImportError> {
+        let map: HashMap<String, usize> = headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.trim().trim_start_matches('\u{feff}').to_string(), i))
+            .collect();
+        let missing: Vec<&str> = required
+            .iter()
+            .copied()
+            .filter(|c| !map.contains_key(*c))
+            .collect();
+        if !missing.is_empty() {
+            return Err(ImportError::MissingColumns {
+                file: file.to_string(),
+                missing: missing.join(", "),
+            });
+        }
+        Ok(Self(map))
+    }
+    fn get<'r>(&self, rec: &'r csv::StringRecord, name: &str) -> &'r str {
+        self.0
+            .get(name)
+            .and_then(|&i| rec.get(i))
+            .map(str::trim)
+            .unwrap_or("")
+    }
+}
+
+/// Streams a CSV, calling `each(line, columns, record)`; rows the CSV parser rejects (wrong
+/// field count, bad UTF-8) are skipped and reported.
+fn each_row(
+    file: &str,
+    read: &mut dyn Read,
+    required: &[&str],
+    report: &mut ImportReport,
+    mut each: impl FnMut(u64, &Columns, &csv::StringRecord, &mut ImportReport),
+) -> Result<(), ImportError> {
+    let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(read);
+    let headers = rdr.headers().map_err(|e| ImportError::Csv {
+        file: file.into(),
+        line: 1,
+        message: e.to_string(),
+    })?;
+    let cols = Columns::new(file, headers, required)?;
+    let mut rec = csv::StringRecord::new();
+    loop {
+        match rdr.read_record(&mut rec) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {
+                let line = rec.position().map(|p| p.line()).unwrap_or(0);
+                each(line, &cols, &rec, report);
+            }
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                if let csv::ErrorKind::Io(io) = e.kind() {
+                    return Err(ImportError::Csv {
+                        file: file.into(),
+                        line,
+                        message: io.to_string(),
+                    });
+                }
+                report.skip(file, line, format!("malformed CSV row: {e}"));
+            }
+        }
+    }
+}
+
+fn parse_id(text: &str) -> Option<u64> {
+    text.parse().ok()
+}
+
+fn parse_value(text: &str) -> Result<Option<f64>, String> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(Some(v)),
+        _ => Err(format!("'{text}' is not a non-negative number")),
+    }
+}
+
+pub fn import(
+    source: &mut Source,
+    release: &str,
+    progress: &mut dyn Progress,
+    sink: &mut dyn FnMut(Food) -> Result<(), String>,
+) -> Result<ImportReport, ImportError> {
+    let mut report = ImportReport::default();
+
+    // Nutrients (the big file): keep only the values quietlegs uses.
+    let mut nutrients: HashMap<u64, (Nutrients, Energy)> = HashMap::new();
+    source.with_file("food_nutrient.csv", progress, |r| {
+        each_row(
+            "food_nutrient.csv",
+            r,
+            &["fdc_id", "nutrient_id", "amount"],
+            &mut report,
+            |line, c, rec, report| {
+                report.nutrient_rows += 1;
+                let (Some(fdc), Some(nid)) = (
+                    parse_id(c.get(rec, "fdc_id")),
+                    c.get(rec, "nutrient_id").parse::<u32>().ok(),
+                ) else {
+                    return report.skip(
+                        "food_nutrient.csv",
+                        line,
+                        "fdc_id or nutrient_id is not a number",
+                    );
+                };
+                let value = match parse_value(c.get(rec, "amount")) {
+                    Ok(Some(v)) => v,
+                    Ok(None) => return,
+                    Err(e) => return report.skip("food_nutrient.csv", line, format!("amount {e}")),
+                };
+                let keep = matches!(
+                    nid,
+                    ENERGY_KCAL
+                        | 1090
+                        | 1087
+                        | 1089
+                        | 1092
+                        | 1095
+                        | 1093
+                        | 1079
+                        | ENERGY_ATWATER_SPECIFIC
+                        | ENERGY_ATWATER_GENERAL
+                );
+                if !keep {
+                    return;
+                }
+                let entry = nutrients.entry(fdc).or_default();
+                match nid {
+                    ENERGY_ATWATER_SPECIFIC => entry.1.kcal_fallback_specific = Some(value),
+                    ENERGY_ATWATER_GENERAL => entry.1.kcal_fallback_general = Some(value),
+                    _ => set_by_fdc_id(&mut entry.0, nid, value),
+                }
+            },
+        )
+    })?;
+
+    let mut units: HashMap<String, String> = KNOWN_UNITS
+        .iter()
+        .map(|(i, n)| (i.to_string(), n.to_string()))
+        .collect();
+    source.with_file("measure_unit.csv", progress, |r| {
+        each_row(
+            "measure_unit.csv",
+            r,
+            &["id", "name"],
+            &mut report,
+            |_, c, rec, _| {
+                units.insert(c.get(rec, "id").to_string(), c.get(rec, "name").to_string());
+            },
+        )
+    })?;
+
+    let mut portions: HashMap<u64, Vec<(i64, Portion)>> = HashMap::new();
+    source.with_file("food_portion.csv", progress, |r| {
+        each_row(
+            "food_portion.csv",
+            r,
+            &["fdc_id", "gram_weight"],
+            &mut report,
+            |line, c, rec, report| {
+                let Some(fdc) = parse_id(c.get(rec, "fdc_id")) else {
+                    return report.skip("food_portion.csv", line, "fdc_id is not a number");
+                };
+                let modifier = c.get(rec, "modifier");
+                let description = c.get(rec, "portion_description");
+                if modifier == FNDDS_QUANTITY_NOT_SPECIFIED
+                    || description.eq_ignore_ascii_case("Quantity not specified")
+                {
+                    return report.skip(
+                        "food_portion.csv",
+                        line,
+                        "FNDDS portion 90000 'Quantity not specified'",
+                    );
+                }
+                let grams = match parse_value(c.get(rec, "gram_weight")) {
+                    Ok(Some(g)) if g > 0.0 => g,
+                    _ => {
+                        return report.skip(
+                            "food_portion.csv",
+                            line,
+                            format!(
+                                "gram_weight '{}' is not a positive number",
+                                c.get(rec, "gram_weight")
+                            ),
+                        )
+                    }
+                };
+                let unit_id = c.get(rec, "measure_unit_id");
+                let modifier_is_code =
+                    !modifier.is_empty() && modifier.bytes().all(|b| b.is_ascii_digit());
+                let (mut amount, unit) = if unit_id.is_empty() || unit_id == UNDETERMINED_UNIT {
+                    if !modifier.is_empty() && !modifier_is_code {
+                        (1.0, modifier.to_string()) // SR Legacy: the unit text is in `modifier`
+                    } else if !description.is_empty() {
+                        split_leading_amount(description) // FNDDS: "1 cup", "1 nugget"
+                    } else {
+                        return report.skip("food_portion.csv", line, "no unit text");
+                    }
+                } else {
+                    let Some(name) = units.get(unit_id) else {
+                        return report.skip(
+                            "food_portion.csv",
+                            line,
+                            format!("unknown measure_unit_id {unit_id} (no measure_unit.csv)"),
+                        );
+                    };
+                    let detail = [description, if modifier_is_code { "" } else { modifier }]
+                        .into_iter()
+                        .filter(|s| !s.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    (
+                        1.0,
+                        if detail.is_empty() {
+                            name.clone()
+                        } else {
+                            format!("{name}, {detail}")
+                        },
+                    )
+                };
+                match parse_value(c.get(rec, "amount")) {
+                    Ok(Some(a)) if a > 0.0 => amount = a,
+                    Ok(None) => {}
+                    _ => {
+                        return report.skip(
+                            "food_portion.csv",
+                            line,
+                            format!("amount '{}' is not a positive number", c.get(rec, "amount")),
+                        )
+                    }
+                }
+                let seq = c.get(rec, "seq_num").parse::<i64>().unwrap_or(i64::MAX);
+                report.portions += 1;
+                portions.entry(fdc).or_default().push((
+                    seq,
+                    Portion {
+                        amount,
+                        unit: unit.split_whitespace().collect::<Vec<_>>().join(" "),
+                        grams,
+                        release: release.to_string(),
+                    },
+                ));
+            },
+        )
+    })?;
+
+    // Branded servings: serving_size in g gives a portion; in ml there is no weight to use.
+    source.with_file("branded_food.csv", progress, |r| {
+        each_row(
+            "branded_food.csv",
+            r,
+            &["fdc_id", "serving_size", "serving_size_unit"],
+            &mut report,
+            |line, c, rec, report| {
+                let Some(fdc) = parse_id(c.get(rec, "fdc_id")) else {
+                    return report.skip("branded_food.csv", line, "fdc_id is not a number");
+                };
+                let unit = c.get(rec, "serving_size_unit").to_lowercase();
+                let size = parse_value(c.get(rec, "serving_size"));
+                match (unit.as_str(), size) {
+                    ("g" | "grm", Ok(Some(g))) if g > 0.0 => {
+                        let text = c.get(rec, "household_serving_fulltext");
+                        let (amount, unit) = if text.is_empty() {
+                            (1.0, "serving".to_string())
+                        } else {
+                            split_leading_amount(text)
+                        };
+                        report.portions += 1;
+                        portions.entry(fdc).or_default().push((
+                            0,
+                            Portion {
+                                amount,
+                                unit,
+                                grams: g,
+                                release: release.to_string(),
+                            },
+                        ));
+                    }
+                    (_, Ok(None)) => {}
+                    ("ml" | "mlt", _) => report.skip(
+                        "branded_food.csv",
+                        line,
+                        "serving given in ml: no weight, not used as a portion",
+                    ),
+                    _ => report.skip(
+                        "branded_food.csv",
+                        line,
+                        format!(
+                            "serving '{} {}' is not usable",
+                            c.get(rec, "serving_size"),
+                            unit
+                        ),
+                    ),
+                }
+            },
+        )
+    })?;
+
+    let mut ndb: HashMap<u64, String> = HashMap::new();
+    for file in ["sr_legacy_food.csv", "foundation_food.csv"] {
+        source.with_file(file, progress, |r| {
+            each_row(
+                file,
+                r,
+                &["fdc_id", "NDB_number"],
+                &mut report,
+                |_, c, rec, _| {
+                    if let (Some(fdc), Some(n)) = (
+                        parse_id(c.get(rec, "fdc_id")),
+                        pad_ndb(c.get(rec, "NDB_number")),
+                    ) {
+                        ndb.insert(fdc, n);
+                    }
+                },
+            )
+        })?;
+    }
+    let mut categories: HashMap<String, String> = HashMap::new();
+    source.with_file("food_category.csv", progress, |r| {
+        each_row(
+            "food_category.csv",
+            r,
+            &["id", "code"],
+            &mut report,
+            |_, c, rec, _| {
+                categories.insert(c.get(rec, "id").to_string(), c.get(rec, "code").to_string());
+            },
+        )
+    })?;
+
+    let mut stopped: Option<String> = None;
+    let mut types: BTreeMap<String, u64> = BTreeMap::new();
+    source.with_file("food.csv", progress, |r| {
+        each_row(
+            "food.csv",
+            r,
+            &["fdc_id", "data_type", "description"],
+            &mut report,
+            |line, c, rec, report| {
+                if stopped.is_some() {
+                    return;
+                }
+                let Some(fdc) = parse_id(c.get(rec, "fdc_id")) else {
+                    return report.skip("food.csv", line, "fdc_id is not a number");
+                };
+                let data_type = c.get(rec, "data_type");
+                if !FOOD_TYPES.contains(&data_type) {
+                    return report.skip(
+                        "food.csv",
+                        line,
+                        format!("data_type '{data_type}' is not imported"),
+                    );
+                }
+                let name = c.get(rec, "description");
+                if name.is_empty() {
+                    return report.skip("food.csv", line, "empty description");
+                }
+                let (mut per_100g, energy) = nutrients.remove(&fdc).unwrap_or_default();
+                // Foundation foods often lack 1008: fall back to Atwater specific, then general.
+                if per_100g.kcal.is_none() {
+                    per_100g.kcal = energy
+                        .kcal_fallback_specific
+                        .or(energy.kcal_fallback_general);
+                }
+                let mut ps = portions.remove(&fdc).unwrap_or_default();
+                ps.sort_by_key(|(seq, _)| *seq);
+                let category = c.get(rec, "food_category_id");
+                *types.entry(data_type.to_string()).or_default() += 1;
+                report.foods += 1;
+                let food = Food {
+                    id: format!("fdc:{fdc}"),
+                    name: name.to_string(),
+                    group: categories
+                        .get(category)
+                        .cloned()
+                        .or_else(|| Some(category.to_string()).filter(|c| !c.is_empty())),
+                    release: release.to_string(),
+                    ndb: ndb.remove(&fdc),
+                    per_100g,
+                    portions: ps.into_iter().map(|(_, p)| p).collect(),
+                };
+                if let Err(e) = sink(food) {
+                    stopped = Some(e);
+                }
+            },
+        )
+    })?;
+    if let Some(e) = stopped {
+        return Err(ImportError::Sink(e));
+    }
+    report.data_types = types;
+    Ok(report)
+}
