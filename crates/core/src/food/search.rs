@@ -78,9 +78,23 @@ fn typo_distance(word: &str) -> u32 {
 pub struct FoodIndex {
     terms: Map<Vec<u8>>,
     postings: Vec<Vec<u32>>,
-    /// Per food: (term id, comma segment) in name order.
-    food_terms: Vec<Vec<(u32, u8)>>,
+    /// Every food's (term id, comma segment) pairs in name order, flattened; food `i` owns
+    /// `food_terms[offsets[i]..offsets[i + 1]]` (one allocation, cache-friendly scoring).
+    food_terms: Vec<(u32, u8)>,
+    offsets: Vec<u32>,
     prior: Vec<f32>,
+}
+
+/// Weights of the name words matching one query word, dense by term id (0 = no match).
+struct WordMatch {
+    weights: Vec<f32>,
+    terms: Vec<u32>,
+}
+
+impl WordMatch {
+    fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
 }
 
 /// One ranked result: the index of the food in the table, and its score.
@@ -123,10 +137,13 @@ impl FoodIndex {
             postings.push(list.clone());
         }
         let terms = Map::new(builder.into_inner()?)?;
-        let food_terms = food_words
-            .iter()
-            .map(|ws| ws.iter().map(|(w, s)| (ids[w.as_str()], *s)).collect())
-            .collect();
+        let mut food_terms = Vec::with_capacity(food_words.iter().map(Vec::len).sum());
+        let mut offsets = Vec::with_capacity(food_words.len() + 1);
+        offsets.push(0u32);
+        for ws in &food_words {
+            food_terms.extend(ws.iter().map(|(w, s)| (ids[w.as_str()], *s)));
+            offsets.push(food_terms.len() as u32);
+        }
         let common: HashSet<&str> = table.common.iter().map(String::as_str).collect();
         let prior = table
             .foods
@@ -138,33 +155,50 @@ impl FoodIndex {
             terms,
             postings,
             food_terms,
+            offsets,
             prior,
         })
     }
 
-    /// Name words matching one query word, with their weights.
-    fn matches(&self, q: &str) -> HashMap<u32, f32> {
-        let mut out: HashMap<u32, f32> = HashMap::new();
-        let mut put = |id: u64, w: f32| {
-            let e = out.entry(id as u32).or_insert(0.0);
-            if w > *e {
-                *e = w;
+    fn terms_of(&self, food: usize) -> &[(u32, u8)] {
+        &self.food_terms[self.offsets[food] as usize..self.offsets[food + 1] as usize]
+    }
+
+    /// Name words matching one query word, with their weights. Typo matching runs only when
+    /// the word matches no name word exactly or as a prefix: a word that exists is taken as
+    /// typed (and the Levenshtein automaton, the costly part, is built only when needed).
+    fn matches(&self, q: &str) -> WordMatch {
+        let mut m = WordMatch {
+            weights: vec![0.0; self.postings.len()],
+            terms: Vec::new(),
+        };
+        let put = |m: &mut WordMatch, id: u64, w: f32| {
+            let slot = &mut m.weights[id as usize];
+            if *slot == 0.0 {
+                m.terms.push(id as u32);
+            }
+            if w > *slot {
+                *slot = w;
             }
         };
         let mut stream = self.terms.search(Str::new(q).starts_with()).into_stream();
         while let Some((term, id)) = stream.next() {
-            put(id, if term == q.as_bytes() { EXACT } else { PREFIX });
+            put(
+                &mut m,
+                id,
+                if term == q.as_bytes() { EXACT } else { PREFIX },
+            );
         }
         let d = typo_distance(q);
-        if d > 0 {
+        if d > 0 && m.is_empty() {
             if let Ok(lev) = Levenshtein::new(q, d) {
                 let mut stream = self.terms.search(lev.starts_with()).into_stream();
                 while let Some((_, id)) = stream.next() {
-                    put(id, TYPO);
+                    put(&mut m, id, TYPO);
                 }
             }
         }
-        out
+        m
     }
 
     /// The best `limit` foods for the query, best first.
@@ -173,13 +207,20 @@ impl FoodIndex {
         if qwords.is_empty() || limit == 0 {
             return Vec::new();
         }
-        let matched: Vec<HashMap<u32, f32>> = qwords.iter().map(|q| self.matches(q)).collect();
-        let posting_total = |m: &HashMap<u32, f32>| -> usize {
-            m.keys().map(|&t| self.postings[t as usize].len()).sum()
+        let matched: Vec<WordMatch> = qwords.iter().map(|q| self.matches(q)).collect();
+        let posting_total = |m: &WordMatch| -> usize {
+            m.terms
+                .iter()
+                .map(|&t| self.postings[t as usize].len())
+                .sum()
         };
-        let candidates = |m: &HashMap<u32, f32>| -> Vec<u32> {
+        let candidates = |m: &WordMatch| -> Vec<u32> {
+            if let [one] = m.terms.as_slice() {
+                return self.postings[*one as usize].clone();
+            }
             let mut c: Vec<u32> = m
-                .keys()
+                .terms
+                .iter()
                 .flat_map(|&t| self.postings[t as usize].iter().copied())
                 .collect();
             c.sort_unstable();
@@ -231,34 +272,33 @@ impl FoodIndex {
         b.score
             .total_cmp(&a.score)
             .then(
-                self.food_terms[a.food]
+                self.terms_of(a.food)
                     .len()
-                    .cmp(&self.food_terms[b.food].len()),
+                    .cmp(&self.terms_of(b.food).len()),
             )
             .then(a.food.cmp(&b.food))
     }
 
-    fn score(&self, food: usize, matched: &[HashMap<u32, f32>], partial: bool) -> Option<f32> {
-        let terms = &self.food_terms[food];
+    fn score(&self, food: usize, matched: &[WordMatch], partial: bool) -> Option<f32> {
+        let terms = self.terms_of(food);
         let mut total = self.prior[food];
         let mut missing = 0;
         for m in matched {
-            let best = terms
-                .iter()
-                .filter_map(|(t, seg)| {
-                    m.get(t).map(|w| {
-                        let head = if *seg <= 1 { HEAD_BONUS } else { 0.0 };
-                        let first = if *seg == 0 { FIRST_SEGMENT_BONUS } else { 0.0 };
-                        w + head + first
-                    })
-                })
-                .fold(None, |acc: Option<f32>, w| {
-                    Some(acc.map_or(w, |a| a.max(w)))
-                });
-            match best {
-                Some(w) => total += w,
-                None if partial => missing += 1,
-                None => return None,
+            let mut best = 0.0f32;
+            for &(t, seg) in terms {
+                let w = m.weights[t as usize];
+                if w > 0.0 {
+                    let head = if seg <= 1 { HEAD_BONUS } else { 0.0 };
+                    let first = if seg == 0 { FIRST_SEGMENT_BONUS } else { 0.0 };
+                    best = best.max(w + head + first);
+                }
+            }
+            if best > 0.0 {
+                total += best;
+            } else if partial {
+                missing += 1;
+            } else {
+                return None;
             }
         }
         if partial && missing == matched.len() {

@@ -1,0 +1,34 @@
+//! Criterion benchmark of food search over the shipped SR28 table (one query set per iteration)
+//! and SQLite FTS5 over the same foods. `cargo bench -p quietlegs-bench`
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use quietlegs_bench::{fts5_index, fts5_search, QUERIES};
+use quietlegs_core::food::search::FoodIndex;
+use quietlegs_core::food::FoodTable;
+use std::hint::black_box;
+
+fn bench(c: &mut Criterion) {
+    let table = FoodTable::shipped().expect("shipped table");
+    let index = FoodIndex::build(&table).expect("index");
+    let fts = fts5_index(&table).expect("fts5");
+    let mut g = c.benchmark_group("food_search_sr28");
+    for q in ["banana", "pumpkin seed roasted", "almnd"] {
+        g.bench_function(format!("quietlegs/{q}"), |b| {
+            b.iter(|| index.search(black_box(q), 10))
+        });
+        g.bench_function(format!("fts5/{q}"), |b| {
+            b.iter(|| fts5_search(&fts, black_box(q), 10).expect("fts"))
+        });
+    }
+    g.bench_function("quietlegs/all-30-queries", |b| {
+        b.iter(|| {
+            for q in QUERIES {
+                black_box(index.search(q, 10));
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

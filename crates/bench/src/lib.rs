@@ -1,0 +1,189 @@
+//! Shared pieces of the quietlegs benchmarks: the query set, a synthetic food table of any size,
+//! an SQLite FTS5 index over the same foods, and latency percentiles.
+
+use quietlegs_core::food::{Food, FoodTable};
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use rusqlite::Connection;
+use std::time::{Duration, Instant};
+
+/// Queries a person types: plain words, several words in any order, prefixes, typos.
+pub const QUERIES: &[&str] = &[
+    "banana",
+    "milk",
+    "almonds",
+    "almnd",
+    "pumpkin seed roasted",
+    "boiled spinach",
+    "spinach",
+    "black beans",
+    "dark chocolate",
+    "avocado",
+    "brown rice cooked",
+    "salmon atlantic",
+    "whole wheat bread",
+    "chia",
+    "cashew",
+    "peanut butter smooth",
+    "yogurt plain",
+    "oat",
+    "brocoli",
+    "chiken breast roasted",
+    "egg",
+    "lentils",
+    "potato baked",
+    "edamame",
+    "cheese cheddar",
+    "apple raw",
+    "orange juice",
+    "tofu",
+    "quinoa cooked",
+    "sunflower seeds",
+];
+
+/// Brand-like words for synthetic foods.
+const BRANDS: &[&str] = &[
+    "acme",
+    "northfield",
+    "greenvale",
+    "sunridge",
+    "harvest",
+    "bluebird",
+    "oakwood",
+    "riverside",
+    "meadow",
+    "golden",
+    "prairie",
+    "summit",
+    "coastal",
+    "heritage",
+    "orchard",
+    "valley",
+];
+const STYLES: &[&str] = &[
+    "organic",
+    "family size",
+    "lightly salted",
+    "unsalted",
+    "original",
+    "classic",
+    "value pack",
+    "reduced fat",
+    "low sodium",
+    "snack pack",
+    "frozen",
+    "canned",
+    "premium",
+    "homestyle",
+];
+
+/// The shipped SR28 table grown to `n` foods: every synthetic food is an SR28 food with a brand
+/// and a style, so word statistics resemble a Branded import. Seeded: the same `n` and `seed`
+/// give the same table.
+pub fn synthetic_table(n: usize, seed: u64) -> FoodTable {
+    let mut table = FoodTable::shipped().expect("shipped table");
+    let base: Vec<Food> = table.foods.clone();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut extra = Vec::with_capacity(n.saturating_sub(base.len()));
+    for i in base.len()..n {
+        let b = base.choose(&mut rng).expect("non-empty");
+        let brand = BRANDS.choose(&mut rng).expect("non-empty");
+        let style = STYLES.choose(&mut rng).expect("non-empty");
+        let mut f = b.clone();
+        f.id = format!("syn:{i}");
+        f.ndb = None;
+        f.release = "synthetic".into();
+        f.group = None;
+        f.name = if rng.random_bool(0.5) {
+            format!("{}, {brand}, {style}", b.name.to_uppercase())
+        } else {
+            format!("{brand} {style} {}", b.name)
+        };
+        extra.push(f);
+    }
+    table.foods.extend(extra);
+    table
+}
+
+/// An in-memory SQLite FTS5 index over the same food names.
+pub fn fts5_index(table: &FoodTable) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_in_memory()?;
+    conn.execute_batch(
+        "CREATE VIRTUAL TABLE food_fts USING fts5(name, tokenize = 'porter unicode61');",
+    )?;
+    let tx = conn.unchecked_transaction()?;
+    {
+        let mut stmt = tx.prepare("INSERT INTO food_fts(rowid, name) VALUES (?1, ?2)")?;
+        for (i, f) in table.foods.iter().enumerate() {
+            stmt.execute(rusqlite::params![i as i64, f.name])?;
+        }
+    }
+    tx.commit()?;
+    Ok(conn)
+}
+
+/// The FTS5 equivalent of a query: every word as a prefix, all required, ranked by bm25.
+pub fn fts5_search(conn: &Connection, query: &str, limit: usize) -> rusqlite::Result<Vec<i64>> {
+    let expr: Vec<String> = query
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("\"{w}\"*"))
+        .collect();
+    if expr.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT rowid FROM food_fts WHERE food_fts MATCH ?1 ORDER BY bm25(food_fts) LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(rusqlite::params![expr.join(" AND "), limit as i64], |r| {
+        r.get(0)
+    })?;
+    rows.collect()
+}
+
+/// Median and 99th percentile of per-query latencies (nearest-rank).
+pub fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
+    samples.sort();
+    let rank = |p: f64| {
+        let k = ((p * samples.len() as f64).ceil() as usize).clamp(1, samples.len());
+        samples[k - 1]
+    };
+    (rank(0.50), rank(0.99))
+}
+
+/// Times `run` once per query, `rounds` times over the query set.
+pub fn latencies(rounds: usize, mut run: impl FnMut(&str)) -> Vec<Duration> {
+    let mut out = Vec::with_capacity(rounds * QUERIES.len());
+    for _ in 0..rounds {
+        for q in QUERIES {
+            let t = Instant::now();
+            run(q);
+            out.push(t.elapsed());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_by_nearest_rank() {
+        // 1..=100 ms: median is the 50th value, p99 the 99th.
+        let s: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(
+            percentiles(s),
+            (Duration::from_millis(50), Duration::from_millis(99))
+        );
+    }
+
+    #[test]
+    fn synthetic_table_has_the_requested_size_and_is_reproducible() {
+        let a = synthetic_table(10_000, 7);
+        let b = synthetic_table(10_000, 7);
+        assert_eq!(a.foods.len(), 10_000);
+        assert_eq!(a.foods[9_999].name, b.foods[9_999].name);
+    }
+}
