@@ -2,10 +2,10 @@
 //! its severity band. Item wording is copyrighted; only paraphrased domains are shipped.
 
 use crate::reference::IrlsDefinition;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Severity band of an IRLS total.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum IrlsBand {
     None,

@@ -5,6 +5,7 @@
 //! arrives as arguments. Storage, HTTP and the CLI are thin shells around it.
 
 pub mod clock;
+pub mod diary;
 pub mod food;
 pub mod forms;
 pub mod irls;

@@ -8,7 +8,14 @@ mod sqlite;
 
 pub use sqlite::SqliteStore;
 
+/// The SQLite migrations in order (for migration tests of older schema versions).
+pub fn sqlite_migrations() -> &'static [&'static str] {
+    sqlite::MIGRATIONS
+}
+
+use quietlegs_core::diary::{Record, Stamp, StoredRecord};
 use quietlegs_core::food::Food;
+use jiff::civil::Date;
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -23,6 +30,28 @@ pub enum StoreError {
     TooNew { found: i64, supported: i64 },
     #[error("{0}")]
     Source(Box<dyn std::error::Error + Send + Sync>),
+    #[error("there is already a {kind} entry for {date} (id {id}); use --replace to overwrite it, or edit it")]
+    Duplicate { kind: String, date: String, id: i64 },
+    #[error("'{0}' is not a kind of diary entry")]
+    UnknownKind(String),
+    #[error("no {kind} entry with id {id}")]
+    NotFound { kind: String, id: i64 },
+    #[error("the diary is not empty ({0} entries); import only into an empty diary")]
+    NotEmpty(usize),
+    #[error("stored {kind} {id} is unreadable: {message}")]
+    Corrupt { kind: String, id: i64, message: String },
+}
+
+/// A person whose diary this is; every diary read and write is scoped to one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PersonId(pub i64);
+
+/// What to do when a one-per-date record (night, IRLS, side effects) already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnDuplicate {
+    Refuse,
+    /// Overwrite its content, keeping its id and creation time.
+    Replace,
 }
 
 /// An imported food release.
@@ -54,6 +83,53 @@ pub trait Store {
 
     /// The imported releases.
     fn food_releases(&self) -> Result<Vec<FoodRelease>, StoreError>;
+
+    /// The person with this name, created (at `created_at`) if new.
+    fn person(&mut self, name: &str, created_at: &str) -> Result<PersonId, StoreError>;
+
+    /// Adds a diary record (already validated); returns its id. A second night, IRLS or side
+    /// effects entry for the same date is refused unless `on_duplicate` is `Replace`.
+    fn add_record(
+        &mut self,
+        person: PersonId,
+        record: &Record,
+        stamp: &Stamp,
+        on_duplicate: OnDuplicate,
+    ) -> Result<i64, StoreError>;
+
+    /// Replaces the content of record `id` of the record's kind (keeping its creation time).
+    fn update_record(
+        &mut self,
+        person: PersonId,
+        id: i64,
+        record: &Record,
+        updated_at: &str,
+        tz: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes record `id` of `kind`.
+    fn delete_record(&mut self, person: PersonId, kind: &str, id: i64) -> Result<(), StoreError>;
+
+    /// One record.
+    fn record(&self, person: PersonId, kind: &str, id: i64)
+        -> Result<Option<StoredRecord>, StoreError>;
+
+    /// The person's records with dates in `from..=to` (either end open), in export order:
+    /// by kind (night, irls, dose, food, side-effects, factor), then date, then id.
+    fn records(
+        &self,
+        person: PersonId,
+        from: Option<Date>,
+        to: Option<Date>,
+    ) -> Result<Vec<StoredRecord>, StoreError>;
+
+    /// Restores exported records (ids and stamps kept) into the person's empty diary, in one
+    /// transaction.
+    fn import_records(
+        &mut self,
+        person: PersonId,
+        records: &[StoredRecord],
+    ) -> Result<usize, StoreError>;
 }
 
 /// Where the database lives: `--db`, else `QUIETLEGS_DB`, else the platform data directory.

@@ -8,7 +8,10 @@ use std::path::Path;
 use std::time::Duration;
 
 /// The migrations, in order; migration N brings the schema to `user_version` N.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_foods.sql")];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/sqlite/0001_foods.sql"),
+    include_str!("../migrations/sqlite/0002_diary.sql"),
+];
 
 /// How long a writer waits for another process's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -16,6 +19,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// A quietlegs database in one SQLite file.
 pub struct SqliteStore {
     conn: Connection,
+    /// The IRLS definition, to rebuild stored IRLS records.
+    irls: quietlegs_core::reference::IrlsDefinition,
 }
 
 impl SqliteStore {
@@ -41,7 +46,10 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        let mut store = Self { conn };
+        let irls = quietlegs_core::ReferenceData::shipped()
+            .map_err(|e| StoreError::Source(Box::new(e)))?
+            .irls;
+        let mut store = Self { conn, irls };
         store.migrate_to(MIGRATIONS.len() as i64)?;
         Ok(store)
     }
@@ -210,6 +218,61 @@ impl Store for SqliteStore {
         Ok(foods)
     }
 
+    fn person(&mut self, name: &str, created_at: &str) -> Result<crate::PersonId, StoreError> {
+        self.diary_person(name, created_at)
+    }
+
+    fn add_record(
+        &mut self,
+        person: crate::PersonId,
+        record: &quietlegs_core::diary::Record,
+        stamp: &quietlegs_core::diary::Stamp,
+        on_duplicate: crate::OnDuplicate,
+    ) -> Result<i64, StoreError> {
+        self.diary_add(person, record, stamp, on_duplicate)
+    }
+
+    fn update_record(
+        &mut self,
+        person: crate::PersonId,
+        id: i64,
+        record: &quietlegs_core::diary::Record,
+        updated_at: &str,
+        tz: &str,
+    ) -> Result<(), StoreError> {
+        self.diary_update(person, id, record, updated_at, tz)
+    }
+
+    fn delete_record(&mut self, person: crate::PersonId, kind: &str, id: i64) -> Result<(), StoreError> {
+        self.diary_delete(person, kind, id)
+    }
+
+    fn record(
+        &self,
+        person: crate::PersonId,
+        kind: &str,
+        id: i64,
+    ) -> Result<Option<quietlegs_core::diary::StoredRecord>, StoreError> {
+        Ok(self.read_kind(person, kind, "AND id = ?2", &[&id])?.pop())
+    }
+
+    fn records(
+        &self,
+        person: crate::PersonId,
+        from: Option<jiff::civil::Date>,
+        to: Option<jiff::civil::Date>,
+    ) -> Result<Vec<quietlegs_core::diary::StoredRecord>, StoreError> {
+        self.diary_records(person, from, to)
+    }
+
+    fn import_records(
+        &mut self,
+        person: crate::PersonId,
+        records: &[quietlegs_core::diary::StoredRecord],
+    ) -> Result<usize, StoreError> {
+        self.diary_import(person, records)
+    }
+
     fn food_releases(&self) -> Result<Vec<FoodRelease>, StoreError> {
         let mut stmt = self.connection().prepare(
             "SELECT release, kind, imported_at, foods FROM food_release ORDER BY imported_at, release",
@@ -331,5 +394,306 @@ mod tests {
             .unwrap();
         assert_eq!(mode, "wal");
         assert_eq!(s.integrity_check().unwrap(), "ok");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The diary.
+
+/// The table of each record kind.
+fn table_of(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "night" => "night",
+        "irls" => "irls",
+        "dose" => "dose",
+        "food" => "food_log",
+        "side-effects" => "side_effects",
+        "factor" => "factor",
+        _ => return None,
+    })
+}
+
+/// The column a record field is stored in (fields and columns share names but for one).
+fn column_of(field: &str) -> &str {
+    match field {
+        "factor" => "kind",
+        other => other,
+    }
+}
+
+fn unknown_kind(kind: &str) -> StoreError {
+    StoreError::UnknownKind(kind.to_string())
+}
+
+/// Every field column of a kind, for reading (all nullable reads).
+fn columns_of(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "night" => &["severity", "symptoms_began", "sleep_quality", "hours_slept", "minutes_to_sleep", "awakenings", "note"],
+        "irls" => &["items", "total", "band", "rls6"],
+        "dose" => &["time", "product", "form", "elemental_mg"],
+        "food" => &["food_id", "food_name", "amount", "grams", "magnesium_mg"],
+        "side-effects" => &["diarrhea", "nausea", "cramps"],
+        _ => &["kind", "amount", "unit", "time"],
+    }
+}
+
+fn value_text(v: rusqlite::types::ValueRef<'_>) -> Option<String> {
+    use rusqlite::types::ValueRef;
+    match v {
+        ValueRef::Null => None,
+        ValueRef::Integer(i) => Some(i.to_string()),
+        ValueRef::Real(f) => Some(f.to_string()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
+    }
+}
+
+impl SqliteStore {
+    fn read_kind(
+        &self,
+        person: crate::PersonId,
+        kind: &str,
+        filter: &str,
+        args: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<quietlegs_core::diary::StoredRecord>, StoreError> {
+        use quietlegs_core::diary::{Record, Stamp, StoredRecord};
+        let table = table_of(kind).ok_or_else(|| unknown_kind(kind))?;
+        let cols = columns_of(kind);
+        let sql = format!(
+            "SELECT id, date, created_at, updated_at, tz, {} FROM {table} WHERE person_id = ?1 {filter} ORDER BY date, id",
+            cols.join(", ")
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut params: Vec<&dyn rusqlite::ToSql> = vec![&person.0];
+        params.extend_from_slice(args);
+        let irls = &self.irls;
+        let rows = stmt.query_map(params.as_slice(), |r| {
+            let id: i64 = r.get(0)?;
+            let date: String = r.get(1)?;
+            let stamp = Stamp {
+                created_at: r.get(2)?,
+                updated_at: r.get(3)?,
+                tz: r.get(4)?,
+            };
+            let mut fields = std::collections::BTreeMap::new();
+            for (i, c) in cols.iter().enumerate() {
+                if let Some(v) = value_text(r.get_ref(5 + i)?) {
+                    let field = if *c == "kind" { "factor" } else { c };
+                    fields.insert(field.to_string(), v);
+                }
+            }
+            Ok((id, date, stamp, fields))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, date, stamp, fields) = row?;
+            let corrupt = |message: String| StoreError::Corrupt {
+                kind: kind.to_string(),
+                id,
+                message,
+            };
+            let date: jiff::civil::Date = date.parse().map_err(|e: jiff::Error| corrupt(e.to_string()))?;
+            let record = Record::from_fields(kind, date, &fields, irls).map_err(|e| corrupt(e.to_string()))?;
+            out.push(StoredRecord { id, stamp, record });
+        }
+        Ok(out)
+    }
+
+    fn existing_on_date(
+        tx: &rusqlite::Transaction<'_>,
+        table: &str,
+        person: crate::PersonId,
+        date: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(tx
+            .query_row(
+                &format!("SELECT id FROM {table} WHERE person_id = ?1 AND date = ?2"),
+                params![person.0, date],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn insert_row(
+        tx: &rusqlite::Transaction<'_>,
+        person: crate::PersonId,
+        id: Option<i64>,
+        record: &quietlegs_core::diary::Record,
+        stamp: &quietlegs_core::diary::Stamp,
+    ) -> Result<i64, StoreError> {
+        let table = table_of(record.kind()).ok_or_else(|| unknown_kind(record.kind()))?;
+        let fields = record.fields();
+        let mut cols: Vec<&str> = vec!["id", "person_id", "date", "created_at", "updated_at", "tz"];
+        cols.extend(fields.iter().map(|(f, _)| column_of(f)));
+        let placeholders: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!("INSERT INTO {table} ({}) VALUES ({})", cols.join(", "), placeholders.join(", "));
+        let mut values: Vec<rusqlite::types::Value> = vec![
+            id.map_or(rusqlite::types::Value::Null, rusqlite::types::Value::Integer),
+            rusqlite::types::Value::Integer(person.0),
+            rusqlite::types::Value::Text(record.date().to_string()),
+            rusqlite::types::Value::Text(stamp.created_at.clone()),
+            rusqlite::types::Value::Text(stamp.updated_at.clone()),
+            rusqlite::types::Value::Text(stamp.tz.clone()),
+        ];
+        values.extend(fields.into_iter().map(|(_, v)| rusqlite::types::Value::Text(v)));
+        tx.execute(&sql, rusqlite::params_from_iter(values))?;
+        Ok(tx.last_insert_rowid())
+    }
+
+    fn update_row(
+        tx: &rusqlite::Transaction<'_>,
+        person: crate::PersonId,
+        id: i64,
+        record: &quietlegs_core::diary::Record,
+        updated_at: &str,
+        tz: &str,
+    ) -> Result<usize, StoreError> {
+        let kind = record.kind();
+        let table = table_of(kind).ok_or_else(|| unknown_kind(kind))?;
+        let fields: std::collections::BTreeMap<&str, String> = record.fields().into_iter().collect();
+        // Every column is set, absent optional fields to NULL.
+        let mut sets = vec!["date = ?3".to_string(), "updated_at = ?4".to_string(), "tz = ?5".to_string()];
+        let mut values: Vec<rusqlite::types::Value> = vec![
+            rusqlite::types::Value::Integer(id),
+            rusqlite::types::Value::Integer(person.0),
+            rusqlite::types::Value::Text(record.date().to_string()),
+            rusqlite::types::Value::Text(updated_at.to_string()),
+            rusqlite::types::Value::Text(tz.to_string()),
+        ];
+        for c in columns_of(kind) {
+            let field = if *c == "kind" { "factor" } else { c };
+            values.push(fields.get(field).cloned().map_or(rusqlite::types::Value::Null, rusqlite::types::Value::Text));
+            sets.push(format!("{c} = ?{}", values.len()));
+        }
+        let sql = format!("UPDATE {table} SET {} WHERE id = ?1 AND person_id = ?2", sets.join(", "));
+        Ok(tx.execute(&sql, rusqlite::params_from_iter(values))?)
+    }
+}
+
+impl SqliteStore {
+    pub(crate) fn diary_person(&mut self, name: &str, created_at: &str) -> Result<crate::PersonId, StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT OR IGNORE INTO person (name, created_at) VALUES (?1, ?2)",
+            params![name, created_at],
+        )?;
+        let id: i64 = tx.query_row("SELECT id FROM person WHERE name = ?1", [name], |r| r.get(0))?;
+        tx.commit()?;
+        Ok(crate::PersonId(id))
+    }
+
+    pub(crate) fn diary_add(
+        &mut self,
+        person: crate::PersonId,
+        record: &quietlegs_core::diary::Record,
+        stamp: &quietlegs_core::diary::Stamp,
+        on_duplicate: crate::OnDuplicate,
+    ) -> Result<i64, StoreError> {
+        let tx = self.conn.transaction()?;
+        let table = table_of(record.kind()).ok_or_else(|| unknown_kind(record.kind()))?;
+        let date = record.date().to_string();
+        let id = match (record.one_per_date(), Self::existing_on_date(&tx, table, person, &date)?) {
+            (true, Some(existing)) => match on_duplicate {
+                crate::OnDuplicate::Refuse => {
+                    return Err(StoreError::Duplicate {
+                        kind: record.kind().to_string(),
+                        date,
+                        id: existing,
+                    })
+                }
+                crate::OnDuplicate::Replace => {
+                    Self::update_row(&tx, person, existing, record, &stamp.updated_at, &stamp.tz)?;
+                    existing
+                }
+            },
+            _ => Self::insert_row(&tx, person, None, record, stamp)?,
+        };
+        tx.commit()?;
+        Ok(id)
+    }
+
+    pub(crate) fn diary_update(
+        &mut self,
+        person: crate::PersonId,
+        id: i64,
+        record: &quietlegs_core::diary::Record,
+        updated_at: &str,
+        tz: &str,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        let table = table_of(record.kind()).ok_or_else(|| unknown_kind(record.kind()))?;
+        if record.one_per_date() {
+            if let Some(other) = Self::existing_on_date(&tx, table, person, &record.date().to_string())?.filter(|o| *o != id) {
+                return Err(StoreError::Duplicate {
+                    kind: record.kind().to_string(),
+                    date: record.date().to_string(),
+                    id: other,
+                });
+            }
+        }
+        if Self::update_row(&tx, person, id, record, updated_at, tz)? == 0 {
+            return Err(StoreError::NotFound { kind: record.kind().to_string(), id });
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub(crate) fn diary_delete(&mut self, person: crate::PersonId, kind: &str, id: i64) -> Result<(), StoreError> {
+        let table = table_of(kind).ok_or_else(|| unknown_kind(kind))?;
+        let tx = self.conn.transaction()?;
+        let n = tx.execute(&format!("DELETE FROM {table} WHERE id = ?1 AND person_id = ?2"), params![id, person.0])?;
+        if n == 0 {
+            return Err(StoreError::NotFound { kind: kind.to_string(), id });
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub(crate) fn diary_records(
+        &self,
+        person: crate::PersonId,
+        from: Option<jiff::civil::Date>,
+        to: Option<jiff::civil::Date>,
+    ) -> Result<Vec<quietlegs_core::diary::StoredRecord>, StoreError> {
+        let from = from.map(|d| d.to_string()).unwrap_or_else(|| "0000-01-01".into());
+        let to = to.map(|d| d.to_string()).unwrap_or_else(|| "9999-12-31".into());
+        let mut out = Vec::new();
+        for kind in quietlegs_core::diary::RECORD_KINDS {
+            out.extend(self.read_kind(person, kind, "AND date >= ?2 AND date <= ?3", &[&from, &to])?);
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn diary_import(
+        &mut self,
+        person: crate::PersonId,
+        records: &[quietlegs_core::diary::StoredRecord],
+    ) -> Result<usize, StoreError> {
+        let existing = self.diary_records(person, None, None)?.len();
+        if existing > 0 {
+            return Err(StoreError::NotEmpty(existing));
+        }
+        let tx = self.conn.transaction()?;
+        for r in records {
+            Self::insert_row(&tx, person, Some(r.id), &r.record, &r.stamp)?;
+        }
+        tx.commit()?;
+        Ok(records.len())
+    }
+
+    /// Copies the whole database to `path` with SQLite's online backup, which gives a
+    /// consistent snapshot even while another process writes.
+    pub fn backup_to(&self, path: &Path) -> Result<(), StoreError> {
+        let mut dest = Connection::open(path)?;
+        let backup = rusqlite::backup::Backup::new(&self.conn, &mut dest)?;
+        backup.run_to_completion(256, Duration::from_millis(5), None)?;
+        drop(backup);
+        let check: String = dest.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        if check != "ok" {
+            return Err(StoreError::Open {
+                path: path.display().to_string(),
+                message: format!("the backup failed its integrity check: {check}"),
+            });
+        }
+        Ok(())
     }
 }

@@ -1,0 +1,637 @@
+//! The nightly diary: records, their validation, and their field-by-field form (for the tidy CSV
+//! export). A night is keyed by the local date of its evening.
+//!
+//! The ranges below define quietlegs' own diary scales (severity and sleep quality 0-10, side
+//! effects 0-3) and plausibility limits on measurements; they are input validation, not
+//! clinical rules.
+
+use crate::clock::ClockTime;
+use crate::irls::{IrlsBand, IrlsScore};
+use crate::reference::IrlsDefinition;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+const SCALE_0_10: (u8, u8) = (0, 10);
+const SIDE_EFFECT_0_3: (u8, u8) = (0, 3);
+const HOURS_SLEPT_MAX: f64 = 24.0;
+const MINUTES_TO_SLEEP_MAX: u32 = 24 * 60;
+const AWAKENINGS_MAX: u32 = 100;
+const DOSE_MG_MAX: f64 = 10_000.0;
+const FOOD_GRAMS_MAX: f64 = 10_000.0;
+const NOTE_CHARS_MAX: usize = 2_000;
+/// Items of the RLS-6 (each 0-10, reported individually; FACTS.md 4b).
+pub const RLS6_ITEMS: usize = 6;
+
+/// A diary entry that cannot be stored, naming the field and what is allowed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct DiaryError {
+    pub field: String,
+    pub message: String,
+}
+
+fn err(field: &str, message: impl Into<String>) -> DiaryError {
+    DiaryError {
+        field: field.to_string(),
+        message: message.into(),
+    }
+}
+
+/// What can be tracked each evening.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FactorKind {
+    Caffeine,
+    Alcohol,
+    Tobacco,
+    Exercise,
+    Massage,
+    WarmBath,
+    HeatColdPack,
+    Screens,
+    /// A factor the person names ("custom:stretching").
+    Custom(String),
+}
+
+impl FactorKind {
+    pub const BUILT_IN: [(&'static str, FactorKind); 8] = [
+        ("caffeine", FactorKind::Caffeine),
+        ("alcohol", FactorKind::Alcohol),
+        ("tobacco", FactorKind::Tobacco),
+        ("exercise", FactorKind::Exercise),
+        ("massage", FactorKind::Massage),
+        ("warm-bath", FactorKind::WarmBath),
+        ("heat-cold-pack", FactorKind::HeatColdPack),
+        ("screens", FactorKind::Screens),
+    ];
+
+    /// Parses a built-in name or `custom:NAME` (NAME: letters, digits, '-', 1-40 chars).
+    pub fn parse(text: &str) -> Result<Self, DiaryError> {
+        let t = text.trim().to_lowercase();
+        if let Some((_, k)) = Self::BUILT_IN.iter().find(|(n, _)| *n == t) {
+            return Ok(k.clone());
+        }
+        if let Some(name) = t.strip_prefix("custom:") {
+            let ok = !name.is_empty()
+                && name.len() <= 40
+                && name.chars().all(|c| c.is_alphanumeric() || c == '-');
+            if ok {
+                return Ok(Self::Custom(name.to_string()));
+            }
+        }
+        Err(err(
+            "factor",
+            format!(
+                "'{text}' is not known: allowed {}, or custom:NAME (letters, digits, '-')",
+                Self::BUILT_IN.map(|(n, _)| n).join(", ")
+            ),
+        ))
+    }
+
+    /// The unit an amount of this factor is counted in, if it takes an amount.
+    pub fn units(&self) -> &'static [&'static str] {
+        match self {
+            Self::Caffeine => &["mg", "cups"],
+            Self::Alcohol => &["drinks"],
+            Self::Tobacco => &["cigarettes", "uses"],
+            Self::Exercise => &["minutes"],
+            Self::Massage | Self::WarmBath | Self::HeatColdPack => &["minutes"],
+            Self::Screens => &["minutes"],
+            Self::Custom(_) => &["count", "minutes", "mg"],
+        }
+    }
+}
+
+impl fmt::Display for FactorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Custom(n) => write!(f, "custom:{n}"),
+            other => {
+                let name = Self::BUILT_IN
+                    .iter()
+                    .find(|(_, k)| k == other)
+                    .map(|(n, _)| *n)
+                    .unwrap_or("unknown");
+                f.write_str(name)
+            }
+        }
+    }
+}
+
+impl Serialize for FactorKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for FactorKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// One night, keyed by the evening's local date.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Night {
+    pub date: Date,
+    /// RLS severity that evening and night, 0 (none) to 10 (worst).
+    pub severity: u8,
+    pub symptoms_began: Option<ClockTime>,
+    /// 0 (worst) to 10 (best).
+    pub sleep_quality: Option<u8>,
+    pub hours_slept: Option<f64>,
+    pub minutes_to_sleep: Option<u32>,
+    pub awakenings: Option<u32>,
+    pub note: Option<String>,
+}
+
+/// A weekly IRLS, with optional RLS-6 items.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IrlsEntry {
+    pub date: Date,
+    pub items: Vec<u8>,
+    pub total: u32,
+    pub band: IrlsBand,
+    pub rls6: Option<Vec<u8>>,
+}
+
+/// A supplement dose taken.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dose {
+    pub date: Date,
+    pub time: ClockTime,
+    pub product: String,
+    pub form: Option<String>,
+    pub elemental_mg: f64,
+}
+
+/// A food eaten; grams and magnesium are the values at the time of logging.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FoodLog {
+    pub date: Date,
+    pub food_id: String,
+    pub food_name: String,
+    pub amount: String,
+    pub grams: f64,
+    pub magnesium_mg: Option<f64>,
+}
+
+/// Side effects on a day, each 0 (none) to 3 (severe).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SideEffects {
+    pub date: Date,
+    pub diarrhea: u8,
+    pub nausea: u8,
+    pub cramps: u8,
+}
+
+/// A factor on an evening (counts toward that night).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Factor {
+    pub date: Date,
+    pub kind: FactorKind,
+    pub amount: Option<f64>,
+    pub unit: Option<String>,
+    /// When (the last time) it happened, if given.
+    pub time: Option<ClockTime>,
+}
+
+/// Any diary record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Record {
+    Night(Night),
+    Irls(IrlsEntry),
+    Dose(Dose),
+    Food(FoodLog),
+    SideEffects(SideEffects),
+    Factor(Factor),
+}
+
+/// The kinds of record, in export order.
+pub const RECORD_KINDS: [&str; 6] = ["night", "irls", "dose", "food", "side-effects", "factor"];
+
+impl Record {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Record::Night(_) => "night",
+            Record::Irls(_) => "irls",
+            Record::Dose(_) => "dose",
+            Record::Food(_) => "food",
+            Record::SideEffects(_) => "side-effects",
+            Record::Factor(_) => "factor",
+        }
+    }
+
+    pub fn date(&self) -> Date {
+        match self {
+            Record::Night(r) => r.date,
+            Record::Irls(r) => r.date,
+            Record::Dose(r) => r.date,
+            Record::Food(r) => r.date,
+            Record::SideEffects(r) => r.date,
+            Record::Factor(r) => r.date,
+        }
+    }
+
+    /// Kinds with at most one record per date (a second needs `--replace` or an edit).
+    pub fn one_per_date(&self) -> bool {
+        matches!(self, Record::Night(_) | Record::Irls(_) | Record::SideEffects(_))
+    }
+
+    /// Checks every field; `today` is the person's local date (no future entries).
+    pub fn validate(&self, today: Date, irls: &IrlsDefinition) -> Result<(), DiaryError> {
+        if self.date() > today {
+            return Err(err(
+                "date",
+                format!("{} is in the future (today is {today})", self.date()),
+            ));
+        }
+        let scale = |field: &str, v: u8, (lo, hi): (u8, u8)| {
+            if v < lo || v > hi {
+                Err(err(field, format!("{v} is out of range: allowed {lo} to {hi}")))
+            } else {
+                Ok(())
+            }
+        };
+        let positive = |field: &str, v: f64, max: f64, unit: &str| {
+            if v.is_finite() && v > 0.0 && v <= max {
+                Ok(())
+            } else {
+                Err(err(
+                    field,
+                    format!("{v} is out of range: allowed more than 0 up to {max} {unit}"),
+                ))
+            }
+        };
+        match self {
+            Record::Night(n) => {
+                scale("severity", n.severity, SCALE_0_10)?;
+                if let Some(q) = n.sleep_quality {
+                    scale("sleep_quality", q, SCALE_0_10)?;
+                }
+                if let Some(h) = n.hours_slept {
+                    if !(h.is_finite() && (0.0..=HOURS_SLEPT_MAX).contains(&h)) {
+                        return Err(err(
+                            "hours_slept",
+                            format!("{h} is out of range: allowed 0 to {HOURS_SLEPT_MAX}"),
+                        ));
+                    }
+                }
+                if let Some(m) = n.minutes_to_sleep.filter(|m| *m > MINUTES_TO_SLEEP_MAX) {
+                    return Err(err(
+                        "minutes_to_sleep",
+                        format!("{m} is out of range: allowed 0 to {MINUTES_TO_SLEEP_MAX}"),
+                    ));
+                }
+                if let Some(a) = n.awakenings.filter(|a| *a > AWAKENINGS_MAX) {
+                    return Err(err(
+                        "awakenings",
+                        format!("{a} is out of range: allowed 0 to {AWAKENINGS_MAX}"),
+                    ));
+                }
+                if let Some(note) = &n.note {
+                    if note.chars().count() > NOTE_CHARS_MAX {
+                        return Err(err(
+                            "note",
+                            format!("too long: at most {NOTE_CHARS_MAX} characters"),
+                        ));
+                    }
+                }
+            }
+            Record::Irls(i) => {
+                let values: Vec<i64> = i.items.iter().map(|&v| i64::from(v)).collect();
+                let score = IrlsScore::score(irls, &values).map_err(|e| err("irls", e.to_string()))?;
+                if score.total != i.total || score.band != i.band {
+                    return Err(err("irls", "total or band does not match the items"));
+                }
+                if let Some(r) = &i.rls6 {
+                    if r.len() != RLS6_ITEMS {
+                        return Err(err(
+                            "rls6",
+                            format!("needs exactly {RLS6_ITEMS} item values, got {}", r.len()),
+                        ));
+                    }
+                    for (k, &v) in r.iter().enumerate() {
+                        scale(&format!("rls6 item {}", k + 1), v, SCALE_0_10)?;
+                    }
+                }
+            }
+            Record::Dose(d) => {
+                if d.product.trim().is_empty() {
+                    return Err(err("product", "must not be empty"));
+                }
+                positive("elemental_mg", d.elemental_mg, DOSE_MG_MAX, "mg")?;
+            }
+            Record::Food(f) => {
+                positive("grams", f.grams, FOOD_GRAMS_MAX, "g")?;
+                if let Some(m) = f.magnesium_mg {
+                    if !(m.is_finite() && m >= 0.0) {
+                        return Err(err("magnesium_mg", "must be 0 or more"));
+                    }
+                }
+            }
+            Record::SideEffects(s) => {
+                scale("diarrhea", s.diarrhea, SIDE_EFFECT_0_3)?;
+                scale("nausea", s.nausea, SIDE_EFFECT_0_3)?;
+                scale("cramps", s.cramps, SIDE_EFFECT_0_3)?;
+            }
+            Record::Factor(f) => match (f.amount, &f.unit) {
+                (Some(a), Some(u)) => {
+                    positive("amount", a, 100_000.0, u)?;
+                    if !f.kind.units().contains(&u.as_str()) {
+                        return Err(err(
+                            "unit",
+                            format!(
+                                "'{u}' is not a unit of {}: allowed {}",
+                                f.kind,
+                                f.kind.units().join(", ")
+                            ),
+                        ));
+                    }
+                }
+                (Some(_), None) => {
+                    return Err(err(
+                        "unit",
+                        format!("give a unit with the amount: {}", f.kind.units().join(", ")),
+                    ))
+                }
+                (None, Some(_)) => return Err(err("amount", "a unit needs an amount")),
+                (None, None) => {}
+            },
+        }
+        Ok(())
+    }
+
+    /// The record as (field, value) text pairs, in a fixed order, without `kind` and `date`;
+    /// absent optional values are left out.
+    pub fn fields(&self) -> Vec<(&'static str, String)> {
+        let mut out: Vec<(&'static str, String)> = Vec::new();
+        let mut opt = |name: &'static str, v: Option<String>| {
+            if let Some(v) = v {
+                out.push((name, v));
+            }
+        };
+        match self {
+            Record::Night(n) => {
+                opt("severity", Some(n.severity.to_string()));
+                opt("symptoms_began", n.symptoms_began.map(|t| t.to_string()));
+                opt("sleep_quality", n.sleep_quality.map(|v| v.to_string()));
+                opt("hours_slept", n.hours_slept.map(|v| v.to_string()));
+                opt("minutes_to_sleep", n.minutes_to_sleep.map(|v| v.to_string()));
+                opt("awakenings", n.awakenings.map(|v| v.to_string()));
+                opt("note", n.note.clone());
+            }
+            Record::Irls(i) => {
+                opt("items", Some(join(&i.items)));
+                opt("total", Some(i.total.to_string()));
+                opt("band", Some(i.band.as_str().to_string()));
+                opt("rls6", i.rls6.as_ref().map(|r| join(r)));
+            }
+            Record::Dose(d) => {
+                opt("time", Some(d.time.to_string()));
+                opt("product", Some(d.product.clone()));
+                opt("form", d.form.clone());
+                opt("elemental_mg", Some(d.elemental_mg.to_string()));
+            }
+            Record::Food(f) => {
+                opt("food_id", Some(f.food_id.clone()));
+                opt("food_name", Some(f.food_name.clone()));
+                opt("amount", Some(f.amount.clone()));
+                opt("grams", Some(f.grams.to_string()));
+                opt("magnesium_mg", f.magnesium_mg.map(|v| v.to_string()));
+            }
+            Record::SideEffects(s) => {
+                opt("diarrhea", Some(s.diarrhea.to_string()));
+                opt("nausea", Some(s.nausea.to_string()));
+                opt("cramps", Some(s.cramps.to_string()));
+            }
+            Record::Factor(f) => {
+                opt("factor", Some(f.kind.to_string()));
+                opt("amount", f.amount.map(|v| v.to_string()));
+                opt("unit", f.unit.clone());
+                opt("time", f.time.map(|t| t.to_string()));
+            }
+        }
+        out
+    }
+
+    /// Rebuilds a record from `kind`, `date` and its fields (the inverse of [`Record::fields`]).
+    pub fn from_fields(
+        kind: &str,
+        date: Date,
+        fields: &BTreeMap<String, String>,
+        irls: &IrlsDefinition,
+    ) -> Result<Self, DiaryError> {
+        let get = |k: &str| fields.get(k).map(String::as_str);
+        let need = |k: &str| get(k).ok_or_else(|| err(k, "missing"));
+        fn num<T: std::str::FromStr>(k: &str, v: Option<&str>) -> Result<Option<T>, DiaryError> {
+            v.map(|s| s.parse::<T>().map_err(|_| err(k, format!("'{s}' is not a valid number"))))
+                .transpose()
+        }
+        let time = |k: &str, v: Option<&str>| -> Result<Option<ClockTime>, DiaryError> {
+            v.map(|s| ClockTime::parse(s).map_err(|e| err(k, e.to_string())))
+                .transpose()
+        };
+        let list = |k: &str, s: &str| -> Result<Vec<u8>, DiaryError> {
+            s.split(',')
+                .map(|x| x.trim().parse::<u8>().map_err(|_| err(k, format!("'{s}' is not a list of numbers"))))
+                .collect()
+        };
+        let known: &[&str] = match kind {
+            "night" => &["severity", "symptoms_began", "sleep_quality", "hours_slept", "minutes_to_sleep", "awakenings", "note"],
+            "irls" => &["items", "total", "band", "rls6"],
+            "dose" => &["time", "product", "form", "elemental_mg"],
+            "food" => &["food_id", "food_name", "amount", "grams", "magnesium_mg"],
+            "side-effects" => &["diarrhea", "nausea", "cramps"],
+            "factor" => &["factor", "amount", "unit", "time"],
+            other => {
+                return Err(err(
+                    "kind",
+                    format!("'{other}' is not known: allowed {}", RECORD_KINDS.join(", ")),
+                ))
+            }
+        };
+        if let Some(unknown) = fields.keys().find(|k| !known.contains(&k.as_str())) {
+            return Err(err(unknown, format!("is not a field of a {kind} record")));
+        }
+        Ok(match kind {
+            "night" => Record::Night(Night {
+                date,
+                severity: num("severity", Some(need("severity")?))?.unwrap_or_default(),
+                symptoms_began: time("symptoms_began", get("symptoms_began"))?,
+                sleep_quality: num("sleep_quality", get("sleep_quality"))?,
+                hours_slept: num("hours_slept", get("hours_slept"))?,
+                minutes_to_sleep: num("minutes_to_sleep", get("minutes_to_sleep"))?,
+                awakenings: num("awakenings", get("awakenings"))?,
+                note: get("note").map(String::from),
+            }),
+            "irls" => {
+                let items = list("items", need("items")?)?;
+                let values: Vec<i64> = items.iter().map(|&v| i64::from(v)).collect();
+                let score = IrlsScore::score(irls, &values).map_err(|e| err("items", e.to_string()))?;
+                Record::Irls(IrlsEntry {
+                    date,
+                    items,
+                    total: score.total,
+                    band: score.band,
+                    rls6: get("rls6").map(|s| list("rls6", s)).transpose()?,
+                })
+            }
+            "dose" => Record::Dose(Dose {
+                date,
+                time: time("time", Some(need("time")?))?.unwrap_or(ClockTime::from_minutes_wrapping(0)),
+                product: need("product")?.to_string(),
+                form: get("form").map(String::from),
+                elemental_mg: num("elemental_mg", Some(need("elemental_mg")?))?.unwrap_or_default(),
+            }),
+            "food" => Record::Food(FoodLog {
+                date,
+                food_id: need("food_id")?.to_string(),
+                food_name: need("food_name")?.to_string(),
+                amount: need("amount")?.to_string(),
+                grams: num("grams", Some(need("grams")?))?.unwrap_or_default(),
+                magnesium_mg: num("magnesium_mg", get("magnesium_mg"))?,
+            }),
+            "side-effects" => Record::SideEffects(SideEffects {
+                date,
+                diarrhea: num("diarrhea", Some(need("diarrhea")?))?.unwrap_or_default(),
+                nausea: num("nausea", Some(need("nausea")?))?.unwrap_or_default(),
+                cramps: num("cramps", Some(need("cramps")?))?.unwrap_or_default(),
+            }),
+            _ => Record::Factor(Factor {
+                date,
+                kind: FactorKind::parse(need("factor")?)?,
+                amount: num("amount", get("amount"))?,
+                unit: get("unit").map(String::from),
+                time: time("time", get("time"))?,
+            }),
+        })
+    }
+}
+
+fn join(v: &[u8]) -> String {
+    v.iter().map(u8::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// When and where a record was written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamp {
+    /// RFC 3339 instants (UTC).
+    pub created_at: String,
+    pub updated_at: String,
+    /// The IANA time zone of the person when the record was written.
+    pub tz: String,
+}
+
+/// A stored record: its id (unique within its kind), stamp and content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredRecord {
+    pub id: i64,
+    #[serde(flatten)]
+    pub stamp: Stamp,
+    pub record: Record,
+}
+
+/// The evening a diary entry belongs to: before noon, last night (yesterday's evening).
+pub fn evening_of(now_date: Date, now_time: ClockTime) -> Date {
+    /// Entries made before this hour belong to the previous evening.
+    const MORNING_ENDS: u16 = 12 * 60;
+    if now_time.minutes() < MORNING_ENDS {
+        now_date.yesterday().unwrap_or(now_date)
+    } else {
+        now_date
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::ReferenceData;
+    use jiff::civil::date;
+    use proptest::prelude::*;
+
+    fn irls() -> IrlsDefinition {
+        ReferenceData::shipped().unwrap().irls
+    }
+
+    fn night(sev: u8) -> Record {
+        Record::Night(Night {
+            date: date(2026, 11, 20),
+            severity: sev,
+            symptoms_began: Some(ClockTime::parse("21:15").unwrap()),
+            sleep_quality: Some(6),
+            hours_slept: Some(6.5),
+            minutes_to_sleep: Some(40),
+            awakenings: Some(2),
+            note: Some("=1+1, \"quoted\", café".into()),
+        })
+    }
+
+    #[test]
+    fn out_of_range_and_future_entries_name_the_field() {
+        let today = date(2026, 11, 27);
+        let d = irls();
+        assert_eq!(night(11).validate(today, &d).unwrap_err().field, "severity");
+        let mut future = night(3);
+        if let Record::Night(n) = &mut future {
+            n.date = date(2026, 11, 28);
+        }
+        assert_eq!(future.validate(today, &d).unwrap_err().field, "date");
+        let bad_factor = Record::Factor(Factor {
+            date: today,
+            kind: FactorKind::Caffeine,
+            amount: Some(2.0),
+            unit: Some("drinks".into()),
+            time: None,
+        });
+        let e = bad_factor.validate(today, &d).unwrap_err();
+        assert_eq!(e.to_string(), "unit: 'drinks' is not a unit of caffeine: allowed mg, cups");
+        let se = Record::SideEffects(SideEffects { date: today, diarrhea: 4, nausea: 0, cramps: 0 });
+        assert_eq!(se.validate(today, &d).unwrap_err().field, "diarrhea");
+        assert!(night(10).validate(today, &d).is_ok());
+    }
+
+    #[test]
+    fn evening_of_rolls_mornings_back() {
+        let t = |s| ClockTime::parse(s).unwrap();
+        assert_eq!(evening_of(date(2026, 11, 27), t("07:30")), date(2026, 11, 26));
+        assert_eq!(evening_of(date(2026, 11, 27), t("11:59")), date(2026, 11, 26));
+        assert_eq!(evening_of(date(2026, 11, 27), t("12:00")), date(2026, 11, 27));
+        assert_eq!(evening_of(date(2026, 11, 27), t("23:10")), date(2026, 11, 27));
+    }
+
+    #[test]
+    fn factor_kinds_parse_and_print() {
+        for (name, kind) in FactorKind::BUILT_IN {
+            assert_eq!(FactorKind::parse(name).unwrap(), kind);
+            assert_eq!(kind.to_string(), name);
+        }
+        assert_eq!(FactorKind::parse("custom:stretching").unwrap().to_string(), "custom:stretching");
+        assert!(FactorKind::parse("coffee").is_err());
+        assert!(FactorKind::parse("custom:").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn fields_round_trip(sev in 0u8..=10, q in proptest::option::of(0u8..=10),
+                             hours in proptest::option::of(0.0f64..24.0),
+                             note in proptest::option::of("\\PC{0,30}")) {
+            let r = Record::Night(Night {
+                date: date(2026, 1, 2), severity: sev, symptoms_began: None, sleep_quality: q,
+                hours_slept: hours, minutes_to_sleep: None, awakenings: None, note,
+            });
+            let map: BTreeMap<String, String> = r.fields().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+            let back = Record::from_fields("night", date(2026, 1, 2), &map, &irls()).unwrap();
+            prop_assert_eq!(back, r);
+        }
+    }
+}
