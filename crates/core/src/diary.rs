@@ -197,6 +197,7 @@ pub struct SideEffects {
 #[serde(deny_unknown_fields)]
 pub struct Factor {
     pub date: Date,
+    #[serde(rename = "factor")]
     pub kind: FactorKind,
     pub amount: Option<f64>,
     pub unit: Option<String>,
@@ -244,7 +245,10 @@ impl Record {
 
     /// Kinds with at most one record per date (a second needs `--replace` or an edit).
     pub fn one_per_date(&self) -> bool {
-        matches!(self, Record::Night(_) | Record::Irls(_) | Record::SideEffects(_))
+        matches!(
+            self,
+            Record::Night(_) | Record::Irls(_) | Record::SideEffects(_)
+        )
     }
 
     /// Checks every field; `today` is the person's local date (no future entries).
@@ -257,7 +261,10 @@ impl Record {
         }
         let scale = |field: &str, v: u8, (lo, hi): (u8, u8)| {
             if v < lo || v > hi {
-                Err(err(field, format!("{v} is out of range: allowed {lo} to {hi}")))
+                Err(err(
+                    field,
+                    format!("{v} is out of range: allowed {lo} to {hi}"),
+                ))
             } else {
                 Ok(())
             }
@@ -309,7 +316,8 @@ impl Record {
             }
             Record::Irls(i) => {
                 let values: Vec<i64> = i.items.iter().map(|&v| i64::from(v)).collect();
-                let score = IrlsScore::score(irls, &values).map_err(|e| err("irls", e.to_string()))?;
+                let score =
+                    IrlsScore::score(irls, &values).map_err(|e| err("irls", e.to_string()))?;
                 if score.total != i.total || score.band != i.band {
                     return Err(err("irls", "total or band does not match the items"));
                 }
@@ -386,7 +394,10 @@ impl Record {
                 opt("symptoms_began", n.symptoms_began.map(|t| t.to_string()));
                 opt("sleep_quality", n.sleep_quality.map(|v| v.to_string()));
                 opt("hours_slept", n.hours_slept.map(|v| v.to_string()));
-                opt("minutes_to_sleep", n.minutes_to_sleep.map(|v| v.to_string()));
+                opt(
+                    "minutes_to_sleep",
+                    n.minutes_to_sleep.map(|v| v.to_string()),
+                );
                 opt("awakenings", n.awakenings.map(|v| v.to_string()));
                 opt("note", n.note.clone());
             }
@@ -434,8 +445,11 @@ impl Record {
         let get = |k: &str| fields.get(k).map(String::as_str);
         let need = |k: &str| get(k).ok_or_else(|| err(k, "missing"));
         fn num<T: std::str::FromStr>(k: &str, v: Option<&str>) -> Result<Option<T>, DiaryError> {
-            v.map(|s| s.parse::<T>().map_err(|_| err(k, format!("'{s}' is not a valid number"))))
-                .transpose()
+            v.map(|s| {
+                s.parse::<T>()
+                    .map_err(|_| err(k, format!("'{s}' is not a valid number")))
+            })
+            .transpose()
         }
         let time = |k: &str, v: Option<&str>| -> Result<Option<ClockTime>, DiaryError> {
             v.map(|s| ClockTime::parse(s).map_err(|e| err(k, e.to_string())))
@@ -443,11 +457,23 @@ impl Record {
         };
         let list = |k: &str, s: &str| -> Result<Vec<u8>, DiaryError> {
             s.split(',')
-                .map(|x| x.trim().parse::<u8>().map_err(|_| err(k, format!("'{s}' is not a list of numbers"))))
+                .map(|x| {
+                    x.trim()
+                        .parse::<u8>()
+                        .map_err(|_| err(k, format!("'{s}' is not a list of numbers")))
+                })
                 .collect()
         };
         let known: &[&str] = match kind {
-            "night" => &["severity", "symptoms_began", "sleep_quality", "hours_slept", "minutes_to_sleep", "awakenings", "note"],
+            "night" => &[
+                "severity",
+                "symptoms_began",
+                "sleep_quality",
+                "hours_slept",
+                "minutes_to_sleep",
+                "awakenings",
+                "note",
+            ],
             "irls" => &["items", "total", "band", "rls6"],
             "dose" => &["time", "product", "form", "elemental_mg"],
             "food" => &["food_id", "food_name", "amount", "grams", "magnesium_mg"],
@@ -456,7 +482,10 @@ impl Record {
             other => {
                 return Err(err(
                     "kind",
-                    format!("'{other}' is not known: allowed {}", RECORD_KINDS.join(", ")),
+                    format!(
+                        "'{other}' is not known: allowed {}",
+                        RECORD_KINDS.join(", ")
+                    ),
                 ))
             }
         };
@@ -477,7 +506,8 @@ impl Record {
             "irls" => {
                 let items = list("items", need("items")?)?;
                 let values: Vec<i64> = items.iter().map(|&v| i64::from(v)).collect();
-                let score = IrlsScore::score(irls, &values).map_err(|e| err("items", e.to_string()))?;
+                let score =
+                    IrlsScore::score(irls, &values).map_err(|e| err("items", e.to_string()))?;
                 Record::Irls(IrlsEntry {
                     date,
                     items,
@@ -488,7 +518,8 @@ impl Record {
             }
             "dose" => Record::Dose(Dose {
                 date,
-                time: time("time", Some(need("time")?))?.unwrap_or(ClockTime::from_minutes_wrapping(0)),
+                time: time("time", Some(need("time")?))?
+                    .unwrap_or(ClockTime::from_minutes_wrapping(0)),
                 product: need("product")?.to_string(),
                 form: get("form").map(String::from),
                 elemental_mg: num("elemental_mg", Some(need("elemental_mg")?))?.unwrap_or_default(),
@@ -594,8 +625,16 @@ mod tests {
             time: None,
         });
         let e = bad_factor.validate(today, &d).unwrap_err();
-        assert_eq!(e.to_string(), "unit: 'drinks' is not a unit of caffeine: allowed mg, cups");
-        let se = Record::SideEffects(SideEffects { date: today, diarrhea: 4, nausea: 0, cramps: 0 });
+        assert_eq!(
+            e.to_string(),
+            "unit: 'drinks' is not a unit of caffeine: allowed mg, cups"
+        );
+        let se = Record::SideEffects(SideEffects {
+            date: today,
+            diarrhea: 4,
+            nausea: 0,
+            cramps: 0,
+        });
         assert_eq!(se.validate(today, &d).unwrap_err().field, "diarrhea");
         assert!(night(10).validate(today, &d).is_ok());
     }
@@ -603,10 +642,22 @@ mod tests {
     #[test]
     fn evening_of_rolls_mornings_back() {
         let t = |s| ClockTime::parse(s).unwrap();
-        assert_eq!(evening_of(date(2026, 11, 27), t("07:30")), date(2026, 11, 26));
-        assert_eq!(evening_of(date(2026, 11, 27), t("11:59")), date(2026, 11, 26));
-        assert_eq!(evening_of(date(2026, 11, 27), t("12:00")), date(2026, 11, 27));
-        assert_eq!(evening_of(date(2026, 11, 27), t("23:10")), date(2026, 11, 27));
+        assert_eq!(
+            evening_of(date(2026, 11, 27), t("07:30")),
+            date(2026, 11, 26)
+        );
+        assert_eq!(
+            evening_of(date(2026, 11, 27), t("11:59")),
+            date(2026, 11, 26)
+        );
+        assert_eq!(
+            evening_of(date(2026, 11, 27), t("12:00")),
+            date(2026, 11, 27)
+        );
+        assert_eq!(
+            evening_of(date(2026, 11, 27), t("23:10")),
+            date(2026, 11, 27)
+        );
     }
 
     #[test]
@@ -615,7 +666,10 @@ mod tests {
             assert_eq!(FactorKind::parse(name).unwrap(), kind);
             assert_eq!(kind.to_string(), name);
         }
-        assert_eq!(FactorKind::parse("custom:stretching").unwrap().to_string(), "custom:stretching");
+        assert_eq!(
+            FactorKind::parse("custom:stretching").unwrap().to_string(),
+            "custom:stretching"
+        );
         assert!(FactorKind::parse("coffee").is_err());
         assert!(FactorKind::parse("custom:").is_err());
     }

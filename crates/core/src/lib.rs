@@ -6,6 +6,7 @@
 
 pub mod clock;
 pub mod diary;
+pub mod export;
 pub mod food;
 pub mod forms;
 pub mod irls;

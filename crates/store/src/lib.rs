@@ -13,9 +13,9 @@ pub fn sqlite_migrations() -> &'static [&'static str] {
     sqlite::MIGRATIONS
 }
 
+use jiff::civil::Date;
 use quietlegs_core::diary::{Record, Stamp, StoredRecord};
 use quietlegs_core::food::Food;
-use jiff::civil::Date;
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -39,7 +39,11 @@ pub enum StoreError {
     #[error("the diary is not empty ({0} entries); import only into an empty diary")]
     NotEmpty(usize),
     #[error("stored {kind} {id} is unreadable: {message}")]
-    Corrupt { kind: String, id: i64, message: String },
+    Corrupt {
+        kind: String,
+        id: i64,
+        message: String,
+    },
 }
 
 /// A person whose diary this is; every diary read and write is scoped to one.
@@ -111,8 +115,12 @@ pub trait Store {
     fn delete_record(&mut self, person: PersonId, kind: &str, id: i64) -> Result<(), StoreError>;
 
     /// One record.
-    fn record(&self, person: PersonId, kind: &str, id: i64)
-        -> Result<Option<StoredRecord>, StoreError>;
+    fn record(
+        &self,
+        person: PersonId,
+        kind: &str,
+        id: i64,
+    ) -> Result<Option<StoredRecord>, StoreError>;
 
     /// The person's records with dates in `from..=to` (either end open), in export order:
     /// by kind (night, irls, dose, food, side-effects, factor), then date, then id.

@@ -243,7 +243,12 @@ impl Store for SqliteStore {
         self.diary_update(person, id, record, updated_at, tz)
     }
 
-    fn delete_record(&mut self, person: crate::PersonId, kind: &str, id: i64) -> Result<(), StoreError> {
+    fn delete_record(
+        &mut self,
+        person: crate::PersonId,
+        kind: &str,
+        id: i64,
+    ) -> Result<(), StoreError> {
         self.diary_delete(person, kind, id)
     }
 
@@ -428,7 +433,15 @@ fn unknown_kind(kind: &str) -> StoreError {
 /// Every field column of a kind, for reading (all nullable reads).
 fn columns_of(kind: &str) -> &'static [&'static str] {
     match kind {
-        "night" => &["severity", "symptoms_began", "sleep_quality", "hours_slept", "minutes_to_sleep", "awakenings", "note"],
+        "night" => &[
+            "severity",
+            "symptoms_began",
+            "sleep_quality",
+            "hours_slept",
+            "minutes_to_sleep",
+            "awakenings",
+            "note",
+        ],
         "irls" => &["items", "total", "band", "rls6"],
         "dose" => &["time", "product", "form", "elemental_mg"],
         "food" => &["food_id", "food_name", "amount", "grams", "magnesium_mg"],
@@ -491,8 +504,11 @@ impl SqliteStore {
                 id,
                 message,
             };
-            let date: jiff::civil::Date = date.parse().map_err(|e: jiff::Error| corrupt(e.to_string()))?;
-            let record = Record::from_fields(kind, date, &fields, irls).map_err(|e| corrupt(e.to_string()))?;
+            let date: jiff::civil::Date = date
+                .parse()
+                .map_err(|e: jiff::Error| corrupt(e.to_string()))?;
+            let record = Record::from_fields(kind, date, &fields, irls)
+                .map_err(|e| corrupt(e.to_string()))?;
             out.push(StoredRecord { id, stamp, record });
         }
         Ok(out)
@@ -525,16 +541,27 @@ impl SqliteStore {
         let mut cols: Vec<&str> = vec!["id", "person_id", "date", "created_at", "updated_at", "tz"];
         cols.extend(fields.iter().map(|(f, _)| column_of(f)));
         let placeholders: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
-        let sql = format!("INSERT INTO {table} ({}) VALUES ({})", cols.join(", "), placeholders.join(", "));
+        let sql = format!(
+            "INSERT INTO {table} ({}) VALUES ({})",
+            cols.join(", "),
+            placeholders.join(", ")
+        );
         let mut values: Vec<rusqlite::types::Value> = vec![
-            id.map_or(rusqlite::types::Value::Null, rusqlite::types::Value::Integer),
+            id.map_or(
+                rusqlite::types::Value::Null,
+                rusqlite::types::Value::Integer,
+            ),
             rusqlite::types::Value::Integer(person.0),
             rusqlite::types::Value::Text(record.date().to_string()),
             rusqlite::types::Value::Text(stamp.created_at.clone()),
             rusqlite::types::Value::Text(stamp.updated_at.clone()),
             rusqlite::types::Value::Text(stamp.tz.clone()),
         ];
-        values.extend(fields.into_iter().map(|(_, v)| rusqlite::types::Value::Text(v)));
+        values.extend(
+            fields
+                .into_iter()
+                .map(|(_, v)| rusqlite::types::Value::Text(v)),
+        );
         tx.execute(&sql, rusqlite::params_from_iter(values))?;
         Ok(tx.last_insert_rowid())
     }
@@ -549,9 +576,14 @@ impl SqliteStore {
     ) -> Result<usize, StoreError> {
         let kind = record.kind();
         let table = table_of(kind).ok_or_else(|| unknown_kind(kind))?;
-        let fields: std::collections::BTreeMap<&str, String> = record.fields().into_iter().collect();
+        let fields: std::collections::BTreeMap<&str, String> =
+            record.fields().into_iter().collect();
         // Every column is set, absent optional fields to NULL.
-        let mut sets = vec!["date = ?3".to_string(), "updated_at = ?4".to_string(), "tz = ?5".to_string()];
+        let mut sets = vec![
+            "date = ?3".to_string(),
+            "updated_at = ?4".to_string(),
+            "tz = ?5".to_string(),
+        ];
         let mut values: Vec<rusqlite::types::Value> = vec![
             rusqlite::types::Value::Integer(id),
             rusqlite::types::Value::Integer(person.0),
@@ -561,22 +593,36 @@ impl SqliteStore {
         ];
         for c in columns_of(kind) {
             let field = if *c == "kind" { "factor" } else { c };
-            values.push(fields.get(field).cloned().map_or(rusqlite::types::Value::Null, rusqlite::types::Value::Text));
+            values.push(
+                fields
+                    .get(field)
+                    .cloned()
+                    .map_or(rusqlite::types::Value::Null, rusqlite::types::Value::Text),
+            );
             sets.push(format!("{c} = ?{}", values.len()));
         }
-        let sql = format!("UPDATE {table} SET {} WHERE id = ?1 AND person_id = ?2", sets.join(", "));
+        let sql = format!(
+            "UPDATE {table} SET {} WHERE id = ?1 AND person_id = ?2",
+            sets.join(", ")
+        );
         Ok(tx.execute(&sql, rusqlite::params_from_iter(values))?)
     }
 }
 
 impl SqliteStore {
-    pub(crate) fn diary_person(&mut self, name: &str, created_at: &str) -> Result<crate::PersonId, StoreError> {
+    pub(crate) fn diary_person(
+        &mut self,
+        name: &str,
+        created_at: &str,
+    ) -> Result<crate::PersonId, StoreError> {
         let tx = self.conn.transaction()?;
         tx.execute(
             "INSERT OR IGNORE INTO person (name, created_at) VALUES (?1, ?2)",
             params![name, created_at],
         )?;
-        let id: i64 = tx.query_row("SELECT id FROM person WHERE name = ?1", [name], |r| r.get(0))?;
+        let id: i64 = tx.query_row("SELECT id FROM person WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })?;
         tx.commit()?;
         Ok(crate::PersonId(id))
     }
@@ -591,7 +637,10 @@ impl SqliteStore {
         let tx = self.conn.transaction()?;
         let table = table_of(record.kind()).ok_or_else(|| unknown_kind(record.kind()))?;
         let date = record.date().to_string();
-        let id = match (record.one_per_date(), Self::existing_on_date(&tx, table, person, &date)?) {
+        let id = match (
+            record.one_per_date(),
+            Self::existing_on_date(&tx, table, person, &date)?,
+        ) {
             (true, Some(existing)) => match on_duplicate {
                 crate::OnDuplicate::Refuse => {
                     return Err(StoreError::Duplicate {
@@ -622,7 +671,10 @@ impl SqliteStore {
         let tx = self.conn.transaction()?;
         let table = table_of(record.kind()).ok_or_else(|| unknown_kind(record.kind()))?;
         if record.one_per_date() {
-            if let Some(other) = Self::existing_on_date(&tx, table, person, &record.date().to_string())?.filter(|o| *o != id) {
+            if let Some(other) =
+                Self::existing_on_date(&tx, table, person, &record.date().to_string())?
+                    .filter(|o| *o != id)
+            {
                 return Err(StoreError::Duplicate {
                     kind: record.kind().to_string(),
                     date: record.date().to_string(),
@@ -631,18 +683,32 @@ impl SqliteStore {
             }
         }
         if Self::update_row(&tx, person, id, record, updated_at, tz)? == 0 {
-            return Err(StoreError::NotFound { kind: record.kind().to_string(), id });
+            return Err(StoreError::NotFound {
+                kind: record.kind().to_string(),
+                id,
+            });
         }
         tx.commit()?;
         Ok(())
     }
 
-    pub(crate) fn diary_delete(&mut self, person: crate::PersonId, kind: &str, id: i64) -> Result<(), StoreError> {
+    pub(crate) fn diary_delete(
+        &mut self,
+        person: crate::PersonId,
+        kind: &str,
+        id: i64,
+    ) -> Result<(), StoreError> {
         let table = table_of(kind).ok_or_else(|| unknown_kind(kind))?;
         let tx = self.conn.transaction()?;
-        let n = tx.execute(&format!("DELETE FROM {table} WHERE id = ?1 AND person_id = ?2"), params![id, person.0])?;
+        let n = tx.execute(
+            &format!("DELETE FROM {table} WHERE id = ?1 AND person_id = ?2"),
+            params![id, person.0],
+        )?;
         if n == 0 {
-            return Err(StoreError::NotFound { kind: kind.to_string(), id });
+            return Err(StoreError::NotFound {
+                kind: kind.to_string(),
+                id,
+            });
         }
         tx.commit()?;
         Ok(())
@@ -654,11 +720,20 @@ impl SqliteStore {
         from: Option<jiff::civil::Date>,
         to: Option<jiff::civil::Date>,
     ) -> Result<Vec<quietlegs_core::diary::StoredRecord>, StoreError> {
-        let from = from.map(|d| d.to_string()).unwrap_or_else(|| "0000-01-01".into());
-        let to = to.map(|d| d.to_string()).unwrap_or_else(|| "9999-12-31".into());
+        let from = from
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "0000-01-01".into());
+        let to = to
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "9999-12-31".into());
         let mut out = Vec::new();
         for kind in quietlegs_core::diary::RECORD_KINDS {
-            out.extend(self.read_kind(person, kind, "AND date >= ?2 AND date <= ?3", &[&from, &to])?);
+            out.extend(self.read_kind(
+                person,
+                kind,
+                "AND date >= ?2 AND date <= ?3",
+                &[&from, &to],
+            )?);
         }
         Ok(out)
     }

@@ -86,9 +86,15 @@ fn every_kind_round_trips_through_the_store() {
     let me = s.person("me", "2026-11-27T00:00:00Z").unwrap();
     let records = sample_records();
     for r in &records {
-        s.add_record(me, r, &stamp("2026-11-27T08:00:00Z"), OnDuplicate::Refuse).unwrap();
+        s.add_record(me, r, &stamp("2026-11-27T08:00:00Z"), OnDuplicate::Refuse)
+            .unwrap();
     }
-    let back: Vec<Record> = s.records(me, None, None).unwrap().into_iter().map(|r| r.record).collect();
+    let back: Vec<Record> = s
+        .records(me, None, None)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.record)
+        .collect();
     assert_eq!(back, records);
 }
 
@@ -97,8 +103,22 @@ fn a_second_night_needs_replace_and_replace_keeps_id_and_creation_time() {
     let mut s = SqliteStore::in_memory().unwrap();
     let me = s.person("me", "x").unwrap();
     let night = sample_records().remove(0);
-    let id = s.add_record(me, &night, &stamp("2026-11-21T07:00:00Z"), OnDuplicate::Refuse).unwrap();
-    let err = s.add_record(me, &night, &stamp("2026-11-21T07:05:00Z"), OnDuplicate::Refuse).unwrap_err();
+    let id = s
+        .add_record(
+            me,
+            &night,
+            &stamp("2026-11-21T07:00:00Z"),
+            OnDuplicate::Refuse,
+        )
+        .unwrap();
+    let err = s
+        .add_record(
+            me,
+            &night,
+            &stamp("2026-11-21T07:05:00Z"),
+            OnDuplicate::Refuse,
+        )
+        .unwrap_err();
     assert!(matches!(err, StoreError::Duplicate { .. }), "{err}");
     assert!(err.to_string().contains("--replace"));
     let mut changed = night.clone();
@@ -106,7 +126,14 @@ fn a_second_night_needs_replace_and_replace_keeps_id_and_creation_time() {
         n.severity = 2;
         n.note = None;
     }
-    let id2 = s.add_record(me, &changed, &stamp("2026-11-21T07:10:00Z"), OnDuplicate::Replace).unwrap();
+    let id2 = s
+        .add_record(
+            me,
+            &changed,
+            &stamp("2026-11-21T07:10:00Z"),
+            OnDuplicate::Replace,
+        )
+        .unwrap();
     assert_eq!(id, id2);
     let stored = s.record(me, "night", id).unwrap().unwrap();
     assert_eq!(stored.record, changed);
@@ -120,13 +147,22 @@ fn one_person_never_sees_or_changes_another_persons_entries() {
     let ann = s.person("ann", "x").unwrap();
     let bob = s.person("bob", "x").unwrap();
     let night = sample_records().remove(0);
-    let id = s.add_record(ann, &night, &stamp("x"), OnDuplicate::Refuse).unwrap();
+    let id = s
+        .add_record(ann, &night, &stamp("x"), OnDuplicate::Refuse)
+        .unwrap();
     assert!(s.records(bob, None, None).unwrap().is_empty());
     assert!(s.record(bob, "night", id).unwrap().is_none());
-    assert!(matches!(s.delete_record(bob, "night", id), Err(StoreError::NotFound { .. })));
-    assert!(matches!(s.update_record(bob, id, &night, "y", "UTC"), Err(StoreError::NotFound { .. })));
+    assert!(matches!(
+        s.delete_record(bob, "night", id),
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        s.update_record(bob, id, &night, "y", "UTC"),
+        Err(StoreError::NotFound { .. })
+    ));
     // Bob may log the same date: the uniqueness is per person.
-    s.add_record(bob, &night, &stamp("x"), OnDuplicate::Refuse).unwrap();
+    s.add_record(bob, &night, &stamp("x"), OnDuplicate::Refuse)
+        .unwrap();
     assert_eq!(s.records(ann, None, None).unwrap().len(), 1);
 }
 
@@ -135,14 +171,35 @@ fn edit_delete_and_date_ranges() {
     let mut s = SqliteStore::in_memory().unwrap();
     let me = s.person("me", "x").unwrap();
     for day in 1..=5 {
-        let f = Record::Factor(Factor { date: date(2026, 11, day), kind: FactorKind::Massage, amount: None, unit: None, time: None });
-        s.add_record(me, &f, &stamp("x"), OnDuplicate::Refuse).unwrap();
+        let f = Record::Factor(Factor {
+            date: date(2026, 11, day),
+            kind: FactorKind::Massage,
+            amount: None,
+            unit: None,
+            time: None,
+        });
+        s.add_record(me, &f, &stamp("x"), OnDuplicate::Refuse)
+            .unwrap();
     }
-    let mid = s.records(me, Some(date(2026, 11, 2)), Some(date(2026, 11, 4))).unwrap();
-    assert_eq!(mid.iter().map(|r| r.record.date().day()).collect::<Vec<_>>(), [2, 3, 4]);
+    let mid = s
+        .records(me, Some(date(2026, 11, 2)), Some(date(2026, 11, 4)))
+        .unwrap();
+    assert_eq!(
+        mid.iter()
+            .map(|r| r.record.date().day())
+            .collect::<Vec<_>>(),
+        [2, 3, 4]
+    );
     let id = mid[0].id;
-    let edited = Record::Factor(Factor { date: date(2026, 11, 2), kind: FactorKind::WarmBath, amount: Some(20.0), unit: Some("minutes".into()), time: Some(t("21:00")) });
-    s.update_record(me, id, &edited, "2026-11-27T09:00:00Z", "UTC").unwrap();
+    let edited = Record::Factor(Factor {
+        date: date(2026, 11, 2),
+        kind: FactorKind::WarmBath,
+        amount: Some(20.0),
+        unit: Some("minutes".into()),
+        time: Some(t("21:00")),
+    });
+    s.update_record(me, id, &edited, "2026-11-27T09:00:00Z", "UTC")
+        .unwrap();
     assert_eq!(s.record(me, "factor", id).unwrap().unwrap().record, edited);
     s.delete_record(me, "factor", id).unwrap();
     assert!(s.record(me, "factor", id).unwrap().is_none());
@@ -154,8 +211,15 @@ fn the_database_refuses_what_validation_would_refuse() {
     // CHECK constraints are a second line of defence behind validation.
     let mut s = SqliteStore::in_memory().unwrap();
     let me = s.person("me", "x").unwrap();
-    let bad = Record::SideEffects(SideEffects { date: date(2026, 11, 1), diarrhea: 9, nausea: 0, cramps: 0 });
-    assert!(s.add_record(me, &bad, &stamp("x"), OnDuplicate::Refuse).is_err());
+    let bad = Record::SideEffects(SideEffects {
+        date: date(2026, 11, 1),
+        diarrhea: 9,
+        nausea: 0,
+        cramps: 0,
+    });
+    assert!(s
+        .add_record(me, &bad, &stamp("x"), OnDuplicate::Refuse)
+        .is_err());
     assert!(s.records(me, None, None).unwrap().is_empty());
 }
 
@@ -168,9 +232,14 @@ fn migrates_from_every_earlier_schema_version_keeping_data() {
         {
             let conn = rusqlite::Connection::open(&path).unwrap();
             // Apply the first `start` migrations exactly as an older quietlegs did.
-            for (i, sql) in quietlegs_store::sqlite_migrations().iter().take(start as usize).enumerate() {
+            for (i, sql) in quietlegs_store::sqlite_migrations()
+                .iter()
+                .take(start as usize)
+                .enumerate()
+            {
                 conn.execute_batch(sql).unwrap();
-                conn.pragma_update(None, "user_version", i as i64 + 1).unwrap();
+                conn.pragma_update(None, "user_version", i as i64 + 1)
+                    .unwrap();
             }
             if start >= 1 {
                 conn.execute_batch(
@@ -187,7 +256,8 @@ fn migrates_from_every_earlier_schema_version_keeping_data() {
             assert_eq!(foods[0].per_100g.magnesium_mg, Some(27.0), "from {start}");
         }
         let me = s.person("me", "x").unwrap();
-        s.add_record(me, &sample_records()[0], &stamp("x"), OnDuplicate::Refuse).unwrap();
+        s.add_record(me, &sample_records()[0], &stamp("x"), OnDuplicate::Refuse)
+            .unwrap();
         assert_eq!(s.integrity_check().unwrap(), "ok");
     }
 }
@@ -200,7 +270,10 @@ fn a_newer_database_is_refused_not_damaged() {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.pragma_update(None, "user_version", 99).unwrap();
     }
-    assert!(matches!(SqliteStore::open(&path), Err(StoreError::TooNew { found: 99, .. })));
+    assert!(matches!(
+        SqliteStore::open(&path),
+        Err(StoreError::TooNew { found: 99, .. })
+    ));
 }
 
 #[test]
@@ -209,10 +282,14 @@ fn backup_is_a_complete_consistent_copy() {
     let mut s = SqliteStore::open(&dir.path().join("q.sqlite3")).unwrap();
     let me = s.person("me", "x").unwrap();
     for r in sample_records() {
-        s.add_record(me, &r, &stamp("x"), OnDuplicate::Refuse).unwrap();
+        s.add_record(me, &r, &stamp("x"), OnDuplicate::Refuse)
+            .unwrap();
     }
     let copy = dir.path().join("backup.sqlite3");
     s.backup_to(&copy).unwrap();
     let b = SqliteStore::open(&copy).unwrap();
-    assert_eq!(b.records(me, None, None).unwrap(), s.records(me, None, None).unwrap());
+    assert_eq!(
+        b.records(me, None, None).unwrap(),
+        s.records(me, None, None).unwrap()
+    );
 }

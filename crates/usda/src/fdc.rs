@@ -5,8 +5,51 @@
 use crate::source::Source;
 use crate::{pad_ndb, split_leading_amount, ImportError, ImportReport, Progress};
 use quietlegs_core::food::{Food, Nutrients, Portion};
-use std::collections::{BTreeMap, HashMap};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Read;
+use std::rc::Rc;
+
+/// Line numbers by byte offset, counted as the bytes stream past (the csv crate's own line
+/// numbers are one short for CRLF files, which USDA ships). Only newlines not yet below the
+/// last asked offset are kept, so memory stays bounded by the read-ahead buffer.
+#[derive(Default)]
+struct Lines {
+    offset: u64,
+    pending: VecDeque<u64>,
+    before: u64,
+}
+
+impl Lines {
+    fn line_at(&mut self, byte: u64) -> u64 {
+        // A CRLF record "starts" at the '\n' of the previous line end: that newline counts.
+        while self.pending.front().is_some_and(|&nl| nl <= byte) {
+            self.pending.pop_front();
+            self.before += 1;
+        }
+        self.before + 1
+    }
+}
+
+struct Tracking<'a> {
+    inner: &'a mut dyn Read,
+    lines: Rc<RefCell<Lines>>,
+}
+
+impl Read for Tracking<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut l = self.lines.borrow_mut();
+        for (i, &b) in buf[..n].iter().enumerate() {
+            if b == b'\n' {
+                let at = l.offset + i as u64;
+                l.pending.push_back(at);
+            }
+        }
+        l.offset += n as u64;
+        Ok(n)
+    }
+}
 
 /// FDC `nutrient.id`s quietlegs keeps (FOOD-DATA.md 2a).
 const ENERGY_KCAL: u32 = 1008;
@@ -98,7 +141,14 @@ fn each_row(
     report: &mut ImportReport,
     mut each: impl FnMut(u64, &Columns, &csv::StringRecord, &mut ImportReport),
 ) -> Result<(), ImportError> {
-    let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(read);
+    let lines = Rc::new(RefCell::new(Lines::default()));
+    let tracking = Tracking {
+        inner: read,
+        lines: Rc::clone(&lines),
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(tracking);
     let headers = rdr.headers().map_err(|e| ImportError::Csv {
         file: file.into(),
         line: 1,
@@ -110,11 +160,17 @@ fn each_row(
         match rdr.read_record(&mut rec) {
             Ok(false) => return Ok(()),
             Ok(true) => {
-                let line = rec.position().map(|p| p.line()).unwrap_or(0);
+                let line = rec
+                    .position()
+                    .map(|p| lines.borrow_mut().line_at(p.byte()))
+                    .unwrap_or(0);
                 each(line, &cols, &rec, report);
             }
             Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                let line = e
+                    .position()
+                    .map(|p| lines.borrow_mut().line_at(p.byte()))
+                    .unwrap_or(0);
                 if let csv::ErrorKind::Io(io) = e.kind() {
                     return Err(ImportError::Csv {
                         file: file.into(),

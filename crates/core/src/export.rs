@@ -1,0 +1,298 @@
+//! Diary export and import in open formats: JSON, and a long ("tidy") CSV per RFC 4180 with one
+//! row per field. Exporting, importing into an empty diary and exporting again gives identical
+//! files: ids, timestamps and time zones are kept, and numbers are written in their shortest
+//! exact form.
+//!
+//! Spreadsheet formula injection: any CSV cell that begins with `=`, `+`, `-`, `@`, a tab or a
+//! carriage return is written with a leading `'` (and so is a cell that begins with `'`, so that
+//! import can strip exactly one and restore the text).
+
+use crate::diary::{Record, Stamp, StoredRecord, RECORD_KINDS};
+use crate::reference::IrlsDefinition;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The JSON layout version.
+pub const DIARY_SCHEMA: &str = "quietlegs.diary/1";
+/// The CSV header.
+pub const CSV_HEADER: [&str; 8] = [
+    "id",
+    "kind",
+    "date",
+    "field",
+    "value",
+    "created_at",
+    "updated_at",
+    "tz",
+];
+
+/// An export that cannot be read back.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ExportError {
+    #[error("line {line}: {message}")]
+    Csv { line: u64, message: String },
+    #[error("JSON: {0}")]
+    Json(String),
+    #[error("not a quietlegs diary export: {0}")]
+    WrongKind(String),
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonExport {
+    schema: String,
+    records: Vec<StoredRecord>,
+}
+
+pub fn to_json(records: &[StoredRecord]) -> String {
+    let doc = JsonExport {
+        schema: DIARY_SCHEMA.to_string(),
+        records: records.to_vec(),
+    };
+    // Serialising plain data cannot fail.
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+pub fn from_json(text: &str) -> Result<Vec<StoredRecord>, ExportError> {
+    let doc: JsonExport =
+        serde_json::from_str(text).map_err(|e| ExportError::Json(e.to_string()))?;
+    if doc.schema != DIARY_SCHEMA {
+        return Err(ExportError::WrongKind(format!(
+            "schema '{}', expected '{DIARY_SCHEMA}'",
+            doc.schema
+        )));
+    }
+    Ok(doc.records)
+}
+
+fn defuse(cell: &str) -> String {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\'') => format!("'{cell}"),
+        _ => cell.to_string(),
+    }
+}
+
+fn restore(cell: &str) -> &str {
+    cell.strip_prefix('\'').unwrap_or(cell)
+}
+
+pub fn to_csv(records: &[StoredRecord]) -> String {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    // Writing to memory cannot fail.
+    let _ = w.write_record(CSV_HEADER);
+    for r in records {
+        let date = r.record.date().to_string();
+        let id = r.id.to_string();
+        for (field, value) in r.record.fields() {
+            let row = [
+                id.as_str(),
+                r.record.kind(),
+                date.as_str(),
+                field,
+                &value,
+                &r.stamp.created_at,
+                &r.stamp.updated_at,
+                &r.stamp.tz,
+            ];
+            let _ = w.write_record(row.iter().map(|c| defuse(c)));
+        }
+    }
+    let bytes = w.into_inner().unwrap_or_default();
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
+pub fn from_csv(text: &str, irls: &IrlsDefinition) -> Result<Vec<StoredRecord>, ExportError> {
+    let mut rdr = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let headers = rdr
+        .headers()
+        .map_err(|e| ExportError::Csv {
+            line: 1,
+            message: e.to_string(),
+        })?
+        .clone();
+    if headers.iter().collect::<Vec<_>>() != CSV_HEADER {
+        return Err(ExportError::WrongKind(format!(
+            "CSV header must be {}",
+            CSV_HEADER.join(",")
+        )));
+    }
+    // Group rows by (kind, id), keeping first-seen order.
+    type Key = (String, i64);
+    let mut order: Vec<Key> = Vec::new();
+    let mut groups: BTreeMap<Key, (u64, Date, Stamp, BTreeMap<String, String>)> = BTreeMap::new();
+    // The line of a byte offset, counted here: the csv crate's own line numbers are one short
+    // for CRLF files.
+    // (A CRLF record "starts" at the '\n' of the previous line end, so that newline counts.)
+    let line_at = |byte: u64| -> u64 {
+        let end = (byte as usize + 1).min(text.len());
+        text.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64
+            + 1
+    };
+    for row in rdr.records() {
+        let row = row.map_err(|e| ExportError::Csv {
+            line: e.position().map(|p| line_at(p.byte())).unwrap_or(0),
+            message: e.to_string(),
+        })?;
+        let line = row.position().map(|p| line_at(p.byte())).unwrap_or(0);
+        let bad = |message: String| ExportError::Csv { line, message };
+        let cell = |i: usize| restore(row.get(i).unwrap_or(""));
+        let id: i64 = cell(0)
+            .parse()
+            .map_err(|_| bad(format!("id '{}' is not a number", cell(0))))?;
+        let kind = cell(1).to_string();
+        if !RECORD_KINDS.contains(&kind.as_str()) {
+            return Err(bad(format!(
+                "kind '{kind}' is not known: allowed {}",
+                RECORD_KINDS.join(", ")
+            )));
+        }
+        let date: Date = cell(2)
+            .parse()
+            .map_err(|_| bad(format!("date '{}' is not YYYY-MM-DD", cell(2))))?;
+        let stamp = Stamp {
+            created_at: cell(5).to_string(),
+            updated_at: cell(6).to_string(),
+            tz: cell(7).to_string(),
+        };
+        let key = (kind, id);
+        let entry = groups.entry(key.clone()).or_insert_with(|| {
+            order.push(key.clone());
+            (line, date, stamp.clone(), BTreeMap::new())
+        });
+        if entry.1 != date || entry.2 != stamp {
+            return Err(bad(format!(
+                "{} {} has rows with different dates or stamps",
+                key.0, key.1
+            )));
+        }
+        if entry
+            .3
+            .insert(cell(3).to_string(), cell(4).to_string())
+            .is_some()
+        {
+            return Err(bad(format!(
+                "{} {} repeats field '{}'",
+                key.0,
+                key.1,
+                cell(3)
+            )));
+        }
+    }
+    let mut out = Vec::with_capacity(order.len());
+    for key in order {
+        let Some((line, date, stamp, fields)) = groups.remove(&key) else {
+            continue;
+        };
+        let record =
+            Record::from_fields(&key.0, date, &fields, irls).map_err(|e| ExportError::Csv {
+                line,
+                message: e.to_string(),
+            })?;
+        out.push(StoredRecord {
+            id: key.1,
+            stamp,
+            record,
+        });
+    }
+    Ok(out)
+}
+
+/// Reads either format, telling them apart by the first character.
+pub fn parse_export(text: &str, irls: &IrlsDefinition) -> Result<Vec<StoredRecord>, ExportError> {
+    let body = text.trim_start_matches('\u{feff}');
+    if body.trim_start().starts_with('{') {
+        from_json(body)
+    } else {
+        from_csv(body, irls)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ClockTime;
+    use crate::diary::{Factor, FactorKind, Night};
+    use crate::reference::ReferenceData;
+    use jiff::civil::date;
+    use proptest::prelude::*;
+
+    fn irls() -> IrlsDefinition {
+        ReferenceData::shipped().unwrap().irls
+    }
+
+    fn stored(id: i64, record: Record) -> StoredRecord {
+        StoredRecord {
+            id,
+            stamp: Stamp {
+                created_at: "2026-11-21T07:00:00Z".into(),
+                updated_at: "2026-11-21T07:00:00Z".into(),
+                tz: "America/New_York".into(),
+            },
+            record,
+        }
+    }
+
+    fn night(note: Option<String>) -> Record {
+        Record::Night(Night {
+            date: date(2026, 11, 20),
+            severity: 4,
+            symptoms_began: Some(ClockTime::parse("21:00").unwrap()),
+            sleep_quality: None,
+            hours_slept: Some(7.25),
+            minutes_to_sleep: None,
+            awakenings: Some(1),
+            note,
+        })
+    }
+
+    #[test]
+    fn csv_cells_that_start_a_formula_are_defused_and_restored() {
+        let r = stored(1, night(Some("=cmd|' /C calc'!A0".into())));
+        let csv = to_csv(std::slice::from_ref(&r));
+        assert!(csv.contains(",'=cmd|' /C calc'!A0,"), "{csv}");
+        assert!(csv.starts_with("id,kind,date,field,value,created_at,updated_at,tz\r\n"));
+        assert_eq!(from_csv(&csv, &irls()).unwrap(), vec![r]);
+    }
+
+    #[test]
+    fn bad_csv_names_the_line_with_lf_and_crlf() {
+        let crlf = "id,kind,date,field,value,created_at,updated_at,tz\r\n1,night,2026-11-20,severity,4,a,b,c\r\n2,night,2026-13-01,severity,4,a,b,c\r\n";
+        let err = from_csv(crlf, &irls()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 3: date '2026-13-01' is not YYYY-MM-DD"
+        );
+        let text = "id,kind,date,field,value,created_at,updated_at,tz\n1,night,2026-11-20,severity,4,a,b,c\n2,night,2026-13-01,severity,4,a,b,c\n";
+        let err = from_csv(text, &irls()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 3: date '2026-13-01' is not YYYY-MM-DD"
+        );
+        let err = parse_export("a,b\n1,2\n", &irls()).unwrap_err();
+        assert!(matches!(err, ExportError::WrongKind(_)));
+    }
+
+    proptest! {
+        #[test]
+        fn both_formats_round_trip_any_note(note in proptest::option::of("\\PC{0,40}"), cups in 1u32..9) {
+            let records = vec![
+                stored(3, night(note)),
+                stored(7, Record::Factor(Factor { date: date(2026, 11, 20), kind: FactorKind::Caffeine,
+                    amount: Some(f64::from(cups) / 3.0), unit: Some("cups".into()), time: None })),
+            ];
+            let csv = to_csv(&records);
+            prop_assert_eq!(&from_csv(&csv, &irls()).unwrap(), &records);
+            prop_assert_eq!(to_csv(&from_csv(&csv, &irls()).unwrap()), csv);
+            let json = to_json(&records);
+            prop_assert_eq!(&from_json(&json).unwrap(), &records);
+        }
+    }
+}
