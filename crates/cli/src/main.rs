@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 2 bad input (a message names the field and what is allowed);
 //! 1 an internal failure (a bug or a broken installation).
 
+mod diary_cmds;
 mod food_cmds;
 mod render;
 
@@ -78,8 +79,158 @@ enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// Log a diary entry in one line (asks only for a missing required value, and only on a
+    /// terminal). Nights and side effects belong to the evening: before noon, last night.
+    Log {
+        #[command(subcommand)]
+        entry: LogCommand,
+    },
+    /// The diary by day: severity, sleep, IRLS band, magnesium from food and supplements.
+    History {
+        /// First date, YYYY-MM-DD.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last date, YYYY-MM-DD.
+        #[arg(long)]
+        to: Option<String>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Change fields of an entry (field names as in `quietlegs export`), after confirmation.
+    Edit {
+        /// night, irls, dose, food, side-effects or factor.
+        kind: String,
+        id: i64,
+        /// FIELD=VALUE; an empty VALUE clears an optional field. Repeat for several.
+        #[arg(long = "set", value_name = "FIELD=VALUE")]
+        sets: Vec<String>,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Delete an entry, after confirmation.
+    Delete {
+        kind: String,
+        id: i64,
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Export the whole diary: a tidy CSV (one row per field, RFC 4180) or JSON.
+    Export {
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Write to a file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Import an export (CSV or JSON) into an empty diary, keeping ids and timestamps.
+    Import { file: PathBuf },
+    /// Copy the database to PATH (a consistent snapshot even while another process writes).
+    Backup { path: PathBuf },
     /// Version, data sources and licences.
     About {
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+#[derive(Subcommand)]
+enum LogCommand {
+    /// The night: RLS severity 0-10 and, optionally, sleep.
+    Night {
+        /// The evening's date (YYYY-MM-DD, today, yesterday); default: this evening, or last
+        /// night before noon.
+        #[arg(long)]
+        date: Option<String>,
+        /// RLS severity that evening and night: 0 none to 10 worst.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(0..=10))]
+        severity: Option<u8>,
+        /// When symptoms began, HH:MM.
+        #[arg(long)]
+        began: Option<String>,
+        /// Sleep quality: 0 worst to 10 best.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(0..=10))]
+        sleep_quality: Option<u8>,
+        #[arg(long)]
+        hours_slept: Option<f64>,
+        #[arg(long)]
+        minutes_to_sleep: Option<u32>,
+        #[arg(long)]
+        awakenings: Option<u32>,
+        #[arg(long)]
+        note: Option<String>,
+        /// Overwrite an existing entry for that night.
+        #[arg(long)]
+        replace: bool,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// The weekly IRLS: ten item values 0-4.
+    Irls {
+        #[arg(num_args = 1.., allow_negative_numbers = true, value_name = "ITEM")]
+        items: Vec<i64>,
+        /// RLS-6 items, six values 0-10 separated by commas.
+        #[arg(long)]
+        rls6: Option<String>,
+        #[arg(long)]
+        date: Option<String>,
+        #[arg(long)]
+        replace: bool,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// A supplement dose: "FORM=[N x ]AMOUNT mg elemental|compound".
+    Dose {
+        spec: String,
+        /// The product's name, for your records.
+        #[arg(long)]
+        product: Option<String>,
+        /// When it was taken, HH:MM (default: now).
+        #[arg(long)]
+        time: Option<String>,
+        #[arg(long)]
+        date: Option<String>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// A food eaten: "FOOD QUERY" "AMOUNT" (grams and magnesium are kept as logged).
+    Food {
+        food: String,
+        amount: String,
+        #[arg(long)]
+        date: Option<String>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Side effects: diarrhea, nausea, abdominal cramps, each 0 none to 3 severe.
+    SideEffects {
+        #[arg(long, value_parser = clap::value_parser!(u8).range(0..=3))]
+        diarrhea: Option<u8>,
+        #[arg(long, value_parser = clap::value_parser!(u8).range(0..=3))]
+        nausea: Option<u8>,
+        #[arg(long, value_parser = clap::value_parser!(u8).range(0..=3))]
+        cramps: Option<u8>,
+        #[arg(long)]
+        date: Option<String>,
+        #[arg(long)]
+        replace: bool,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// A factor that evening: caffeine, alcohol, tobacco, exercise, massage, warm-bath,
+    /// heat-cold-pack, screens, or custom:NAME.
+    Factor {
+        kind: String,
+        /// How much (with --unit): caffeine mg or cups, alcohol drinks, exercise minutes, ...
+        #[arg(long)]
+        amount: Option<f64>,
+        #[arg(long)]
+        unit: Option<String>,
+        /// When (the last time), HH:MM.
+        #[arg(long)]
+        time: Option<String>,
+        #[arg(long)]
+        date: Option<String>,
         #[command(flatten)]
         output: Output,
     },
@@ -306,6 +457,133 @@ fn run(cli: Cli) -> Result<(), Failure> {
             &supplements,
             output.json,
         )?,
+        Command::Log { entry } => {
+            let now = diary_cmds::Now::read();
+            let (record, replace, json_out) = match entry {
+                LogCommand::Night {
+                    date,
+                    severity,
+                    began,
+                    sleep_quality,
+                    hours_slept,
+                    minutes_to_sleep,
+                    awakenings,
+                    note,
+                    replace,
+                    output,
+                } => (
+                    diary_cmds::night(
+                        diary_cmds::NightArgs {
+                            date,
+                            severity,
+                            began,
+                            sleep_quality,
+                            hours_slept,
+                            minutes_to_sleep,
+                            awakenings,
+                            note,
+                        },
+                        &now,
+                    )?,
+                    replace,
+                    output.json,
+                ),
+                LogCommand::Irls {
+                    items,
+                    rls6,
+                    date,
+                    replace,
+                    output,
+                } => (
+                    diary_cmds::irls(&data, &items, rls6.as_deref(), date.as_deref(), &now)?,
+                    replace,
+                    output.json,
+                ),
+                LogCommand::Dose {
+                    spec,
+                    product,
+                    time,
+                    date,
+                    output,
+                } => (
+                    diary_cmds::dose(
+                        &data,
+                        &spec,
+                        product,
+                        time.as_deref(),
+                        date.as_deref(),
+                        &now,
+                    )?,
+                    false,
+                    output.json,
+                ),
+                LogCommand::Food {
+                    food,
+                    amount,
+                    date,
+                    output,
+                } => (
+                    diary_cmds::food(&db, &food, &amount, date.as_deref(), &now)?,
+                    false,
+                    output.json,
+                ),
+                LogCommand::SideEffects {
+                    diarrhea,
+                    nausea,
+                    cramps,
+                    date,
+                    replace,
+                    output,
+                } => (
+                    diary_cmds::side_effects(diarrhea, nausea, cramps, date.as_deref(), &now)?,
+                    replace,
+                    output.json,
+                ),
+                LogCommand::Factor {
+                    kind,
+                    amount,
+                    unit,
+                    time,
+                    date,
+                    output,
+                } => (
+                    diary_cmds::factor(
+                        &kind,
+                        amount,
+                        unit,
+                        time.as_deref(),
+                        date.as_deref(),
+                        &now,
+                    )?,
+                    false,
+                    output.json,
+                ),
+            };
+            diary_cmds::save(&db, &data, &now, record, replace, json_out)?;
+        }
+        Command::History { from, to, output } => diary_cmds::history(
+            &db,
+            from.as_deref(),
+            to.as_deref(),
+            &diary_cmds::Now::read(),
+            output.json,
+        )?,
+        Command::Edit {
+            kind,
+            id,
+            sets,
+            yes,
+        } => diary_cmds::edit(&db, &data, &diary_cmds::Now::read(), &kind, id, &sets, yes)?,
+        Command::Delete { kind, id, yes } => {
+            diary_cmds::delete(&db, &diary_cmds::Now::read(), &kind, id, yes)?
+        }
+        Command::Export { format, output } => {
+            diary_cmds::export(&db, &diary_cmds::Now::read(), &format, output.as_deref())?
+        }
+        Command::Import { file } => {
+            diary_cmds::import(&db, &data, &diary_cmds::Now::read(), &file)?
+        }
+        Command::Backup { path } => diary_cmds::backup(&db, &path)?,
         Command::About { output } => {
             if output.json {
                 print_json(&render::about_json(&data))?;

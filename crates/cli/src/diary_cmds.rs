@@ -1,0 +1,625 @@
+//! `quietlegs log …`, `history`, `edit`, `delete`, `export`, `import`, `backup`.
+
+use crate::{bad_input, print_json, Failure};
+use anyhow::{anyhow, Context};
+use jiff::civil::Date;
+use quietlegs_core::clock::ClockTime;
+use quietlegs_core::diary::{
+    evening_of, Dose, Factor, FactorKind, FoodLog, IrlsEntry, Night, Record, SideEffects, Stamp,
+    StoredRecord,
+};
+use quietlegs_core::export::{parse_export, to_csv, to_json};
+use quietlegs_core::food::amount::{parse_amount, resolve};
+use quietlegs_core::food::search::FoodIndex;
+use quietlegs_core::forms::FormCatalogue;
+use quietlegs_core::supplement::parse_dose;
+use quietlegs_core::{IrlsScore, ReferenceData};
+use quietlegs_store::{OnDuplicate, PersonId, SqliteStore, Store, StoreError};
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+/// The single person of a personal (SQLite) database.
+const DEFAULT_PERSON: &str = "me";
+
+/// The local date, time and time zone now (the one place the diary reads the clock).
+pub struct Now {
+    pub date: Date,
+    pub time: ClockTime,
+    pub tz: String,
+    pub instant: String,
+}
+
+impl Now {
+    pub fn read() -> Self {
+        let z = jiff::Zoned::now();
+        let tz = z
+            .time_zone()
+            .iana_name()
+            .map(String::from)
+            .unwrap_or_else(|| z.offset().to_string());
+        Self {
+            date: z.date(),
+            time: ClockTime::from_minutes_wrapping(
+                i32::from(z.hour()) * 60 + i32::from(z.minute()),
+            ),
+            tz,
+            instant: z.timestamp().to_string(),
+        }
+    }
+
+    fn stamp(&self) -> Stamp {
+        Stamp {
+            created_at: self.instant.clone(),
+            updated_at: self.instant.clone(),
+            tz: self.tz.clone(),
+        }
+    }
+}
+
+/// `--date`: YYYY-MM-DD, "today" or "yesterday"; absent: `default`.
+pub fn parse_date(text: Option<&str>, now: &Now, default: Date) -> Result<Date, Failure> {
+    match text.map(str::trim) {
+        None => Ok(default),
+        Some("today") => Ok(now.date),
+        Some("yesterday") => now
+            .date
+            .yesterday()
+            .map_err(|e| bad_input(anyhow!("--date: {e}"))),
+        Some(s) => s.parse::<Date>().map_err(|_| {
+            bad_input(anyhow!(
+                "--date: '{s}' is not a date: use YYYY-MM-DD, today or yesterday"
+            ))
+        }),
+    }
+}
+
+fn parse_time(flag: &str, text: Option<&str>) -> Result<Option<ClockTime>, Failure> {
+    text.map(|t| ClockTime::parse(t).map_err(|e| bad_input(anyhow!("{flag}: {e}"))))
+        .transpose()
+}
+
+pub fn open_store(db: &Path) -> Result<SqliteStore, Failure> {
+    SqliteStore::open(db)
+        .with_context(|| format!("opening the database {}", db.display()))
+        .map_err(Failure::Internal)
+}
+
+pub fn me(store: &mut SqliteStore, now: &Now) -> Result<PersonId, Failure> {
+    Ok(store
+        .person(DEFAULT_PERSON, &now.instant)
+        .context("finding the diary's person")?)
+}
+
+/// Store errors that the person can fix are bad input; the rest are internal.
+fn store_failure(e: StoreError) -> Failure {
+    match e {
+        StoreError::Duplicate { .. }
+        | StoreError::NotFound { .. }
+        | StoreError::NotEmpty(_)
+        | StoreError::UnknownKind(_) => bad_input(e),
+        other => Failure::Internal(anyhow!(other)),
+    }
+}
+
+/// Asks for a required value on an interactive terminal; elsewhere it is an error.
+fn ask<T: std::str::FromStr>(flag: &str, question: &str, allowed: &str) -> Result<T, Failure> {
+    if !std::io::stdin().is_terminal() {
+        return Err(bad_input(anyhow!("{flag} is required ({allowed})")));
+    }
+    let stdin = std::io::stdin();
+    for _ in 0..3 {
+        eprint!("{question} ({allowed}): ");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        if stdin
+            .lock()
+            .read_line(&mut line)
+            .context("reading the answer")?
+            == 0
+        {
+            break;
+        }
+        match line.trim().parse() {
+            Ok(v) => return Ok(v),
+            Err(_) => eprintln!("  not valid: {allowed}"),
+        }
+    }
+    Err(bad_input(anyhow!("{flag} is required ({allowed})")))
+}
+
+fn confirm(question: &str, yes: bool) -> Result<(), Failure> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(bad_input(anyhow!("{question} Pass --yes to confirm.")));
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the answer")?;
+    if matches!(line.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err(bad_input(anyhow!("cancelled; nothing was changed")))
+    }
+}
+
+/// Validates and stores one record, printing what was stored.
+pub fn save(
+    db: &Path,
+    data: &ReferenceData,
+    now: &Now,
+    record: Record,
+    replace: bool,
+    json_out: bool,
+) -> Result<(), Failure> {
+    record.validate(now.date, &data.irls).map_err(bad_input)?;
+    let mut store = open_store(db)?;
+    let person = me(&mut store, now)?;
+    let mode = if replace {
+        OnDuplicate::Replace
+    } else {
+        OnDuplicate::Refuse
+    };
+    let id = store
+        .add_record(person, &record, &now.stamp(), mode)
+        .map_err(store_failure)?;
+    if json_out {
+        return print_json(&serde_json::json!({ "id": id, "record": record }));
+    }
+    println!(
+        "Logged {} {id} for {}: {}",
+        record.kind(),
+        record.date(),
+        summary(&record)
+    );
+    Ok(())
+}
+
+/// A one-line description of a record.
+pub fn summary(r: &Record) -> String {
+    r.fields()
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub struct NightArgs {
+    pub date: Option<String>,
+    pub severity: Option<u8>,
+    pub began: Option<String>,
+    pub sleep_quality: Option<u8>,
+    pub hours_slept: Option<f64>,
+    pub minutes_to_sleep: Option<u32>,
+    pub awakenings: Option<u32>,
+    pub note: Option<String>,
+}
+
+pub fn night(a: NightArgs, now: &Now) -> Result<Record, Failure> {
+    let date = parse_date(a.date.as_deref(), now, evening_of(now.date, now.time))?;
+    let severity = match a.severity {
+        Some(s) => s,
+        None => ask(
+            "--severity",
+            &format!("RLS severity on the evening of {date}"),
+            "0-10",
+        )?,
+    };
+    Ok(Record::Night(Night {
+        date,
+        severity,
+        symptoms_began: parse_time("--began", a.began.as_deref())?,
+        sleep_quality: a.sleep_quality,
+        hours_slept: a.hours_slept,
+        minutes_to_sleep: a.minutes_to_sleep,
+        awakenings: a.awakenings,
+        note: a.note,
+    }))
+}
+
+pub fn irls(
+    data: &ReferenceData,
+    items: &[i64],
+    rls6: Option<&str>,
+    date: Option<&str>,
+    now: &Now,
+) -> Result<Record, Failure> {
+    let score = IrlsScore::score(&data.irls, items).map_err(bad_input)?;
+    let rls6 = rls6
+        .map(|s| {
+            s.split(',')
+                .map(|x| x.trim().parse::<u8>())
+                .collect::<Result<Vec<u8>, _>>()
+                .map_err(|_| {
+                    bad_input(anyhow!(
+                        "--rls6: '{s}' must be six numbers 0-10 separated by commas"
+                    ))
+                })
+        })
+        .transpose()?;
+    Ok(Record::Irls(IrlsEntry {
+        date: parse_date(date, now, now.date)?,
+        items: score.items,
+        total: score.total,
+        band: score.band,
+        rls6,
+    }))
+}
+
+pub fn dose(
+    data: &ReferenceData,
+    spec: &str,
+    product: Option<String>,
+    time: Option<&str>,
+    date: Option<&str>,
+    now: &Now,
+) -> Result<Record, Failure> {
+    let d = parse_dose(spec, &FormCatalogue::new(data)).map_err(bad_input)?;
+    Ok(Record::Dose(Dose {
+        date: parse_date(date, now, now.date)?,
+        time: parse_time("--time", time)?.unwrap_or(now.time),
+        product: product.unwrap_or_else(|| spec.to_string()),
+        form: Some(d.product.form),
+        elemental_mg: d.elemental_mg,
+    }))
+}
+
+pub fn food(
+    db: &Path,
+    query: &str,
+    amount: &str,
+    date: Option<&str>,
+    now: &Now,
+) -> Result<Record, Failure> {
+    let table = crate::food_cmds::load_food_table(db)?;
+    let index = FoodIndex::build(&table).context("building the search index")?;
+    let hit = index.search(query, 1).into_iter().next().ok_or_else(|| {
+        bad_input(anyhow!(
+            "no food matches \"{query}\"; try `quietlegs foods search`"
+        ))
+    })?;
+    let f = &table.foods[hit.food];
+    let r = resolve(f, &parse_amount(amount).map_err(bad_input)?).map_err(bad_input)?;
+    Ok(Record::Food(FoodLog {
+        date: parse_date(date, now, now.date)?,
+        food_id: f.id.clone(),
+        food_name: f.name.clone(),
+        amount: amount.to_string(),
+        grams: r.grams,
+        magnesium_mg: r.magnesium_mg,
+    }))
+}
+
+pub fn side_effects(
+    diarrhea: Option<u8>,
+    nausea: Option<u8>,
+    cramps: Option<u8>,
+    date: Option<&str>,
+    now: &Now,
+) -> Result<Record, Failure> {
+    let get = |v: Option<u8>, flag: &str, what: &str| match v {
+        Some(v) => Ok(v),
+        None => ask(flag, what, "0 none, 1 mild, 2 moderate, 3 severe"),
+    };
+    Ok(Record::SideEffects(SideEffects {
+        date: parse_date(date, now, evening_of(now.date, now.time))?,
+        diarrhea: get(diarrhea, "--diarrhea", "Diarrhea")?,
+        nausea: get(nausea, "--nausea", "Nausea")?,
+        cramps: get(cramps, "--cramps", "Abdominal cramps")?,
+    }))
+}
+
+pub fn factor(
+    kind: &str,
+    amount: Option<f64>,
+    unit: Option<String>,
+    time: Option<&str>,
+    date: Option<&str>,
+    now: &Now,
+) -> Result<Record, Failure> {
+    Ok(Record::Factor(Factor {
+        date: parse_date(date, now, now.date)?,
+        kind: FactorKind::parse(kind).map_err(bad_input)?,
+        amount,
+        unit,
+        time: parse_time("--time", time)?,
+    }))
+}
+
+/// One day of the history table.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Day {
+    pub date: String,
+    pub severity: Option<u8>,
+    pub sleep_quality: Option<u8>,
+    pub hours_slept: Option<f64>,
+    pub irls_total: Option<u32>,
+    pub irls_band: Option<String>,
+    pub magnesium_food_mg: f64,
+    pub magnesium_supplement_mg: f64,
+    pub factors: Vec<String>,
+    pub side_effects: Option<String>,
+    pub note: Option<String>,
+}
+
+pub fn days(records: &[StoredRecord]) -> Vec<Day> {
+    let mut by_date: BTreeMap<Date, Day> = BTreeMap::new();
+    for r in records {
+        let d = r.record.date();
+        let day = by_date.entry(d).or_insert_with(|| Day {
+            date: d.to_string(),
+            ..Day::default()
+        });
+        match &r.record {
+            Record::Night(n) => {
+                day.severity = Some(n.severity);
+                day.sleep_quality = n.sleep_quality;
+                day.hours_slept = n.hours_slept;
+                day.note = n.note.clone();
+            }
+            Record::Irls(i) => {
+                day.irls_total = Some(i.total);
+                day.irls_band = Some(i.band.as_str().to_string());
+            }
+            Record::Dose(x) => day.magnesium_supplement_mg += x.elemental_mg,
+            Record::Food(f) => day.magnesium_food_mg += f.magnesium_mg.unwrap_or(0.0),
+            Record::SideEffects(s) => {
+                day.side_effects = Some(format!("D{} N{} C{}", s.diarrhea, s.nausea, s.cramps))
+            }
+            Record::Factor(f) => day.factors.push(match (f.amount, &f.unit) {
+                (Some(a), Some(u)) => format!("{} {a} {u}", f.kind),
+                _ => f.kind.to_string(),
+            }),
+        }
+    }
+    by_date.into_values().collect()
+}
+
+pub fn history(
+    db: &Path,
+    from: Option<&str>,
+    to: Option<&str>,
+    now: &Now,
+    json_out: bool,
+) -> Result<(), Failure> {
+    let parse = |flag: &str, t: Option<&str>| -> Result<Option<Date>, Failure> {
+        t.map(|s| {
+            s.parse::<Date>()
+                .map_err(|_| bad_input(anyhow!("{flag}: '{s}' is not a date: use YYYY-MM-DD")))
+        })
+        .transpose()
+    };
+    let (from, to) = (parse("--from", from)?, parse("--to", to)?);
+    if !db.exists() {
+        if json_out {
+            return print_json(&serde_json::json!({ "days": [] }));
+        }
+        println!("The diary is empty. Log a night with: quietlegs log night --severity 4");
+        return Ok(());
+    }
+    let mut store = open_store(db)?;
+    let person = me(&mut store, now)?;
+    let records = store
+        .records(person, from, to)
+        .context("reading the diary")?;
+    let days = days(&records);
+    if json_out {
+        return print_json(&serde_json::json!({ "days": days, "records": records }));
+    }
+    if days.is_empty() {
+        println!("No diary entries in that range.");
+        return Ok(());
+    }
+    println!(
+        "{:<10} {:>4} {:>5} {:>6} {:<12} {:>7} {:>7}  factors / side effects / note",
+        "date", "sev", "sleep", "hours", "IRLS", "Mg food", "Mg supp"
+    );
+    for d in &days {
+        let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+        let irls = match (d.irls_total, &d.irls_band) {
+            (Some(t), Some(b)) => format!("{t} {b}"),
+            _ => "-".into(),
+        };
+        let mut extra = d.factors.join(", ");
+        if let Some(s) = &d.side_effects {
+            extra = [extra, format!("side effects {s}")]
+                .into_iter()
+                .filter(|x| !x.is_empty())
+                .collect::<Vec<_>>()
+                .join("; ");
+        }
+        if let Some(n) = &d.note {
+            extra = [extra, format!("\"{n}\"")]
+                .into_iter()
+                .filter(|x| !x.is_empty())
+                .collect::<Vec<_>>()
+                .join("; ");
+        }
+        println!(
+            "{:<10} {:>4} {:>5} {:>6} {:<12} {:>7.0} {:>7.0}  {}",
+            d.date,
+            opt(d.severity.map(|v| v.to_string())),
+            opt(d.sleep_quality.map(|v| v.to_string())),
+            opt(d.hours_slept.map(|v| v.to_string())),
+            irls,
+            d.magnesium_food_mg,
+            d.magnesium_supplement_mg,
+            extra
+        );
+    }
+    Ok(())
+}
+
+fn check_kind(kind: &str) -> Result<(), Failure> {
+    if quietlegs_core::diary::RECORD_KINDS.contains(&kind) {
+        Ok(())
+    } else {
+        Err(bad_input(anyhow!(
+            "KIND: '{kind}' is not known: allowed {}",
+            quietlegs_core::diary::RECORD_KINDS.join(", ")
+        )))
+    }
+}
+
+pub fn edit(
+    db: &Path,
+    data: &ReferenceData,
+    now: &Now,
+    kind: &str,
+    id: i64,
+    sets: &[String],
+    yes: bool,
+) -> Result<(), Failure> {
+    check_kind(kind)?;
+    if sets.is_empty() {
+        return Err(bad_input(anyhow!(
+            "--set FIELD=VALUE: give at least one change (fields as in `quietlegs export`)"
+        )));
+    }
+    let mut store = open_store(db)?;
+    let person = me(&mut store, now)?;
+    let old = store
+        .record(person, kind, id)
+        .context("reading the entry")?
+        .ok_or_else(|| bad_input(anyhow!("no {kind} entry with id {id}")))?;
+    let mut fields: BTreeMap<String, String> = old
+        .record
+        .fields()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    let mut date = old.record.date();
+    for s in sets {
+        let (k, v) = s.split_once('=').ok_or_else(|| {
+            bad_input(anyhow!(
+                "--set '{s}': write FIELD=VALUE (an empty VALUE clears it)"
+            ))
+        })?;
+        let (k, v) = (k.trim(), v.trim());
+        if k == "date" {
+            date = parse_date(Some(v), now, date)?;
+        } else if v.is_empty() {
+            fields.remove(k);
+        } else {
+            fields.insert(k.to_string(), v.to_string());
+        }
+    }
+    let new = Record::from_fields(kind, date, &fields, &data.irls).map_err(bad_input)?;
+    new.validate(now.date, &data.irls).map_err(bad_input)?;
+    confirm(
+        &format!(
+            "Change {kind} {id} ({}) from [{}] to [{}]?",
+            old.record.date(),
+            summary(&old.record),
+            summary(&new)
+        ),
+        yes,
+    )?;
+    store
+        .update_record(person, id, &new, &now.instant, &now.tz)
+        .map_err(store_failure)?;
+    println!("Changed {kind} {id}: {}", summary(&new));
+    Ok(())
+}
+
+pub fn delete(db: &Path, now: &Now, kind: &str, id: i64, yes: bool) -> Result<(), Failure> {
+    check_kind(kind)?;
+    let mut store = open_store(db)?;
+    let person = me(&mut store, now)?;
+    let old = store
+        .record(person, kind, id)
+        .context("reading the entry")?
+        .ok_or_else(|| bad_input(anyhow!("no {kind} entry with id {id}")))?;
+    confirm(
+        &format!(
+            "Delete {kind} {id} ({}: {})?",
+            old.record.date(),
+            summary(&old.record)
+        ),
+        yes,
+    )?;
+    store
+        .delete_record(person, kind, id)
+        .map_err(store_failure)?;
+    println!("Deleted {kind} {id}.");
+    Ok(())
+}
+
+pub fn export(db: &Path, now: &Now, format: &str, output: Option<&Path>) -> Result<(), Failure> {
+    let records = if db.exists() {
+        let mut store = open_store(db)?;
+        let person = me(&mut store, now)?;
+        store
+            .records(person, None, None)
+            .context("reading the diary")?
+    } else {
+        Vec::new()
+    };
+    let text = match format {
+        "csv" => to_csv(&records),
+        "json" => to_json(&records),
+        other => {
+            return Err(bad_input(anyhow!(
+                "--format: '{other}' is not known: allowed csv, json"
+            )))
+        }
+    };
+    match output {
+        Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(())
+}
+
+pub fn import(db: &Path, data: &ReferenceData, now: &Now, file: &Path) -> Result<(), Failure> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("reading {}", file.display()))
+        .map_err(bad_input)?;
+    let records = parse_export(&text, &data.irls)
+        .with_context(|| format!("{}", file.display()))
+        .map_err(bad_input)?;
+    for r in &records {
+        r.record
+            .validate(now.date, &data.irls)
+            .with_context(|| format!("{} {} in {}", r.record.kind(), r.id, file.display()))
+            .map_err(bad_input)?;
+    }
+    let mut store = open_store(db)?;
+    let person = me(&mut store, now)?;
+    let n = store
+        .import_records(person, &records)
+        .map_err(store_failure)?;
+    println!("Imported {n} entries into {}.", db.display());
+    Ok(())
+}
+
+pub fn backup(db: &Path, dest: &Path) -> Result<(), Failure> {
+    if dest.exists() {
+        return Err(bad_input(anyhow!(
+            "PATH: {} exists; choose a new file name",
+            dest.display()
+        )));
+    }
+    if !db.exists() {
+        return Err(bad_input(anyhow!(
+            "there is no database at {} to back up",
+            db.display()
+        )));
+    }
+    let store = open_store(db)?;
+    store
+        .backup_to(dest)
+        .with_context(|| format!("backing up to {}", dest.display()))?;
+    println!(
+        "Backed up {} to {} (integrity check ok).",
+        db.display(),
+        dest.display()
+    );
+    Ok(())
+}

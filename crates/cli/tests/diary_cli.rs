@@ -1,0 +1,351 @@
+//! The diary through the real binary: one-command logging, history, export/import round trips,
+//! backup while another process writes, and SIGKILL during writes.
+
+use quietlegs_store::{PersonId, SqliteStore, Store};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+fn ql(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_quietlegs"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("QUIETLEGS_DB")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A diary with every kind of entry and awkward text.
+fn fill(db: &Path) {
+    let steps: &[&[&str]] = &[
+        &[
+            "log",
+            "night",
+            "--date",
+            "2026-11-20",
+            "--severity",
+            "6",
+            "--began",
+            "20:45",
+            "--sleep-quality",
+            "4",
+            "--hours-slept",
+            "5.75",
+            "--minutes-to-sleep",
+            "50",
+            "--awakenings",
+            "3",
+            "--note",
+            "=SUM(A1), \"bad\"; café\nsecond line",
+        ],
+        &["log", "night", "--date", "2026-11-21", "--severity", "2"],
+        &[
+            "log",
+            "irls",
+            "3",
+            "3",
+            "2",
+            "3",
+            "2",
+            "3",
+            "2",
+            "2",
+            "1",
+            "2",
+            "--date",
+            "2026-11-21",
+            "--rls6",
+            "5,6,7,2,1,4",
+        ],
+        &[
+            "log",
+            "dose",
+            "citrate-nonahydrate=2 x 500 mg compound",
+            "--time",
+            "22:00",
+            "--date",
+            "2026-11-21",
+            "--product",
+            "+Calm citrate",
+        ],
+        &["log", "food", "almonds", "1 oz", "--date", "2026-11-21"],
+        &[
+            "log",
+            "side-effects",
+            "--diarrhea",
+            "1",
+            "--nausea",
+            "0",
+            "--cramps",
+            "2",
+            "--date",
+            "2026-11-21",
+        ],
+        &[
+            "log",
+            "factor",
+            "caffeine",
+            "--amount",
+            "150",
+            "--unit",
+            "mg",
+            "--time",
+            "17:30",
+            "--date",
+            "2026-11-21",
+        ],
+        &["log", "factor", "custom:stretching", "--date", "2026-11-20"],
+    ];
+    for args in steps {
+        ok(ql(db, args));
+    }
+}
+
+#[test]
+fn a_new_user_logs_a_night_in_one_command_and_sees_it_in_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    let out = ok(ql(
+        &db,
+        &["log", "night", "--severity", "4", "--date", "2026-11-26"],
+    ));
+    assert!(
+        out.starts_with("Logged night 1 for 2026-11-26: severity=4"),
+        "{out}"
+    );
+    let history = ok(ql(&db, &["history"]));
+    assert!(
+        history
+            .lines()
+            .any(|l| l.starts_with("2026-11-26") && l.contains(" 4 ")),
+        "{history}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&ok(ql(&db, &["history", "--json"]))).unwrap();
+    assert_eq!(v["days"][0]["severity"], 4);
+}
+
+#[test]
+fn bad_entries_name_the_field_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    fill(&db);
+    let before = ok(ql(&db, &["export", "--format", "json"]));
+    let cases: &[(&[&str], &str)] = &[
+        (&["log", "night", "--severity", "11"], "11 is not in 0..=10"),
+        (
+            &["log", "night", "--severity", "3", "--date", "2099-01-01"],
+            "date: 2099-01-01 is in the future",
+        ),
+        (
+            &["log", "night", "--severity", "3", "--date", "2026-02-30"],
+            "--date: '2026-02-30' is not a date",
+        ),
+        (
+            &["log", "night", "--severity", "3", "--began", "25:00"],
+            "--began: '25:00' is not a time of day",
+        ),
+        (
+            &["log", "night", "--severity", "3", "--date", "2026-11-20"],
+            "already a night entry for 2026-11-20",
+        ),
+        (&["log", "night"], "--severity is required (0-10)"),
+        (
+            &["log", "irls", "1", "2", "3"],
+            "IRLS needs exactly 10 item values, got 3",
+        ),
+        (
+            &["log", "dose", "glycinate=120 mg"],
+            "say whether 120 mg is elemental",
+        ),
+        (
+            &["log", "factor", "coffee"],
+            "factor: 'coffee' is not known",
+        ),
+        (
+            &["log", "factor", "alcohol", "--amount", "2"],
+            "unit: give a unit with the amount: drinks",
+        ),
+        (
+            &[
+                "log",
+                "side-effects",
+                "--diarrhea",
+                "4",
+                "--nausea",
+                "0",
+                "--cramps",
+                "0",
+            ],
+            "4 is not in 0..=3",
+        ),
+        (
+            &["log", "food", "almonds", "1 handful"],
+            "'handful' is not a unit known for Nuts, almonds",
+        ),
+        (
+            &["edit", "night", "1", "--set", "severity=12", "--yes"],
+            "severity: 12 is out of range",
+        ),
+        (
+            &["edit", "night", "99", "--set", "severity=2", "--yes"],
+            "no night entry with id 99",
+        ),
+        (&["delete", "night", "1"], "Pass --yes to confirm"),
+        (&["import", "/nonexistent.csv"], "reading /nonexistent.csv"),
+    ];
+    for (args, expected) in cases {
+        let out = ql(&db, args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{args:?}: expected {expected:?} in {stderr}"
+        );
+    }
+    assert_eq!(
+        ok(ql(&db, &["export", "--format", "json"])),
+        before,
+        "a failed command changed the diary"
+    );
+}
+
+#[test]
+fn export_import_export_gives_identical_files_in_both_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    fill(&db);
+    ok(ql(
+        &db,
+        &["edit", "night", "2", "--set", "sleep_quality=7", "--yes"],
+    ));
+    for format in ["csv", "json"] {
+        let first = dir.path().join(format!("first.{format}"));
+        ok(ql(
+            &db,
+            &[
+                "export",
+                "--format",
+                format,
+                "--output",
+                first.to_str().unwrap(),
+            ],
+        ));
+        let fresh = dir.path().join(format!("fresh-{format}.sqlite3"));
+        ok(ql(&fresh, &["import", first.to_str().unwrap()]));
+        let second = ok(ql(&fresh, &["export", "--format", format]));
+        assert_eq!(std::fs::read_to_string(&first).unwrap(), second, "{format}");
+        // Importing again into the now non-empty diary is refused and changes nothing.
+        let out = ql(&fresh, &["import", first.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(ok(ql(&fresh, &["export", "--format", format])), second);
+    }
+    let csv = std::fs::read_to_string(dir.path().join("first.csv")).unwrap();
+    assert!(
+        csv.contains(",\"'=SUM(A1), \"\"bad\"\"; café\nsecond line\","),
+        "formula not defused"
+    );
+    assert!(csv.contains(",'+Calm citrate,"), "formula not defused");
+}
+
+#[test]
+fn backup_while_another_process_writes_is_consistent() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    fill(&db);
+    let writer_db = db.clone();
+    let writer = std::thread::spawn(move || {
+        for day in 1..=40 {
+            let date = format!("2026-10-{:02}", (day % 28) + 1);
+            ok(ql(
+                &writer_db,
+                &["log", "factor", "massage", "--date", &date],
+            ));
+        }
+    });
+    let mut backups = Vec::new();
+    for i in 0..5 {
+        let path = dir.path().join(format!("backup-{i}.sqlite3"));
+        ok(ql(&db, &["backup", path.to_str().unwrap()]));
+        backups.push(path);
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    writer.join().unwrap();
+    for b in &backups {
+        let s = SqliteStore::open(b).unwrap();
+        assert_eq!(s.integrity_check().unwrap(), "ok");
+        // Every backup holds at least the entries written before the writer started.
+        assert!(s.records(PersonId(1), None, None).unwrap().len() >= 8);
+    }
+    let out = ql(&db, &["backup", backups[0].to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "overwriting a file must be refused"
+    );
+}
+
+#[test]
+fn sigkill_during_writes_never_loses_an_acknowledged_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    ok(ql(
+        &db,
+        &["log", "night", "--severity", "1", "--date", "2026-11-01"],
+    ));
+    let mut acknowledged: Vec<i64> = Vec::new();
+    let mut killed = 0;
+    for i in 0..160u64 {
+        let date = format!("2026-11-{:02}", (i % 26) + 1);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_quietlegs"))
+            .arg("--db")
+            .arg(&db)
+            .args(["log", "factor", "massage", "--json", "--date", &date])
+            .env_remove("QUIETLEGS_DB")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Kill after 0-60 ms (a debug-build `log` takes about 25 ms): before, during or after
+        // the write transaction.
+        std::thread::sleep(Duration::from_micros((i * 7_919) % 60_000));
+        let _ = child.kill(); // SIGKILL on Unix
+        let out = child.wait_with_output().unwrap();
+        if out.status.success() {
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            acknowledged.push(v["id"].as_i64().unwrap());
+        } else {
+            killed += 1;
+        }
+    }
+    assert!(killed > 20, "the test must kill writers ({killed} killed)");
+    assert!(!acknowledged.is_empty(), "some writes must complete");
+    let s = SqliteStore::open(&db).unwrap();
+    assert_eq!(s.integrity_check().unwrap(), "ok");
+    let ids: Vec<i64> = s
+        .records(PersonId(1), None, None)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.record.kind() == "factor")
+        .map(|r| r.id)
+        .collect();
+    for id in &acknowledged {
+        assert!(ids.contains(id), "acknowledged factor {id} is missing");
+    }
+    // The diary still works after all that.
+    ok(ql(
+        &db,
+        &["log", "night", "--severity", "2", "--date", "2026-11-02"],
+    ));
+}
