@@ -313,95 +313,6 @@ impl SqliteStore {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn food(id: &str, mg: Option<f64>) -> Food {
-        Food {
-            id: id.into(),
-            name: format!("food {id}"),
-            group: None,
-            release: "r".into(),
-            ndb: None,
-            per_100g: Nutrients {
-                magnesium_mg: mg,
-                ..Nutrients::default()
-            },
-            portions: vec![Portion {
-                amount: 1.0,
-                unit: "cup".into(),
-                grams: 150.0,
-                release: "r".into(),
-            }],
-        }
-    }
-
-    fn release(name: &str) -> FoodRelease {
-        FoodRelease {
-            release: name.into(),
-            kind: "sr-ascii".into(),
-            imported_at: "2026-11-27T23:00:00Z".into(),
-            foods: 0,
-        }
-    }
-
-    #[test]
-    fn reimporting_a_release_replaces_it_and_keeps_unknown_as_null() {
-        let mut s = SqliteStore::in_memory().unwrap();
-        let mut first = vec![Ok(food("a", Some(10.0))), Ok(food("b", None))].into_iter();
-        assert_eq!(
-            s.replace_food_release(&release("r1"), &mut first).unwrap(),
-            2
-        );
-        let mut second = vec![Ok(food("a", Some(12.0)))].into_iter();
-        assert_eq!(
-            s.replace_food_release(&release("r1"), &mut second).unwrap(),
-            1
-        );
-        let foods = s.imported_foods().unwrap();
-        assert_eq!(foods.len(), 1);
-        assert_eq!(foods[0].per_100g.magnesium_mg, Some(12.0));
-        assert_eq!(foods[0].portions.len(), 1);
-        assert_eq!(s.food_releases().unwrap()[0].foods, 1);
-        let mut third = vec![Ok(food("c", None))].into_iter();
-        s.replace_food_release(&release("r2"), &mut third).unwrap();
-        let c = s.imported_food("c").unwrap().unwrap();
-        assert_eq!(c.per_100g.magnesium_mg, None);
-    }
-
-    #[test]
-    fn a_failed_import_rolls_back_and_keeps_the_previous_one() {
-        let mut s = SqliteStore::in_memory().unwrap();
-        let mut first = vec![Ok(food("a", Some(10.0)))].into_iter();
-        s.replace_food_release(&release("r1"), &mut first).unwrap();
-        let mut broken = vec![Ok(food("x", Some(1.0))), Err("disk read failed".into())].into_iter();
-        assert!(s.replace_food_release(&release("r1"), &mut broken).is_err());
-        let foods = s.imported_foods().unwrap();
-        assert_eq!(
-            foods.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(),
-            ["a"]
-        );
-    }
-
-    #[test]
-    fn opens_a_file_in_wal_mode_with_the_latest_schema() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sub/q.sqlite3");
-        let s = SqliteStore::open(&path).unwrap();
-        assert_eq!(
-            s.schema_version().unwrap(),
-            SqliteStore::latest_schema_version()
-        );
-        let mode: String = s
-            .connection()
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(mode, "wal");
-        assert_eq!(s.integrity_check().unwrap(), "ok");
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // The diary.
 
@@ -770,5 +681,94 @@ impl SqliteStore {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn food(id: &str, mg: Option<f64>) -> Food {
+        Food {
+            id: id.into(),
+            name: format!("food {id}"),
+            group: None,
+            release: "r".into(),
+            ndb: None,
+            per_100g: Nutrients {
+                magnesium_mg: mg,
+                ..Nutrients::default()
+            },
+            portions: vec![Portion {
+                amount: 1.0,
+                unit: "cup".into(),
+                grams: 150.0,
+                release: "r".into(),
+            }],
+        }
+    }
+
+    fn release(name: &str) -> FoodRelease {
+        FoodRelease {
+            release: name.into(),
+            kind: "sr-ascii".into(),
+            imported_at: "2026-11-27T23:00:00Z".into(),
+            foods: 0,
+        }
+    }
+
+    #[test]
+    fn reimporting_a_release_replaces_it_and_keeps_unknown_as_null() {
+        let mut s = SqliteStore::in_memory().unwrap();
+        let mut first = vec![Ok(food("a", Some(10.0))), Ok(food("b", None))].into_iter();
+        assert_eq!(
+            s.replace_food_release(&release("r1"), &mut first).unwrap(),
+            2
+        );
+        let mut second = vec![Ok(food("a", Some(12.0)))].into_iter();
+        assert_eq!(
+            s.replace_food_release(&release("r1"), &mut second).unwrap(),
+            1
+        );
+        let foods = s.imported_foods().unwrap();
+        assert_eq!(foods.len(), 1);
+        assert_eq!(foods[0].per_100g.magnesium_mg, Some(12.0));
+        assert_eq!(foods[0].portions.len(), 1);
+        assert_eq!(s.food_releases().unwrap()[0].foods, 1);
+        let mut third = vec![Ok(food("c", None))].into_iter();
+        s.replace_food_release(&release("r2"), &mut third).unwrap();
+        let c = s.imported_food("c").unwrap().unwrap();
+        assert_eq!(c.per_100g.magnesium_mg, None);
+    }
+
+    #[test]
+    fn a_failed_import_rolls_back_and_keeps_the_previous_one() {
+        let mut s = SqliteStore::in_memory().unwrap();
+        let mut first = vec![Ok(food("a", Some(10.0)))].into_iter();
+        s.replace_food_release(&release("r1"), &mut first).unwrap();
+        let mut broken = vec![Ok(food("x", Some(1.0))), Err("disk read failed".into())].into_iter();
+        assert!(s.replace_food_release(&release("r1"), &mut broken).is_err());
+        let foods = s.imported_foods().unwrap();
+        assert_eq!(
+            foods.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(),
+            ["a"]
+        );
+    }
+
+    #[test]
+    fn opens_a_file_in_wal_mode_with_the_latest_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/q.sqlite3");
+        let s = SqliteStore::open(&path).unwrap();
+        assert_eq!(
+            s.schema_version().unwrap(),
+            SqliteStore::latest_schema_version()
+        );
+        let mode: String = s
+            .connection()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(s.integrity_check().unwrap(), "ok");
     }
 }
