@@ -149,9 +149,45 @@ fn split_food_flag(flag: &str) -> Result<(&str, &str), Failure> {
         })
 }
 
+/// Foods and doses logged in the diary for `date`.
+fn diary_day(db: &Path, date: &str) -> Result<(Vec<FoodEaten>, Vec<SupplementTaken>), Failure> {
+    use quietlegs_core::diary::Record;
+    use quietlegs_store::Store;
+    let now = crate::diary_cmds::Now::read();
+    let day = crate::diary_cmds::parse_date(Some(date), &now, now.date)?;
+    if !db.exists() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let mut store = crate::diary_cmds::open_store(db)?;
+    let person = crate::diary_cmds::me(&mut store, &now)?;
+    let mut foods = Vec::new();
+    let mut doses = Vec::new();
+    for r in store
+        .records(person, Some(day), Some(day))
+        .context("reading the diary")?
+    {
+        match r.record {
+            Record::Food(f) => foods.push(FoodEaten {
+                food_id: f.food_id,
+                name: f.food_name,
+                amount: f.amount,
+                grams: f.grams,
+                magnesium_mg: f.magnesium_mg,
+            }),
+            Record::Dose(d) => doses.push(SupplementTaken {
+                label: format!("{} at {}", d.product, d.time),
+                elemental_mg: d.elemental_mg,
+            }),
+            _ => {}
+        }
+    }
+    Ok((foods, doses))
+}
+
 pub fn intake(
     db: &Path,
     data: &ReferenceData,
+    date: Option<&str>,
     profile: Option<&PathBuf>,
     foods: &[String],
     supplements: &[String],
@@ -159,13 +195,15 @@ pub fn intake(
 ) -> Result<(), Failure> {
     let table = load_food_table(db)?;
     let index = FoodIndex::build(&table).context("building the search index")?;
-    let mut eaten_list = Vec::new();
+    let (mut eaten_list, mut taken) = match date {
+        Some(d) => diary_day(db, d)?,
+        None => (Vec::new(), Vec::new()),
+    };
     for f in foods {
         let (q, a) = split_food_flag(f)?;
         eaten_list.push(eaten(&table, &index, q, a)?);
     }
     let catalogue = FormCatalogue::new(data);
-    let mut taken = Vec::new();
     for s in supplements {
         let dose = parse_dose(s, &catalogue).map_err(bad_input)?;
         taken.push(SupplementTaken {

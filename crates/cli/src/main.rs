@@ -5,6 +5,7 @@
 
 mod diary_cmds;
 mod food_cmds;
+mod insight_cmds;
 mod render;
 
 use anyhow::{anyhow, Context};
@@ -67,6 +68,10 @@ enum Command {
     },
     /// A day's magnesium from foods and supplements, against the RDA and the upper limit.
     Intake {
+        /// Take the foods and doses logged in the diary for this date (YYYY-MM-DD, today,
+        /// yesterday); --food and --supplement add to them.
+        #[arg(long)]
+        date: Option<String>,
         /// A food eaten, as "FOOD QUERY=AMOUNT" (e.g. "almonds=1 oz"); repeat for each.
         #[arg(long = "food", value_name = "QUERY=AMOUNT")]
         foods: Vec<String>,
@@ -127,6 +132,23 @@ enum Command {
     Import { file: PathBuf },
     /// Copy the database to PATH (a consistent snapshot even while another process writes).
     Backup { path: PathBuf },
+    /// Which evening factors go with better or worse nights (associations, with intervals).
+    Insights {
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Write an iCalendar file (RFC 5545) with daily diary and dose reminders at the plan's times.
+    Reminders {
+        /// Your profile (the plan gives the dose time).
+        #[arg(long)]
+        profile: PathBuf,
+        /// The calendar file to write.
+        #[arg(long)]
+        ics: PathBuf,
+        /// Time of the diary reminder, HH:MM (default: your bedtime).
+        #[arg(long)]
+        diary_at: Option<String>,
+    },
     /// Version, data sources and licences.
     About {
         #[command(flatten)]
@@ -445,6 +467,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             FoodsCommand::Import { path, output } => food_cmds::import(&db, &path, output.json)?,
         },
         Command::Intake {
+            date,
             foods,
             supplements,
             profile,
@@ -452,6 +475,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         } => food_cmds::intake(
             &db,
             &data,
+            date.as_deref(),
             profile.as_ref(),
             &foods,
             &supplements,
@@ -584,6 +608,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
             diary_cmds::import(&db, &data, &diary_cmds::Now::read(), &file)?
         }
         Command::Backup { path } => diary_cmds::backup(&db, &path)?,
+        Command::Insights { output } => insight_cmds::run_insights(&db, &data, output.json)?,
+        Command::Reminders {
+            profile,
+            ics,
+            diary_at,
+        } => insight_cmds::reminders(&db, &data, &profile, &ics, diary_at.as_deref())?,
         Command::About { output } => {
             if output.json {
                 print_json(&render::about_json(&data))?;

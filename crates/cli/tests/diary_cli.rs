@@ -349,3 +349,89 @@ fn sigkill_during_writes_never_loses_an_acknowledged_entry() {
         &["log", "night", "--severity", "2", "--date", "2026-11-02"],
     ));
 }
+
+#[test]
+fn reminders_are_a_valid_calendar_at_the_plans_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    let ics = dir.path().join("r.ics");
+    let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/profile.toml");
+    ok(ql(
+        &db,
+        &[
+            "reminders",
+            "--profile",
+            profile.to_str().unwrap(),
+            "--ics",
+            ics.to_str().unwrap(),
+        ],
+    ));
+    let bytes = std::fs::read(&ics).unwrap();
+    // RFC 5545 3.1: lines end in CRLF and are folded at 75 octets.
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(text.lines().all(|l| l.len() <= 75), "unfolded line");
+    assert!(text.contains("\r\n") && !text.replace("\r\n", "").contains('\n'));
+    // Parsed by an independent parser (the `ical` crate).
+    let reader = ical::IcalParser::new(std::io::BufReader::new(text.as_bytes()));
+    let cals: Vec<_> = reader.collect::<Result<_, _>>().unwrap();
+    assert_eq!(cals.len(), 1);
+    let prop = |e: &ical::parser::ical::component::IcalEvent, name: &str| {
+        e.properties
+            .iter()
+            .find(|p| p.name == name)
+            .and_then(|p| p.value.clone())
+            .unwrap()
+    };
+    let events = &cals[0].events;
+    assert_eq!(events.len(), 2);
+    // Example profile: bedtime 22:30 (diary), dose 30 minutes before bed at 22:00.
+    let diary = events
+        .iter()
+        .find(|e| prop(e, "UID") == "diary@quietlegs")
+        .unwrap();
+    let dose = events
+        .iter()
+        .find(|e| prop(e, "UID") == "dose@quietlegs")
+        .unwrap();
+    assert!(prop(diary, "DTSTART").ends_with("T223000"));
+    assert!(prop(dose, "DTSTART").ends_with("T220000"));
+    assert_eq!(prop(dose, "RRULE"), "FREQ=DAILY");
+    assert!(prop(dose, "SUMMARY").contains("200 mg magnesium"));
+    assert_eq!(dose.alarms.len(), 1);
+}
+
+#[test]
+fn insights_need_enough_nights_and_find_a_strong_association() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    // 20 nights in October: evening alcohol on alternate nights with severity 7-8, otherwise 2-3.
+    let mut lines = vec!["id,kind,date,field,value,created_at,updated_at,tz".to_string()];
+    for day in 1..=20 {
+        let date = format!("2026-10-{day:02}");
+        let drink = day % 2 == 0;
+        let sev = if drink {
+            7 + day % 3 % 2
+        } else {
+            2 + day % 3 % 2
+        };
+        lines.push(format!("{day},night,{date},severity,{sev},t,t,UTC"));
+        if drink {
+            lines.push(format!("{day},factor,{date},factor,alcohol,t,t,UTC"));
+        }
+    }
+    let file = dir.path().join("diary.csv");
+    std::fs::write(&file, lines.join("\r\n") + "\r\n").unwrap();
+    ok(ql(&db, &["import", file.to_str().unwrap()]));
+    let v: serde_json::Value = serde_json::from_str(&ok(ql(&db, &["insights", "--json"]))).unwrap();
+    let alcohol = &v["factors"][0];
+    assert_eq!(alcohol["factor"], "alcohol");
+    assert_eq!(
+        (
+            alcohol["nights_with"].as_u64(),
+            alcohol["nights_without"].as_u64()
+        ),
+        (Some(10), Some(10))
+    );
+    assert_eq!(alcohol["noteworthy"], true);
+    assert!(alcohol["difference"].as_f64().unwrap() > 4.0);
+}

@@ -148,3 +148,60 @@ fn importing_is_idempotent_and_a_bad_import_loses_nothing() {
     ));
     assert_eq!(v["hits"][0]["id"], "fdc:171688");
 }
+
+#[test]
+fn intake_for_a_diary_date_uses_the_values_logged_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    for args in [
+        &["log", "food", "almonds", "1 oz", "--date", "2026-11-20"][..],
+        &[
+            "log",
+            "food",
+            "boiled spinach",
+            "½ cup",
+            "--date",
+            "2026-11-20",
+        ],
+        &[
+            "log",
+            "dose",
+            "glycinate=150 mg elemental",
+            "--date",
+            "2026-11-20",
+            "--time",
+            "22:00",
+        ],
+        &["log", "food", "banana", "1 medium", "--date", "2026-11-21"],
+    ] {
+        let out = ql(&db, args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // 76.54 (almonds) + 78.3 (spinach) + 150 (glycinate) = 304.84 mg; the banana is another day.
+    let v = json(&ql(&db, &["intake", "--date", "2026-11-20", "--json"]));
+    assert!(
+        (v["total_mg"].as_f64().unwrap() - 304.84).abs() < 0.01,
+        "{v}"
+    );
+    assert_eq!(v["foods"].as_array().unwrap().len(), 2);
+    // Flags add to the diary day: + 1 oz pumpkin seeds 28.3495 x 5.92 = 167.83 mg.
+    let v = json(&ql(
+        &db,
+        &[
+            "intake",
+            "--date",
+            "2026-11-20",
+            "--food",
+            "pumpkin seeds dried=1 oz",
+            "--json",
+        ],
+    ));
+    assert!(
+        (v["total_mg"].as_f64().unwrap() - 472.67).abs() < 0.01,
+        "{v}"
+    );
+}

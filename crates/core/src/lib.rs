@@ -9,6 +9,7 @@ pub mod diary;
 pub mod export;
 pub mod food;
 pub mod forms;
+pub mod insights;
 pub mod irls;
 pub mod medicines;
 pub mod plan;

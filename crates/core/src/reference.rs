@@ -272,6 +272,16 @@ pub struct PlanRules {
     pub form_choice: Vec<FormChoice>,
     pub poorly_absorbed: PoorlyAbsorbed,
     pub condition: Vec<ConditionRule>,
+    pub insights: InsightRule,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InsightRule {
+    pub min_nights_each_way: usize,
+    pub family_alpha: f64,
+    pub caffeine_counts_from: crate::clock::ClockTime,
+    pub sources: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -422,6 +432,7 @@ impl ReferenceData {
             &r.dose.min_useful_sources,
             &r.timing.sources,
             &r.poorly_absorbed.sources,
+            &r.insights.sources,
         ] {
             out.extend(list.iter().map(|s| ("rules.toml", s.as_str())));
         }

@@ -1,0 +1,150 @@
+//! `quietlegs insights` and `quietlegs reminders`.
+
+use crate::diary_cmds::{me, open_store, Now};
+use crate::{bad_input, print_json, Failure};
+use anyhow::{anyhow, Context};
+use icalendar::{Alarm, Calendar, Component, Event, EventLike, Trigger};
+use quietlegs_core::clock::ClockTime;
+use quietlegs_core::diary::Record;
+use quietlegs_core::insights::insights;
+use quietlegs_core::plan::build_plan;
+use quietlegs_core::{Profile, ReferenceData};
+use quietlegs_store::Store;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub fn run_insights(db: &Path, data: &ReferenceData, json_out: bool) -> Result<(), Failure> {
+    let now = Now::read();
+    let records = if db.exists() {
+        let mut store = open_store(db)?;
+        let person = me(&mut store, &now)?;
+        store
+            .records(person, None, None)
+            .context("reading the diary")?
+    } else {
+        Vec::new()
+    };
+    let mut nights = BTreeMap::new();
+    let mut factors = Vec::new();
+    for r in records {
+        match r.record {
+            Record::Night(n) => {
+                nights.insert(n.date, n.severity);
+            }
+            Record::Factor(f) => factors.push(f),
+            _ => {}
+        }
+    }
+    let result = insights(&nights, &factors, &data.rules.insights);
+    if json_out {
+        return print_json(&result);
+    }
+    println!(
+        "Insights from {} night(s) (neighbouring nights correlate: r = {:.2}, intervals widened for it).",
+        result.nights, result.autocorrelation
+    );
+    if result.factors.is_empty() {
+        println!(
+            "No factors logged yet: log them with `quietlegs log factor caffeine --time 17:00`."
+        );
+    }
+    for f in &result.factors {
+        println!("- {}", f.text);
+    }
+    println!("\n{}", result.caveat);
+    Ok(())
+}
+
+/// Tomorrow's date at `time`, as a floating local time (the reminder follows the person's
+/// clock wherever they are).
+fn first_at(now: &Now, time: ClockTime) -> Result<chrono::NaiveDateTime, Failure> {
+    let start = now
+        .date
+        .tomorrow()
+        .map_err(|e| anyhow!("date overflow: {e}"))?;
+    let date = chrono::NaiveDate::from_ymd_opt(
+        i32::from(start.year()),
+        u32::from(start.month() as u8),
+        u32::from(start.day() as u8),
+    )
+    .ok_or_else(|| anyhow!("bad start date {start}"))?;
+    let t = chrono::NaiveTime::from_hms_opt(
+        u32::from(time.minutes() / 60),
+        u32::from(time.minutes() % 60),
+        0,
+    )
+    .ok_or_else(|| anyhow!("bad time {time}"))?;
+    Ok(date.and_time(t))
+}
+
+fn daily(uid: &str, summary: &str, description: &str, at: chrono::NaiveDateTime) -> Event {
+    let mut e = Event::new();
+    e.uid(uid)
+        .summary(summary)
+        .description(description)
+        .starts(at)
+        .ends(at + chrono::Duration::minutes(5))
+        .add_property("RRULE", "FREQ=DAILY")
+        .alarm(Alarm::display(
+            summary,
+            Trigger::before_start(chrono::Duration::zero()),
+        ));
+    e.done()
+}
+
+pub fn reminders(
+    db: &Path,
+    data: &ReferenceData,
+    profile: &Path,
+    ics: &Path,
+    diary_at: Option<&str>,
+) -> Result<(), Failure> {
+    let text = std::fs::read_to_string(profile)
+        .with_context(|| format!("reading the profile {}", profile.display()))
+        .map_err(bad_input)?;
+    let p = Profile::from_toml(&text, data)
+        .with_context(|| format!("profile {}", profile.display()))
+        .map_err(bad_input)?;
+    let diary_time = match diary_at {
+        Some(t) => ClockTime::parse(t).map_err(|e| bad_input(anyhow!("--diary-at: {e}")))?,
+        None => p.bedtime,
+    };
+    let foods = crate::food_cmds::load_food_table(db)?;
+    let plan = build_plan(&p, data, &foods);
+    let now = Now::read();
+    let mut cal = Calendar::new();
+    cal.name("quietlegs");
+    cal.push(daily(
+        "diary@quietlegs",
+        "quietlegs: log tonight",
+        "quietlegs log night --severity N (30 seconds). Informational software, not medical advice.",
+        first_at(&now, diary_time)?,
+    ));
+    let dose_note = match &plan.supplement {
+        Some(s) => {
+            cal.push(daily(
+                "dose@quietlegs",
+                &format!("quietlegs: {} mg magnesium ({})", s.elemental_mg, s.form),
+                &format!(
+                    "{} Then: quietlegs log dose \"{}={} mg elemental\"",
+                    s.timing_reason, s.form, s.elemental_mg
+                ),
+                first_at(&now, s.take_at)?,
+            ));
+            format!("a daily dose reminder at {}", s.take_at)
+        }
+        None => format!(
+            "no dose reminder: {}",
+            plan.supplement_note
+                .as_deref()
+                .unwrap_or("the plan suggests no supplement")
+        ),
+    };
+    std::fs::write(ics, cal.done().to_string())
+        .with_context(|| format!("writing {}", ics.display()))?;
+    println!(
+        "Wrote {}: a daily diary reminder at {diary_time} and {dose_note}.",
+        ics.display()
+    );
+    Ok(())
+}
