@@ -165,6 +165,63 @@ pub fn latencies(rounds: usize, mut run: impl FnMut(&str)) -> Vec<Duration> {
     out
 }
 
+/// A simulated 126-night trial (3 cycles x 2 arms x 21 nights, 7-night run-in) as the CSV of
+/// `quietlegs trial analyze --csv`, and the spec of its analysis.
+pub fn trial_126_nights() -> (String, quietlegs_core::trial::analysis::AnalysisSpec) {
+    use quietlegs_core::trial::analysis::AnalysisSpec;
+    use quietlegs_core::trial::design::{Comparison, Outcome, TrialDesign, VerdictThresholds};
+    use quietlegs_core::trial::power::{simulate_outcomes, Assumptions};
+    let rule = quietlegs_core::ReferenceData::shipped()
+        .expect("reference")
+        .rules
+        .trial;
+    let start = jiff::civil::date(2026, 1, 5);
+    let mut d = TrialDesign::with_defaults(
+        &rule,
+        Comparison::Placebo,
+        vec!["magnesium".into(), "placebo".into()],
+        Outcome::NightlySeverity,
+        9,
+        start,
+    );
+    d.period_days = 21;
+    d.run_in_days = 7;
+    let a = Assumptions {
+        effect: -1.0,
+        sd: 1.5,
+        rho: 0.5,
+        drift_per_day: 0.0,
+        baseline: 5.0,
+        missing: 0.05,
+    };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let outcomes = simulate_outcomes(&d, &a, &mut rng);
+    let mut csv = String::from("day,condition,outcome\n");
+    for p in d.schedule() {
+        for day in p.first_day..=p.last_day {
+            let y = outcomes
+                .get(&day)
+                .map(|v| format!("{:.0}", v.clamp(0.0, 10.0)))
+                .unwrap_or_default();
+            csv.push_str(&format!("{day},{},{y}\n", d.arms[p.arm]));
+        }
+    }
+    let spec = AnalysisSpec {
+        treatment: "magnesium".into(),
+        control: "placebo".into(),
+        mcid: d.mcid,
+        higher_is_better: false,
+        thresholds: VerdictThresholds::from_rule(&rule),
+        complete: true,
+        blinded: true,
+        placebo_controlled: true,
+        randomization_exact_max: rule.randomization_exact_max,
+        randomization_monte_carlo: rule.randomization_monte_carlo,
+        randomization_seed: 1,
+    };
+    (csv, spec)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,7 @@ pub mod profile;
 pub mod reference;
 pub mod supplement;
 pub mod timing;
+pub mod trial;
 
 pub use clock::ClockTime;
 pub use forms::{ElementalMagnesium, SupplementForm};

@@ -273,6 +273,28 @@ pub struct PlanRules {
     pub poorly_absorbed: PoorlyAbsorbed,
     pub condition: Vec<ConditionRule>,
     pub insights: InsightRule,
+    pub trial: TrialRule,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrialRule {
+    pub period_days: u32,
+    pub run_in_days: u32,
+    pub washout_days: u32,
+    pub cycles: u32,
+    pub timing_sources: Vec<String>,
+    pub mcid_nightly_severity: f64,
+    pub mcid_nightly_severity_sources: Vec<String>,
+    pub mcid_weekly_irls: f64,
+    pub mcid_weekly_irls_sources: Vec<String>,
+    pub likely_helps_p_benefit: f64,
+    pub likely_helps_p_mcid: f64,
+    pub no_meaningful_benefit_p_mcid: f64,
+    pub likely_worse_p_benefit: f64,
+    pub verdict_sources: Vec<String>,
+    pub randomization_exact_max: u64,
+    pub randomization_monte_carlo: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -433,6 +455,10 @@ impl ReferenceData {
             &r.timing.sources,
             &r.poorly_absorbed.sources,
             &r.insights.sources,
+            &r.trial.timing_sources,
+            &r.trial.mcid_nightly_severity_sources,
+            &r.trial.mcid_weekly_irls_sources,
+            &r.trial.verdict_sources,
         ] {
             out.extend(list.iter().map(|s| ("rules.toml", s.as_str())));
         }

@@ -1,0 +1,629 @@
+//! The pre-registered analysis of an n-of-1 trial and its plain-language verdict.
+
+use super::data::TrialData;
+use super::design::VerdictThresholds;
+use super::model::{contrast_posterior, ContrastPosterior, Errors, ModelError, Obs};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use statrs::distribution::{ContinuousCDF, FisherSnedecor};
+
+/// What the analysis is asked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysisSpec {
+    pub treatment: String,
+    pub control: String,
+    pub mcid: f64,
+    pub higher_is_better: bool,
+    pub thresholds: VerdictThresholds,
+    /// All planned periods have been run (and, if blinded, the trial is unblinded).
+    pub complete: bool,
+    pub blinded: bool,
+    /// Placebo-controlled (a comparison against nothing cannot separate expectation).
+    pub placebo_controlled: bool,
+    pub randomization_exact_max: u64,
+    pub randomization_monte_carlo: u64,
+    pub randomization_seed: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Contrast {
+    pub treatment: String,
+    pub control: String,
+}
+
+/// The posterior summary of one Bayesian model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BayesSummary {
+    pub mean: f64,
+    pub median: f64,
+    pub ci95: [f64; 2],
+    pub p_benefit: f64,
+    pub p_mcid: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rho_mean: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CycleAnova {
+    pub f: f64,
+    pub df: [usize; 2],
+    pub p: f64,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RandomizationTest {
+    pub p: f64,
+    pub allocations: u64,
+    /// "exact" or "monte-carlo (seed N)".
+    pub method: String,
+    pub statistic: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Models {
+    pub ar1: BayesSummary,
+    pub mean_only: BayesSummary,
+    /// AR(1) with a linear trend (period effects / drift).
+    pub ar1_trend: Option<BayesSummary>,
+    pub cycle_anova: Option<CycleAnova>,
+    pub randomization: Option<RandomizationTest>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NightCounts {
+    pub used: usize,
+    pub missing: usize,
+    pub run_in_excluded: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeriodMean {
+    pub period: usize,
+    pub cycle: Option<usize>,
+    pub arm: String,
+    pub nights: usize,
+    pub mean: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    pub label: String,
+    pub text: String,
+}
+
+/// The analysis (its JSON is documented in docs/trial.md).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrialAnalysis {
+    pub contrast: Contrast,
+    pub models: Models,
+    pub nights: NightCounts,
+    pub period_means: Vec<PeriodMean>,
+    pub complete: bool,
+    pub blinded: bool,
+    pub mcid: f64,
+    pub higher_is_better: bool,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AnalysisError {
+    #[error("arm '{0}' is not in the trial")]
+    UnknownArm(String),
+    #[error("{0}")]
+    Model(#[from] ModelError),
+}
+
+fn summarise(post: &ContrastPosterior, spec: &AnalysisSpec, with_rho: bool) -> BayesSummary {
+    let (p_benefit, p_mcid) = if spec.higher_is_better {
+        (1.0 - post.cdf(0.0), 1.0 - post.cdf(spec.mcid))
+    } else {
+        (post.cdf(0.0), post.cdf(-spec.mcid))
+    };
+    BayesSummary {
+        mean: post.mean(),
+        median: post.quantile(0.5),
+        ci95: [post.quantile(0.025), post.quantile(0.975)],
+        p_benefit,
+        p_mcid,
+        rho_mean: with_rho.then_some(post.rho_mean),
+    }
+}
+
+fn cycle_anova(data: &TrialData, means: &[PeriodMean]) -> Option<CycleAnova> {
+    let k = data.arms.len();
+    let cycles: Vec<usize> = {
+        let mut c: Vec<usize> = means.iter().filter_map(|m| m.cycle).collect();
+        c.sort_unstable();
+        c.dedup();
+        c
+    };
+    // A cycle counts when all its periods have a mean.
+    let mut table: Vec<Vec<f64>> = Vec::new(); // [cycle][arm]
+    for c in &cycles {
+        let mut row = vec![f64::NAN; k];
+        for m in means.iter().filter(|m| m.cycle == Some(*c)) {
+            if let Some(v) = m.mean {
+                let arm = data.arms.iter().position(|a| *a == m.arm).unwrap_or(0);
+                row[arm] = v;
+            }
+        }
+        if row.iter().all(|v| v.is_finite()) {
+            table.push(row);
+        }
+    }
+    let c = table.len();
+    if c < 2 {
+        return None;
+    }
+    let grand = table.iter().flatten().sum::<f64>() / (c * k) as f64;
+    let arm_mean = |a: usize| table.iter().map(|r| r[a]).sum::<f64>() / c as f64;
+    let cyc_mean = |i: usize| table[i].iter().sum::<f64>() / k as f64;
+    let ss_t: f64 = (0..k)
+        .map(|a| c as f64 * (arm_mean(a) - grand).powi(2))
+        .sum();
+    let ss_c: f64 = (0..c)
+        .map(|i| k as f64 * (cyc_mean(i) - grand).powi(2))
+        .sum();
+    let ss_total: f64 = table.iter().flatten().map(|v| (v - grand).powi(2)).sum();
+    let ss_int = (ss_total - ss_t - ss_c).max(0.0);
+    let (df1, df2) = (k - 1, (k - 1) * (c - 1));
+    if ss_int <= 1e-12 {
+        return None;
+    }
+    let f = (ss_t / df1 as f64) / (ss_int / df2 as f64);
+    let p = FisherSnedecor::new(df1 as f64, df2 as f64)
+        .map(|d| 1.0 - d.cdf(f))
+        .unwrap_or(f64::NAN);
+    let note = if c == 2 {
+        "Only 2 complete cycles: one error degree of freedom, so this test is weak however large F is.".to_string()
+    } else {
+        format!("{c} complete cycles of period means; treatment x cycle interaction as the error.")
+    };
+    Some(CycleAnova {
+        f,
+        df: [df1, df2],
+        p,
+        note,
+    })
+}
+
+/// Difference of arm means (treatment − control) over the analysed nights, with the arm of
+/// each period taken from `period_arm`.
+fn arm_difference(obs: &[(usize, f64)], period_arm: &[usize], t: usize, c: usize) -> f64 {
+    let (mut st, mut nt, mut sc, mut nc) = (0.0, 0usize, 0.0, 0usize);
+    for &(period, y) in obs {
+        let arm = period_arm[period];
+        if arm == t {
+            st += y;
+            nt += 1;
+        } else if arm == c {
+            sc += y;
+            nc += 1;
+        }
+    }
+    if nt == 0 || nc == 0 {
+        return f64::NAN;
+    }
+    st / nt as f64 - sc / nc as f64
+}
+
+fn permutations(items: &[usize]) -> Vec<Vec<usize>> {
+    if items.len() <= 1 {
+        return vec![items.to_vec()];
+    }
+    let mut out = Vec::new();
+    for i in 0..items.len() {
+        let mut rest = items.to_vec();
+        let x = rest.remove(i);
+        for mut p in permutations(&rest) {
+            p.insert(0, x);
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn randomization_test(
+    data: &TrialData,
+    spec: &AnalysisSpec,
+    t: usize,
+    c: usize,
+) -> Option<RandomizationTest> {
+    let n_periods = data.nights.iter().map(|n| n.period + 1).max().unwrap_or(0);
+    let mut period_arm = vec![0usize; n_periods];
+    let mut period_cycle = vec![None; n_periods];
+    for n in &data.nights {
+        period_arm[n.period] = n.arm;
+        period_cycle[n.period] = n.cycle;
+    }
+    let obs: Vec<(usize, f64)> = data
+        .nights
+        .iter()
+        .filter(|n| !n.run_in)
+        .filter_map(|n| n.outcome.map(|y| (n.period, y)))
+        .collect();
+    let observed = arm_difference(&obs, &period_arm, t, c);
+    if !observed.is_finite() {
+        return None;
+    }
+    // Periods of each complete cycle; the arms are permuted inside each.
+    let mut cycles: Vec<Vec<usize>> = Vec::new();
+    for (p, cyc) in period_cycle.iter().enumerate() {
+        if let Some(cy) = cyc {
+            if cycles.len() <= *cy {
+                cycles.resize(cy + 1, Vec::new());
+            }
+            cycles[*cy].push(p);
+        }
+    }
+    cycles.retain(|c| !c.is_empty());
+    if cycles.is_empty() {
+        return None;
+    }
+    let k = data.arms.len();
+    let per_cycle = permutations(&(0..k).collect::<Vec<_>>());
+    let total = (per_cycle.len() as u64)
+        .checked_pow(cycles.len() as u32)
+        .unwrap_or(u64::MAX);
+    let extreme = |arms: &[usize]| arm_difference(&obs, arms, t, c).abs() >= observed.abs() - 1e-12;
+    let mut assignment = period_arm.clone();
+    if total <= spec.randomization_exact_max {
+        let mut hits = 0u64;
+        let mut idx = vec![0usize; cycles.len()];
+        loop {
+            for (ci, periods) in cycles.iter().enumerate() {
+                for (slot, &p) in periods.iter().enumerate() {
+                    assignment[p] = per_cycle[idx[ci]][slot % k];
+                }
+            }
+            hits += u64::from(extreme(&assignment));
+            // Odometer over the cycles.
+            let mut pos = 0;
+            loop {
+                if pos == idx.len() {
+                    return Some(RandomizationTest {
+                        p: hits as f64 / total as f64,
+                        allocations: total,
+                        method: "exact".into(),
+                        statistic: observed,
+                    });
+                }
+                idx[pos] += 1;
+                if idx[pos] < per_cycle.len() {
+                    break;
+                }
+                idx[pos] = 0;
+                pos += 1;
+            }
+        }
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(spec.randomization_seed);
+    let draws = spec.randomization_monte_carlo.max(1);
+    let mut hits = 1u64; // the observed allocation counts (Phipson & Smyth)
+    for _ in 0..draws {
+        for periods in &cycles {
+            let mut arms: Vec<usize> = (0..k).collect();
+            arms.shuffle(&mut rng);
+            for (slot, &p) in periods.iter().enumerate() {
+                assignment[p] = arms[slot % k];
+            }
+        }
+        hits += u64::from(extreme(&assignment));
+    }
+    Some(RandomizationTest {
+        p: hits as f64 / (draws + 1) as f64,
+        allocations: total,
+        method: format!(
+            "monte-carlo ({draws} draws, seed {})",
+            spec.randomization_seed
+        ),
+        statistic: observed,
+    })
+}
+
+fn fmt1(x: f64) -> String {
+    format!("{x:+.1}")
+}
+
+fn verdict(
+    s: &BayesSummary,
+    spec: &AnalysisSpec,
+    sens: &Models,
+    periods_done: usize,
+    planned: usize,
+) -> Verdict {
+    let th = &spec.thresholds;
+    let better = if spec.higher_is_better {
+        "higher"
+    } else {
+        "lower"
+    };
+    let effect = format!(
+        "{} minus {}: {} points (95 % interval {} to {}; {better} is better). Probability that {} is better: {:.0} %; that it is better by at least {} points (the minimal important difference): {:.0} %.",
+        spec.treatment, spec.control, fmt1(s.mean), fmt1(s.ci95[0]), fmt1(s.ci95[1]),
+        spec.treatment, s.p_benefit * 100.0, spec.mcid, s.p_mcid * 100.0
+    );
+    let caveat = match (spec.placebo_controlled, spec.blinded) {
+        (true, true) => "The trial was blinded and placebo-controlled, so expectation is balanced between arms.".to_string(),
+        (true, false) => "The trial was placebo-controlled but not blinded: expectation may have favoured one arm.".to_string(),
+        (false, _) => "Open label against nothing: in RLS, placebo alone lowers IRLS by 5-9 points, so this cannot separate the effect of magnesium from expectation.".to_string(),
+    };
+    let disagree = (sens.mean_only.p_benefit >= th.likely_helps_p_benefit)
+        != (s.p_benefit >= th.likely_helps_p_benefit);
+    let sensitivity = if disagree {
+        " The model that ignores night-to-night correlation disagrees; it overstates certainty, so the primary (AR(1)) result stands."
+    } else {
+        ""
+    };
+    if !spec.complete {
+        return Verdict {
+            label: "incomplete".into(),
+            text: format!(
+                "The trial is incomplete ({periods_done} of {planned} periods): no verdict, and no claim of benefit, until it is finished. Interim only: {effect} {caveat}"
+            ),
+        };
+    }
+    let (label, head) = if s.p_benefit >= th.likely_helps_p_benefit
+        && s.p_mcid >= th.likely_helps_p_mcid
+    {
+        (
+            "likely-helps",
+            format!(
+                "{} likely helps you, by a margin that matters.",
+                spec.treatment
+            ),
+        )
+    } else if s.p_benefit >= th.likely_helps_p_benefit {
+        ("small-benefit", format!("{} probably helps a little, but likely less than the minimal important difference.", spec.treatment))
+    } else if s.p_benefit <= th.likely_worse_p_benefit {
+        (
+            "likely-worse",
+            format!(
+                "{} is likely worse for you than {}.",
+                spec.treatment, spec.control
+            ),
+        )
+    } else if s.p_mcid < th.no_meaningful_benefit_p_mcid {
+        (
+            "no-meaningful-benefit",
+            format!("{} is unlikely to help you meaningfully.", spec.treatment),
+        )
+    } else {
+        (
+            "inconclusive",
+            "The trial cannot tell: the data fit both a benefit and none.".to_string(),
+        )
+    };
+    Verdict {
+        label: label.into(),
+        text: format!("{head} {effect}{sensitivity} {caveat}"),
+    }
+}
+
+/// Runs every pre-registered model on the data.
+pub fn analyze(data: &TrialData, spec: &AnalysisSpec) -> Result<TrialAnalysis, AnalysisError> {
+    let t = data
+        .arms
+        .iter()
+        .position(|a| *a == spec.treatment)
+        .ok_or_else(|| AnalysisError::UnknownArm(spec.treatment.clone()))?;
+    let c = data
+        .arms
+        .iter()
+        .position(|a| *a == spec.control)
+        .ok_or_else(|| AnalysisError::UnknownArm(spec.control.clone()))?;
+    let obs: Vec<Obs> = data
+        .nights
+        .iter()
+        .filter(|n| !n.run_in)
+        .filter_map(|n| {
+            n.outcome.map(|y| Obs {
+                day: n.day,
+                arm: n.arm,
+                y,
+            })
+        })
+        .collect();
+    let k = data.arms.len();
+    let ar1 = contrast_posterior(&obs, k, (t, c), Errors::Ar1, false)?;
+    let mean_only = contrast_posterior(&obs, k, (t, c), Errors::Independent, false)?;
+    let trend = contrast_posterior(&obs, k, (t, c), Errors::Ar1, true).ok();
+    let mut period_means: Vec<PeriodMean> = Vec::new();
+    let n_periods = data.nights.iter().map(|n| n.period + 1).max().unwrap_or(0);
+    for p in 0..n_periods {
+        let nights: Vec<&_> = data.nights.iter().filter(|n| n.period == p).collect();
+        let Some(first) = nights.first() else {
+            continue;
+        };
+        let vals: Vec<f64> = nights
+            .iter()
+            .filter(|n| !n.run_in)
+            .filter_map(|n| n.outcome)
+            .collect();
+        period_means.push(PeriodMean {
+            period: p,
+            cycle: first.cycle,
+            arm: data.arms[first.arm].clone(),
+            nights: vals.len(),
+            mean: (!vals.is_empty()).then(|| vals.iter().sum::<f64>() / vals.len() as f64),
+        });
+    }
+    let models = Models {
+        ar1: summarise(&ar1, spec, true),
+        mean_only: summarise(&mean_only, spec, false),
+        ar1_trend: trend.as_ref().map(|p| summarise(p, spec, true)),
+        cycle_anova: cycle_anova(data, &period_means),
+        randomization: randomization_test(data, spec, t, c),
+    };
+    let nights = NightCounts {
+        used: obs.len(),
+        missing: data
+            .nights
+            .iter()
+            .filter(|n| !n.run_in && n.outcome.is_none())
+            .count(),
+        run_in_excluded: data.nights.iter().filter(|n| n.run_in).count(),
+    };
+    let verdict = verdict(&models.ar1, spec, &models, n_periods, data.periods_planned);
+    Ok(TrialAnalysis {
+        contrast: Contrast {
+            treatment: spec.treatment.clone(),
+            control: spec.control.clone(),
+        },
+        models,
+        nights,
+        period_means,
+        complete: spec.complete,
+        blinded: spec.blinded,
+        mcid: spec.mcid,
+        higher_is_better: spec.higher_is_better,
+        verdict,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::ReferenceData;
+    use crate::trial::data::from_csv;
+    use proptest::prelude::*;
+
+    fn spec(treatment: &str, control: &str) -> AnalysisSpec {
+        let rule = ReferenceData::shipped().unwrap().rules.trial;
+        AnalysisSpec {
+            treatment: treatment.into(),
+            control: control.into(),
+            mcid: 2.0,
+            higher_is_better: false,
+            thresholds: VerdictThresholds::from_rule(&rule),
+            complete: true,
+            blinded: true,
+            placebo_controlled: true,
+            randomization_exact_max: rule.randomization_exact_max,
+            randomization_monte_carlo: 1000,
+            randomization_seed: 7,
+        }
+    }
+
+    /// Two cycles of A/B periods, 3 nights each: A = 5,6,7 | B = 3,3,3 | B = 2,3,4 | A = 6,6,6.
+    /// (The period column keeps the two B periods apart: without it, one run of B is one period.)
+    const TINY: &str = "day,condition,outcome,period\n1,A,5,1\n2,A,6,1\n3,A,7,1\n4,B,3,2\n5,B,3,2\n6,B,3,2\n7,B,2,3\n8,B,3,3\n9,B,4,3\n10,A,6,4\n11,A,6,4\n12,A,6,4\n";
+
+    #[test]
+    fn hand_checked_anova_and_randomization_test() {
+        let data = from_csv(TINY, "B", 0).unwrap();
+        let r = analyze(&data, &spec("A", "B")).unwrap();
+        // Period means: cycle 0: A 6, B 3; cycle 1: B 3, A 6. Treatment effect exactly 3 in both
+        // cycles, so the interaction SS is 0 and the ANOVA is undefined (reported as absent).
+        assert!(r.models.cycle_anova.is_none());
+        // Randomization: 2 cycles of 2 arms -> 4 allocations; statistic = mean(A) - mean(B) =
+        // 6 - 3 = 3. Swapping one cycle gives 0, both gives -3: |stat| >= 3 in 2 of 4 -> p = 0.5.
+        let rt = r.models.randomization.unwrap();
+        assert_eq!(
+            (rt.allocations, rt.p, rt.method.as_str()),
+            (4, 0.5, "exact")
+        );
+        assert!((rt.statistic - 3.0).abs() < 1e-12);
+        // Mean-only model: the pooled two-sample t. A: 5,6,7,6,6,6 (mean 6, SS 2); B: 3,3,3,2,3,4
+        // (mean 3, SS 2); s² = 4/10; se = sqrt(0.4 (1/6 + 1/6)) = 0.36515; t(0.975, 10) = 2.22814;
+        // interval 3 ± 0.81361.
+        let m = &r.models.mean_only;
+        assert!((m.mean - 3.0).abs() < 1e-9);
+        assert!(
+            (m.ci95[0] - 2.18639).abs() < 1e-4 && (m.ci95[1] - 3.81361).abs() < 1e-4,
+            "{:?}",
+            m.ci95
+        );
+        assert_eq!(r.nights.used, 12);
+    }
+
+    #[test]
+    fn hand_checked_anova_with_an_interaction() {
+        // Period means: cycle 0 A 6, B 3; cycle 1 B 4, A 5; cycle 2 A 7, B 3.
+        // Grand 4.6667; arm means A 6, B 3.3333; SS_t = 3 (1.3333² + 1.3333²) = 10.6667;
+        // cycle means 4.5, 4.5, 5 -> SS_c = 2 (0.0278 + 0.0278 + 0.1111) = 0.3333;
+        // SS_total = 1.7778 + 2.7778 + 0.4444 + 0.1111 + 5.4444 + 2.7778 = 13.3333;
+        // SS_int = 2.3333 on 2 df; F = 10.6667 / 1.1667 = 9.1429 on (1, 2); p = 0.0942.
+        let csv =
+            "day,condition,outcome,period\n1,A,6,1\n2,B,3,2\n3,B,4,3\n4,A,5,4\n5,A,7,5\n6,B,3,6\n";
+        let r = analyze(&from_csv(csv, "B", 0).unwrap(), &spec("A", "B")).unwrap();
+        let a = r.models.cycle_anova.unwrap();
+        assert_eq!(a.df, [1, 2]);
+        assert!((a.f - 9.142857).abs() < 1e-5, "{}", a.f);
+        assert!((a.p - 0.0942).abs() < 1e-3, "{}", a.p);
+        // 3 cycles of 2 arms: 2^3 = 8 allocations.
+        assert_eq!(r.models.randomization.unwrap().allocations, 8);
+    }
+
+    #[test]
+    fn an_incomplete_trial_never_claims_benefit() {
+        let data = from_csv(TINY, "B", 0).unwrap();
+        let s = AnalysisSpec {
+            complete: false,
+            ..spec("A", "B")
+        };
+        let r = analyze(&data, &s).unwrap();
+        assert_eq!(r.verdict.label, "incomplete");
+        assert!(r.verdict.text.contains("no verdict"));
+    }
+
+    #[test]
+    fn verdict_labels_follow_the_thresholds() {
+        // B (control) clearly lower than A: with lower better, A is "likely worse".
+        let data = from_csv(TINY, "B", 0).unwrap();
+        assert_eq!(
+            analyze(&data, &spec("A", "B")).unwrap().verdict.label,
+            "likely-worse"
+        );
+        // Swapped: B clearly better by 3 points > MCID 2.
+        let r = analyze(&data, &spec("B", "A")).unwrap();
+        assert_eq!(r.verdict.label, "likely-helps", "{}", r.verdict.text);
+        assert!(r.verdict.text.contains("blinded and placebo-controlled"));
+        let open = AnalysisSpec {
+            placebo_controlled: false,
+            blinded: false,
+            ..spec("B", "A")
+        };
+        assert!(analyze(&data, &open)
+            .unwrap()
+            .verdict
+            .text
+            .contains("cannot separate"));
+    }
+
+    fn series(values: &[(i64, bool, i32)]) -> String {
+        let mut s = String::from("day,condition,outcome\n");
+        for (day, a, y) in values {
+            s.push_str(&format!("{day},{},{y}\n", if *a { "A" } else { "B" }));
+        }
+        s
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        #[test]
+        fn swapping_labels_flips_the_sign_and_adding_a_constant_changes_nothing(
+            ys in proptest::collection::vec(0i32..=10, 24), shift in -5i32..=5
+        ) {
+            // 4 periods of 6 nights: A B B A.
+            let rows: Vec<(i64, bool, i32)> = ys.iter().enumerate()
+                .map(|(i, &y)| (i as i64 + 1, matches!(i / 6, 0 | 3), y)).collect();
+            let data = from_csv(&series(&rows), "B", 1).unwrap();
+            let ab = analyze(&data, &spec("A", "B"));
+            let ba = analyze(&data, &spec("B", "A"));
+            if let (Ok(ab), Ok(ba)) = (ab, ba) {
+                prop_assert!((ab.models.ar1.mean + ba.models.ar1.mean).abs() < 1e-6);
+                prop_assert!((ab.models.ar1.ci95[0] + ba.models.ar1.ci95[1]).abs() < 1e-5);
+                prop_assert!((ab.models.mean_only.mean + ba.models.mean_only.mean).abs() < 1e-9);
+                let shifted: Vec<(i64, bool, i32)> = rows.iter().map(|&(d, a, y)| (d, a, y + shift)).collect();
+                let s = analyze(&from_csv(&series(&shifted), "B", 1).unwrap(), &spec("A", "B")).unwrap();
+                prop_assert!((s.models.ar1.mean - ab.models.ar1.mean).abs() < 1e-6);
+                prop_assert!((s.models.ar1.p_benefit - ab.models.ar1.p_benefit).abs() < 1e-6);
+                prop_assert_eq!(s.models.randomization.map(|r| r.p), ab.models.randomization.map(|r| r.p));
+            }
+        }
+    }
+}
