@@ -31,8 +31,18 @@ pub struct Now {
 }
 
 impl Now {
+    /// The real clock, unless `QUIETLEGS_TODAY=YYYY-MM-DD` sets the date (for demonstrations
+    /// and tests that walk a trial forward in time; documented in docs/trial.md).
     pub fn read() -> Self {
-        let z = jiff::Zoned::now();
+        let mut z = jiff::Zoned::now();
+        if let Some(d) = std::env::var("QUIETLEGS_TODAY")
+            .ok()
+            .and_then(|s| s.parse::<Date>().ok())
+        {
+            if let Ok(moved) = z.with().date(d).build() {
+                z = moved;
+            }
+        }
         let tz = z
             .time_zone()
             .iana_name()

@@ -7,6 +7,7 @@ mod diary_cmds;
 mod food_cmds;
 mod insight_cmds;
 mod render;
+mod trial_cmds;
 
 use anyhow::{anyhow, Context};
 use clap::{Args, Parser, Subcommand};
@@ -149,6 +150,11 @@ enum Command {
         #[arg(long)]
         diary_at: Option<String>,
     },
+    /// The randomized n-of-1 trial: design, run, unblind, analyse, report (docs/trial.md).
+    Trial {
+        #[command(subcommand)]
+        command: TrialCommand,
+    },
     /// Version, data sources and licences.
     About {
         #[command(flatten)]
@@ -253,6 +259,106 @@ enum LogCommand {
         time: Option<String>,
         #[arg(long)]
         date: Option<String>,
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+#[derive(Subcommand)]
+enum TrialCommand {
+    /// Design and pre-register a trial (the order inside every cycle is randomized).
+    New {
+        #[command(flatten)]
+        args: trial_cmds::NewTrialArgs,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// The trials in the database.
+    List,
+    /// Tonight's assignment ("container 3" while blinded) and adherence.
+    Status {
+        trial: Option<String>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// The calendar of periods, or an .ics file of them.
+    Calendar {
+        trial: Option<String>,
+        #[arg(long)]
+        ics: Option<PathBuf>,
+    },
+    /// At the end of a period: which arm you think it was (measures blinding).
+    Guess {
+        period: usize,
+        arm: String,
+        #[arg(long)]
+        trial: Option<String>,
+    },
+    /// Reveal the allocation after the last period (or --early, logged and reported).
+    Unblind {
+        trial: Option<String>,
+        #[arg(long)]
+        early: bool,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// The pre-registered analysis of a trial, or of a CSV (day,condition,outcome[,period]).
+    Analyze {
+        trial: Option<String>,
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        #[command(flatten)]
+        csv_options: trial_cmds::CsvOptions,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Simulate a design: how often it reaches a confident verdict, how often it wrongly says
+    /// "helps"; recommends the number of cycles.
+    Power {
+        #[command(flatten)]
+        design: trial_cmds::DesignArgs,
+        /// Assumed change of the nightly score with magnesium (negative: better).
+        #[arg(long, default_value_t = -1.5, allow_negative_numbers = true)]
+        effect: f64,
+        /// Night-to-night standard deviation.
+        #[arg(long, default_value_t = 1.5)]
+        sd: f64,
+        /// Autocorrelation of neighbouring nights.
+        #[arg(long, default_value_t = 0.4, allow_negative_numbers = true)]
+        rho: f64,
+        /// Drift per day.
+        #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+        drift: f64,
+        /// Share of nights not logged.
+        #[arg(long, default_value_t = 0.1)]
+        missing: f64,
+        #[arg(long, default_value_t = 300)]
+        sims: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Fill the diary with simulated nights for a trial (for demonstrations; notes say so).
+    Simulate {
+        trial: Option<String>,
+        #[arg(long, default_value_t = -1.5, allow_negative_numbers = true)]
+        effect: f64,
+        #[arg(long, default_value_t = 1.5)]
+        sd: f64,
+        #[arg(long, default_value_t = 0.4, allow_negative_numbers = true)]
+        rho: f64,
+        #[arg(long, default_value_t = 0.1)]
+        missing: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// The trial report (CENT 2015 structure) and an SVG timeline.
+    Report {
+        trial: Option<String>,
+        /// Write the timeline chart here.
+        #[arg(long)]
+        svg: Option<PathBuf>,
         #[command(flatten)]
         output: Output,
     },
@@ -614,6 +720,85 @@ fn run(cli: Cli) -> Result<(), Failure> {
             ics,
             diary_at,
         } => insight_cmds::reminders(&db, &data, &profile, &ics, diary_at.as_deref())?,
+        Command::Trial { command } => match command {
+            TrialCommand::New { args, output } => trial_cmds::new(&db, &data, &args, output.json)?,
+            TrialCommand::List => trial_cmds::list(&db)?,
+            TrialCommand::Status { trial, output } => {
+                trial_cmds::status(&db, trial.as_deref(), output.json)?
+            }
+            TrialCommand::Calendar { trial, ics } => {
+                trial_cmds::calendar(&db, trial.as_deref(), ics.as_deref())?
+            }
+            TrialCommand::Guess { period, arm, trial } => {
+                trial_cmds::guess(&db, trial.as_deref(), period, &arm)?
+            }
+            TrialCommand::Unblind {
+                trial,
+                early,
+                reason,
+            } => trial_cmds::unblind(&db, trial.as_deref(), early, reason.as_deref())?,
+            TrialCommand::Analyze {
+                trial,
+                csv,
+                csv_options,
+                output,
+            } => trial_cmds::analyze_cmd(
+                &db,
+                &data,
+                trial.as_deref(),
+                csv.as_deref(),
+                &csv_options,
+                output.json,
+            )?,
+            TrialCommand::Power {
+                design,
+                effect,
+                sd,
+                rho,
+                drift,
+                missing,
+                sims,
+                seed,
+                output,
+            } => trial_cmds::power_cmd(
+                &data,
+                &design,
+                effect,
+                sd,
+                rho,
+                drift,
+                missing,
+                sims,
+                seed,
+                output.json,
+            )?,
+            TrialCommand::Simulate {
+                trial,
+                effect,
+                sd,
+                rho,
+                missing,
+                seed,
+            } => {
+                if !(sd > 0.0 && (-0.95..=0.95).contains(&rho) && (0.0..=0.9).contains(&missing)) {
+                    return Err(bad_input(anyhow!(
+                        "--sd must be more than 0, --rho -0.95 to 0.95, --missing 0 to 0.9"
+                    )));
+                }
+                let a = quietlegs_core::trial::power::Assumptions {
+                    effect,
+                    sd,
+                    rho,
+                    drift_per_day: 0.0,
+                    baseline: 5.0,
+                    missing,
+                };
+                trial_cmds::simulate(&db, trial.as_deref(), &a, seed)?
+            }
+            TrialCommand::Report { trial, svg, output } => {
+                trial_cmds::report(&db, &data, trial.as_deref(), svg.as_deref(), output.json)?
+            }
+        },
         Command::About { output } => {
             if output.json {
                 print_json(&render::about_json(&data))?;

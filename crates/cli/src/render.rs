@@ -407,3 +407,283 @@ pub fn intake_text(s: &IntakeSummary, foods: &[FoodEaten], ul_known: bool) -> St
     }
     out
 }
+
+use quietlegs_core::trial::analysis::{BayesSummary, TrialAnalysis};
+use quietlegs_core::trial::data::TrialData;
+use quietlegs_core::trial::design::{AnalysisPlan, TrialDesign};
+
+/// The outcome in words.
+pub fn outcome_name(o: quietlegs_core::trial::design::Outcome) -> &'static str {
+    match o {
+        quietlegs_core::trial::design::Outcome::NightlySeverity => "nightly RLS severity (0-10)",
+        quietlegs_core::trial::design::Outcome::WeeklyIrls => "weekly IRLS total (0-40)",
+    }
+}
+
+fn bayes_line(name: &str, b: &BayesSummary) -> String {
+    format!(
+        "  {name:<22} {:+6.2} [{:+.2}, {:+.2}]   P(benefit) {:.3}   P(>= MCID) {:.3}{}",
+        b.mean,
+        b.ci95[0],
+        b.ci95[1],
+        b.p_benefit,
+        b.p_mcid,
+        b.rho_mean
+            .map(|r| format!("   rho {r:.2}"))
+            .unwrap_or_default()
+    )
+}
+
+pub fn trial_text(a: &TrialAnalysis) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Verdict: {}", a.verdict.label);
+    para(&mut out, "  ", &a.verdict.text);
+    let _ = writeln!(
+        out,
+        "\nEffect = {} minus {} (mean [95 % interval]); {} is better; MCID {}",
+        a.contrast.treatment,
+        a.contrast.control,
+        if a.higher_is_better {
+            "higher"
+        } else {
+            "lower"
+        },
+        a.mcid
+    );
+    let _ = writeln!(out, "{}", bayes_line("AR(1) (primary)", &a.models.ar1));
+    let _ = writeln!(out, "{}", bayes_line("mean-only", &a.models.mean_only));
+    if let Some(t) = &a.models.ar1_trend {
+        let _ = writeln!(out, "{}", bayes_line("AR(1) + linear trend", t));
+    }
+    match &a.models.cycle_anova {
+        Some(x) => {
+            let _ = writeln!(
+                out,
+                "  cycle-blocked ANOVA    F({}, {}) = {:.2}, p = {:.3}. {}",
+                x.df[0], x.df[1], x.f, x.p, x.note
+            );
+        }
+        None => {
+            let _ = writeln!(out, "  cycle-blocked ANOVA    not available (fewer than 2 complete cycles with data, or no interaction variance)");
+        }
+    }
+    if let Some(r) = &a.models.randomization {
+        let _ = writeln!(
+            out,
+            "  randomization test     p = {:.3} (two-sided, {} allocations, {})",
+            r.p, r.allocations, r.method
+        );
+    }
+    let _ = writeln!(
+        out,
+        "Nights: {} analysed, {} missing, {} run-in excluded.",
+        a.nights.used, a.nights.missing, a.nights.run_in_excluded
+    );
+    out
+}
+
+/// What the report shows besides the analysis.
+pub struct ReportContext<'a> {
+    pub name: &'a str,
+    pub plan: &'a AnalysisPlan,
+    pub plan_hash: &'a str,
+    pub design: &'a TrialDesign,
+    pub periods_done: usize,
+    pub events: &'a [quietlegs_store::TrialEvent],
+    /// (period, guess, actual arm)
+    pub guesses: &'a [(usize, String, String)],
+    /// (arm, side-effect days logged, sum of scores)
+    pub side_effects: &'a [(String, usize, f64)],
+    pub analysis: &'a TrialAnalysis,
+}
+
+/// The trial report, in the order of the CENT 2015 checklist (design, participant flow,
+/// interventions, outcomes, methods, results, harms), written for a clinician's two minutes.
+pub fn trial_report(c: &ReportContext<'_>) -> String {
+    let mut out = String::new();
+    let d = c.design;
+    let title = format!("n-of-1 trial report: {}", c.name);
+    let _ = writeln!(out, "{title}\n{}", "=".repeat(title.chars().count()));
+    para(&mut out, "", quietlegs_core::DISCLAIMER);
+    heading(&mut out, "Verdict");
+    para(
+        &mut out,
+        "  ",
+        &format!("[{}] {}", c.analysis.verdict.label, c.analysis.verdict.text),
+    );
+
+    heading(&mut out, "Design (CENT 4-5)");
+    let schedule = d.schedule();
+    para(&mut out, "  ", &format!(
+        "Randomized {} n-of-1 trial, {} vs {}: {} cycles, each holding every arm once in a random order drawn from a recorded seed; {} periods of {} days with the first {} nights of each a run-in (not analysed){}. Outcome: {}; minimal important difference {}. Pre-registered before the first period: plan hash {}.",
+        if c.plan.blinded { "blinded, placebo-controlled" } else { "open-label" },
+        c.plan.treatment, c.plan.control, d.cycles, schedule.len(), d.period_days, d.run_in_days,
+        if d.washout_days > 0 { format!(", and {} washout days between periods", d.washout_days) } else { String::new() },
+        outcome_name(d.outcome), d.mcid, c.plan_hash
+    ));
+    heading(&mut out, "Periods planned and completed (CENT 13-14)");
+    let _ = writeln!(
+        out,
+        "  {} of {} periods completed; started {}.",
+        c.periods_done,
+        schedule.len(),
+        d.start
+    );
+    for (p, m) in schedule.iter().zip(&c.analysis.period_means) {
+        let _ = writeln!(
+            out,
+            "  period {:>2} cycle {} {} to {}: {:<10} {} nights analysed, mean {}",
+            p.index + 1,
+            p.cycle + 1,
+            d.date_of(p.first_day),
+            d.date_of(p.last_day),
+            m.arm,
+            m.nights,
+            m.mean
+                .map(|v| format!("{v:.2}"))
+                .unwrap_or_else(|| "-".into())
+        );
+    }
+    heading(&mut out, "Blinding (CENT 11)");
+    if c.plan.blinded {
+        let early: Vec<&quietlegs_store::TrialEvent> = c
+            .events
+            .iter()
+            .filter(|e| e.kind == "early-unblinding")
+            .collect();
+        if early.is_empty() {
+            let _ = writeln!(out, "  Blinded with identical containers filled by a helper; unblinded after the last period.");
+        } else {
+            for e in early {
+                let _ = writeln!(out, "  UNBLINDED EARLY at {}: {}", e.at, e.detail);
+            }
+        }
+        let right = c.guesses.iter().filter(|(_, g, a)| g == a).count();
+        let n = c.guesses.len();
+        if n == 0 {
+            let _ = writeln!(
+                out,
+                "  No end-of-period guesses were recorded: blinding integrity cannot be assessed."
+            );
+        } else {
+            let k = d.arms.len() as f64;
+            // One-sided binomial P(X >= right) under guessing at chance 1/K.
+            let p_chance: f64 = (right..=n)
+                .map(|x| {
+                    let comb = (0..x).fold(1.0, |acc, i| acc * (n - i) as f64 / (i + 1) as f64);
+                    comb * (1.0 / k).powi(x as i32) * (1.0 - 1.0 / k).powi((n - x) as i32)
+                })
+                .sum();
+            let _ = writeln!(
+                out,
+                "  Guesses: {right} of {n} periods guessed right (chance {:.0} %); P(at least this many by chance) = {p_chance:.2}. {}",
+                100.0 / k,
+                if p_chance < 0.05 { "The participant could probably tell the arms apart: treat the verdict with caution." } else { "No sign that blinding failed." }
+            );
+        }
+    } else {
+        let _ = writeln!(out, "  Open label: the participant knew the arm. Expectation may explain part of any difference.");
+    }
+    heading(&mut out, "Statistical methods (CENT 12)");
+    para(&mut out, "  ", "Primary: normal model with one mean per arm and AR(1) errors over the day grid (missing nights handled by the exact likelihood), vague priors as in nof1ins, posterior by deterministic quadrature over the autocorrelation. Sensitivity: the same without autocorrelation; with a linear trend (period effects, drift); the cycle-blocked ANOVA of period means (Senn); the randomization test over this design's own allocations. Carry-over: handled by discarding each period's run-in nights.");
+    heading(&mut out, "Results (CENT 17)");
+    out.push_str(&trial_text(c.analysis));
+    heading(&mut out, "Side effects (CENT 19)");
+    for (arm, n, total) in c.side_effects {
+        let _ =
+            writeln!(
+            out,
+            "  {arm:<12} {n} days logged, mean total score {} (diarrhea + nausea + cramps, 0-9)",
+            if *n > 0 { format!("{:.2}", total / *n as f64) } else { "-".into() }
+        );
+    }
+    out
+}
+
+/// An SVG timeline: periods shaded by arm, nightly scores as dots, period means as lines.
+/// Written by hand: a few rectangles, circles and lines need no plotting crate (and no fonts).
+pub fn timeline_svg(d: &TrialDesign, data: &TrialData, a: &TrialAnalysis) -> String {
+    const W: f64 = 900.0;
+    const H: f64 = 320.0;
+    const LEFT: f64 = 50.0;
+    const RIGHT: f64 = 20.0;
+    const TOP: f64 = 30.0;
+    const BOTTOM: f64 = 50.0;
+    let colours = ["#4c78a8", "#f58518", "#54a24b", "#b279a2"];
+    let days = (d.last_day() + 1).max(1) as f64;
+    let ymax = match d.outcome {
+        quietlegs_core::trial::design::Outcome::NightlySeverity => 10.0,
+        quietlegs_core::trial::design::Outcome::WeeklyIrls => 40.0,
+    };
+    let x = |day: f64| LEFT + (W - LEFT - RIGHT) * day / days;
+    let y = |v: f64| TOP + (H - TOP - BOTTOM) * (1.0 - v / ymax);
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" viewBox=\"0 0 {W} {H}\" font-family=\"sans-serif\" font-size=\"12\">\n<title>Trial timeline</title>\n<rect width=\"{W}\" height=\"{H}\" fill=\"white\"/>\n"
+    );
+    for p in d.schedule() {
+        let c = colours[p.arm % colours.len()];
+        let _ = writeln!(s, "<rect x=\"{:.1}\" y=\"{TOP}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{c}\" fill-opacity=\"0.15\"/>", x(p.first_day as f64), x((p.last_day + 1) as f64) - x(p.first_day as f64), H - TOP - BOTTOM);
+        let _ = writeln!(s, "<rect x=\"{:.1}\" y=\"{TOP}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#999\" fill-opacity=\"0.15\"><title>run-in</title></rect>", x(p.first_day as f64), x(p.analysed_from_day as f64) - x(p.first_day as f64), H - TOP - BOTTOM);
+        if let Some(m) = a.period_means.get(p.index).and_then(|m| m.mean) {
+            let _ = writeln!(s, "<line x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"{c}\" stroke-width=\"3\"><title>period {} mean {m:.2}</title></line>", x(p.analysed_from_day as f64), x((p.last_day + 1) as f64), y(m), y(m), p.index + 1);
+        }
+    }
+    for n in &data.nights {
+        if let Some(v) = n.outcome {
+            let c = if n.run_in {
+                "#999"
+            } else {
+                colours[n.arm % colours.len()]
+            };
+            let _ = writeln!(
+                s,
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2.5\" fill=\"{c}\"/>",
+                x(n.day as f64 + 0.5),
+                y(v)
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "<line x1=\"{LEFT}\" x2=\"{LEFT}\" y1=\"{TOP}\" y2=\"{:.1}\" stroke=\"black\"/>",
+        H - BOTTOM
+    );
+    let _ = writeln!(
+        s,
+        "<line x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"black\"/>",
+        W - RIGHT,
+        H - BOTTOM,
+        H - BOTTOM
+    );
+    for tick in [0.0, ymax / 2.0, ymax] {
+        let _ = writeln!(
+            s,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{tick}</text>",
+            LEFT - 6.0,
+            y(tick) + 4.0
+        );
+    }
+    let _ = writeln!(s, "<text x=\"{LEFT}\" y=\"18\">{} by night (dots), period means (lines); grey: run-in, not analysed</text>", match d.outcome { quietlegs_core::trial::design::Outcome::NightlySeverity => "RLS severity 0-10", quietlegs_core::trial::design::Outcome::WeeklyIrls => "IRLS total" });
+    let mut lx = LEFT;
+    for (i, arm) in d.arms.iter().enumerate() {
+        let _ = writeln!(s, "<rect x=\"{lx:.1}\" y=\"{:.1}\" width=\"12\" height=\"12\" fill=\"{}\"/><text x=\"{:.1}\" y=\"{:.1}\">{}</text>", H - 24.0, colours[i % colours.len()], lx + 16.0, H - 14.0, escape(arm));
+        lx += 24.0 + 8.0 * arm.len() as f64 + 20.0;
+    }
+    let _ = writeln!(
+        s,
+        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">day 0 = {}; {} days</text>",
+        W - RIGHT,
+        H - 14.0,
+        d.start,
+        days
+    );
+    s.push_str("</svg>\n");
+    s
+}
+
+fn escape(t: &str) -> String {
+    t.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

@@ -140,6 +140,68 @@ pub trait Store {
     ) -> Result<usize, StoreError>;
 }
 
+/// A stored trial: its pre-registered plan (JSON and hash), events and guesses. The seed is not
+/// here: it is read only through [`TrialStore::unseal_trial`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredTrial {
+    pub id: i64,
+    pub name: String,
+    pub plan_json: String,
+    pub plan_hash: String,
+    pub created_at: String,
+    pub events: Vec<TrialEvent>,
+    pub guesses: Vec<TrialGuess>,
+}
+
+/// An unblinding, logged with when and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrialEvent {
+    pub at: String,
+    /// unblinded | early-unblinding
+    pub kind: String,
+    pub detail: String,
+}
+
+/// The participant's guess of the arm of a period (blinding integrity).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrialGuess {
+    pub period: usize,
+    pub guess: String,
+    pub at: String,
+}
+
+/// Trials, scoped to a person like the diary.
+pub trait TrialStore {
+    /// Stores a new trial's plan and sealed seed; a name already used is refused.
+    fn create_trial(
+        &mut self,
+        person: PersonId,
+        name: &str,
+        plan_json: &str,
+        plan_hash: &str,
+        seed: u64,
+        stamp: &Stamp,
+    ) -> Result<i64, StoreError>;
+    fn trials(&self, person: PersonId) -> Result<Vec<StoredTrial>, StoreError>;
+    fn trial(&self, person: PersonId, id: i64) -> Result<StoredTrial, StoreError>;
+    /// The sealed seed (the allocation): callers must only use it for open trials, after
+    /// unblinding, or for an early unblinding that they log.
+    fn unseal_trial(&self, person: PersonId, id: i64) -> Result<u64, StoreError>;
+    fn add_trial_event(
+        &mut self,
+        person: PersonId,
+        id: i64,
+        event: &TrialEvent,
+    ) -> Result<(), StoreError>;
+    fn record_guess(
+        &mut self,
+        person: PersonId,
+        id: i64,
+        guess: &TrialGuess,
+    ) -> Result<(), StoreError>;
+    fn delete_trial(&mut self, person: PersonId, id: i64) -> Result<(), StoreError>;
+}
+
 /// Where the database lives: `--db`, else `QUIETLEGS_DB`, else the platform data directory.
 pub fn database_path(explicit: Option<PathBuf>) -> Result<PathBuf, StoreError> {
     if let Some(p) = explicit {

@@ -11,6 +11,7 @@ use std::time::Duration;
 pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_foods.sql"),
     include_str!("../migrations/sqlite/0002_diary.sql"),
+    include_str!("../migrations/sqlite/0003_trials.sql"),
 ];
 
 /// How long a writer waits for another process's write lock before failing.
@@ -678,6 +679,175 @@ impl SqliteStore {
             return Err(StoreError::Open {
                 path: path.display().to_string(),
                 message: format!("the backup failed its integrity check: {check}"),
+            });
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trials.
+
+impl SqliteStore {
+    fn trial_row(
+        &self,
+        person: crate::PersonId,
+        id: i64,
+    ) -> Result<crate::StoredTrial, StoreError> {
+        let (name, plan_json, plan_hash, created_at): (String, String, String, String) = self
+            .conn
+            .query_row(
+                "SELECT name, plan_json, plan_hash, created_at FROM trial WHERE id = ?1 AND person_id = ?2",
+                params![id, person.0],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound { kind: "trial".into(), id })?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT at, kind, detail FROM trial_event WHERE trial_id = ?1 ORDER BY id",
+        )?;
+        let events = stmt
+            .query_map([id], |r| {
+                Ok(crate::TrialEvent {
+                    at: r.get(0)?,
+                    kind: r.get(1)?,
+                    detail: r.get(2)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT period, guess, at FROM trial_guess WHERE trial_id = ?1 ORDER BY period",
+        )?;
+        let guesses = stmt
+            .query_map([id], |r| {
+                Ok(crate::TrialGuess {
+                    period: r.get::<_, i64>(0)? as usize,
+                    guess: r.get(1)?,
+                    at: r.get(2)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(crate::StoredTrial {
+            id,
+            name,
+            plan_json,
+            plan_hash,
+            created_at,
+            events,
+            guesses,
+        })
+    }
+}
+
+impl crate::TrialStore for SqliteStore {
+    fn create_trial(
+        &mut self,
+        person: crate::PersonId,
+        name: &str,
+        plan_json: &str,
+        plan_hash: &str,
+        seed: u64,
+        stamp: &quietlegs_core::diary::Stamp,
+    ) -> Result<i64, StoreError> {
+        let tx = self.conn.transaction()?;
+        let exists: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM trial WHERE person_id = ?1 AND name = ?2",
+                params![person.0, name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = exists {
+            return Err(StoreError::Duplicate {
+                kind: "trial".into(),
+                date: name.into(),
+                id,
+            });
+        }
+        tx.execute(
+            "INSERT INTO trial (person_id, name, plan_json, plan_hash, created_at, tz) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![person.0, name, plan_json, plan_hash, stamp.created_at, stamp.tz],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.execute(
+            "INSERT INTO trial_seal (trial_id, seed) VALUES (?1, ?2)",
+            params![id, seed.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    fn trials(&self, person: crate::PersonId) -> Result<Vec<crate::StoredTrial>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM trial WHERE person_id = ?1 ORDER BY id")?;
+        let ids: Vec<i64> = stmt
+            .query_map([person.0], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        ids.into_iter()
+            .map(|id| self.trial_row(person, id))
+            .collect()
+    }
+
+    fn trial(&self, person: crate::PersonId, id: i64) -> Result<crate::StoredTrial, StoreError> {
+        self.trial_row(person, id)
+    }
+
+    fn unseal_trial(&self, person: crate::PersonId, id: i64) -> Result<u64, StoreError> {
+        let seed: String = self
+            .conn
+            .query_row(
+                "SELECT s.seed FROM trial_seal s JOIN trial t ON t.id = s.trial_id WHERE t.id = ?1 AND t.person_id = ?2",
+                params![id, person.0],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound { kind: "trial".into(), id })?;
+        seed.parse().map_err(|_| StoreError::Corrupt {
+            kind: "trial".into(),
+            id,
+            message: "sealed seed unreadable".into(),
+        })
+    }
+
+    fn add_trial_event(
+        &mut self,
+        person: crate::PersonId,
+        id: i64,
+        event: &crate::TrialEvent,
+    ) -> Result<(), StoreError> {
+        self.trial_row(person, id)?;
+        self.conn.execute(
+            "INSERT INTO trial_event (trial_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)",
+            params![id, event.at, event.kind, event.detail],
+        )?;
+        Ok(())
+    }
+
+    fn record_guess(
+        &mut self,
+        person: crate::PersonId,
+        id: i64,
+        guess: &crate::TrialGuess,
+    ) -> Result<(), StoreError> {
+        self.trial_row(person, id)?;
+        self.conn.execute(
+            "INSERT INTO trial_guess (trial_id, period, guess, at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (trial_id, period) DO UPDATE SET guess = excluded.guess, at = excluded.at",
+            params![id, guess.period as i64, guess.guess, guess.at],
+        )?;
+        Ok(())
+    }
+
+    fn delete_trial(&mut self, person: crate::PersonId, id: i64) -> Result<(), StoreError> {
+        let n = self.conn.execute(
+            "DELETE FROM trial WHERE id = ?1 AND person_id = ?2",
+            params![id, person.0],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound {
+                kind: "trial".into(),
+                id,
             });
         }
         Ok(())

@@ -1,0 +1,367 @@
+//! The n-of-1 trial through the real binary: design, blinding, a simulated diary, unblinding,
+//! analysis (stored and CSV), report and power. `QUIETLEGS_TODAY` walks time forward.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn ql_on(db: &Path, today: Option<&str>, args: &[&str]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_quietlegs"));
+    c.arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("QUIETLEGS_DB")
+        .stdin(Stdio::null());
+    match today {
+        Some(t) => c.env("QUIETLEGS_TODAY", t),
+        None => c.env_remove("QUIETLEGS_TODAY"),
+    };
+    c.output().unwrap()
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn fails(out: Output, expected: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(expected),
+        "expected {expected:?} in {stderr}"
+    );
+}
+
+#[test]
+fn a_blinded_trial_from_design_to_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    let sheet = dir.path().join("helper.txt");
+    let before = Some("2026-11-27");
+    // A blinded trial needs a helper sheet.
+    fails(
+        ql_on(&db, before, &["trial", "new", "--start", "2026-11-28"]),
+        "--helper-sheet FILE is required",
+    );
+    let out = ok(ql_on(
+        &db,
+        before,
+        &[
+            "trial",
+            "new",
+            "--name",
+            "t1",
+            "--start",
+            "2026-11-28",
+            "--period-days",
+            "21",
+            "--run-in-days",
+            "7",
+            "--seed",
+            "5",
+            "--helper-sheet",
+            sheet.to_str().unwrap(),
+            "--json",
+        ],
+    ));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let hash = v["plan_hash"].as_str().unwrap().to_string();
+    assert_eq!(hash.len(), 64);
+    // The participant's output never names an arm while blinded.
+    assert!(!out.contains("\"seed\""));
+    let status = ok(ql_on(&db, Some("2026-12-20"), &["trial", "status"]));
+    assert!(status.contains("Tonight: container 2"), "{status}");
+    assert!(
+        !status.contains("magnesium") && !status.contains("placebo"),
+        "{status}"
+    );
+    let cal = ok(ql_on(&db, Some("2026-12-20"), &["trial", "calendar"]));
+    assert!(
+        cal.contains("container 6") && !cal.contains("placebo"),
+        "{cal}"
+    );
+    // The helper sheet names every container's content.
+    let sheet_text = std::fs::read_to_string(&sheet).unwrap();
+    assert_eq!(sheet_text.matches("  Container").count(), 6);
+    // Guesses only at the end of a period; analysis refused while blinded.
+    fails(
+        ql_on(
+            &db,
+            Some("2026-12-10"),
+            &["trial", "guess", "1", "magnesium"],
+        ),
+        "period 1 ends on 2026-12-18",
+    );
+    ok(ql_on(
+        &db,
+        Some("2026-12-18"),
+        &["trial", "guess", "1", "magnesium"],
+    ));
+    fails(
+        ql_on(
+            &db,
+            Some("2027-05-01"),
+            &["trial", "guess", "9", "magnesium"],
+        ),
+        "PERIOD: 9 is out of range",
+    );
+    ok(ql_on(
+        &db,
+        Some("2027-05-01"),
+        &["trial", "simulate", "--effect", "-3", "--seed", "4"],
+    ));
+    fails(
+        ql_on(&db, Some("2027-05-01"), &["trial", "analyze"]),
+        "is blinded: unblind it",
+    );
+    // Unblinding before the end needs --early and a reason.
+    fails(
+        ql_on(&db, Some("2027-01-01"), &["trial", "unblind"]),
+        "use --early --reason",
+    );
+    let unblind = ok(ql_on(&db, Some("2027-05-01"), &["trial", "unblind"]));
+    assert!(unblind.contains("period  1"), "{unblind}");
+    let v: serde_json::Value = serde_json::from_str(&ok(ql_on(
+        &db,
+        Some("2027-05-01"),
+        &["trial", "analyze", "--json"],
+    )))
+    .unwrap();
+    // The documented JSON contract.
+    assert_eq!(v["contrast"]["treatment"], "magnesium");
+    assert_eq!(v["contrast"]["control"], "placebo");
+    for key in ["mean", "median", "p_benefit", "p_mcid", "rho_mean"] {
+        assert!(v["models"]["ar1"][key].is_number(), "ar1.{key}");
+    }
+    assert!(v["models"]["ar1"]["ci95"].as_array().unwrap().len() == 2);
+    assert!(v["models"]["mean_only"]["rho_mean"].is_null());
+    assert!(v["models"]["cycle_anova"]["df"].as_array().is_some());
+    assert_eq!(v["models"]["randomization"]["allocations"], 8);
+    assert!(v["nights"]["used"].as_u64().unwrap() > 60);
+    assert_eq!(v["nights"]["run_in_excluded"], 42);
+    // A 3-point true benefit over 3 cycles is found.
+    assert_eq!(
+        v["verdict"]["label"], "likely-helps",
+        "{}",
+        v["verdict"]["text"]
+    );
+    let svg = dir.path().join("t.svg");
+    let report = ok(ql_on(
+        &db,
+        Some("2027-05-01"),
+        &["trial", "report", "--svg", svg.to_str().unwrap()],
+    ));
+    for section in [
+        "Verdict",
+        "Design (CENT",
+        "Periods planned and completed",
+        "Blinding (CENT",
+        "Statistical methods",
+        "Results (CENT",
+        "Side effects (CENT",
+        &hash,
+    ] {
+        assert!(report.contains(section), "report lacks {section}");
+    }
+    assert!(report.contains("Guesses: 1 of 1"), "{report}");
+    let svg_text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        svg_text.starts_with("<svg")
+            && svg_text.contains("<circle")
+            && svg_text.trim_end().ends_with("</svg>")
+    );
+}
+
+#[test]
+fn an_open_trial_in_progress_is_reported_as_incomplete() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    ok(ql_on(
+        &db,
+        Some("2026-11-27"),
+        &[
+            "trial",
+            "new",
+            "--compare",
+            "nothing",
+            "--start",
+            "2026-11-28",
+            "--period-days",
+            "14",
+            "--run-in-days",
+            "3",
+            "--seed",
+            "2",
+        ],
+    ));
+    ok(ql_on(
+        &db,
+        Some("2027-01-20"),
+        &["trial", "simulate", "--effect", "-3", "--seed", "1"],
+    ));
+    let v: serde_json::Value = serde_json::from_str(&ok(ql_on(
+        &db,
+        Some("2027-01-20"),
+        &["trial", "analyze", "--json"],
+    )))
+    .unwrap();
+    assert_eq!(v["verdict"]["label"], "incomplete");
+    assert!(v["verdict"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("no claim of benefit"));
+    assert_eq!(v["complete"], false);
+    // Open label: the arms are shown, and the caveat says expectation cannot be separated.
+    let status = ok(ql_on(&db, Some("2026-12-01"), &["trial", "status"]));
+    assert!(
+        status.contains("magnesium") || status.contains("nothing"),
+        "{status}"
+    );
+    fails(
+        ql_on(
+            &db,
+            Some("2026-12-01"),
+            &[
+                "trial",
+                "new",
+                "--compare",
+                "nothing",
+                "--start",
+                "2026-11-01",
+            ],
+        ),
+        "is in the past",
+    );
+}
+
+#[test]
+fn csv_analysis_and_its_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    let f = dir.path().join("t.csv");
+    // 4 periods of 8 nights, A B B A with a period column; A 2 points better.
+    let mut csv = String::from("day,condition,outcome,period\n");
+    for day in 0..32 {
+        let period = day / 8;
+        let a = matches!(period, 0 | 3);
+        let y = if a { 3 + day % 3 } else { 5 + day % 3 };
+        csv.push_str(&format!(
+            "{day},{},{y},{period}\n",
+            if a { "mg" } else { "pl" }
+        ));
+    }
+    std::fs::write(&f, &csv).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&ok(ql_on(
+        &db,
+        None,
+        &[
+            "trial",
+            "analyze",
+            "--csv",
+            f.to_str().unwrap(),
+            "--control",
+            "pl",
+            "--run-in-days",
+            "2",
+            "--json",
+        ],
+    )))
+    .unwrap();
+    assert_eq!(v["contrast"]["treatment"], "mg");
+    assert!(v["models"]["mean_only"]["mean"].as_f64().unwrap() < -1.5);
+    assert_eq!(v["nights"]["run_in_excluded"], 8);
+    let cases: &[(&str, &str)] = &[
+        (
+            "day,condition,outcome\n1,A,3\n1,B,4\n",
+            "line 3: day 1 is repeated",
+        ),
+        (
+            "day,condition,outcome\n1,A,3\n2,B,x\n",
+            "line 3: outcome 'x' is not a number",
+        ),
+        (
+            "day,condition,outcome\n1,A,3\n2,A,4\n",
+            "only one condition",
+        ),
+    ];
+    for (text, msg) in cases {
+        std::fs::write(&f, text).unwrap();
+        fails(
+            ql_on(
+                &db,
+                None,
+                &[
+                    "trial",
+                    "analyze",
+                    "--csv",
+                    f.to_str().unwrap(),
+                    "--control",
+                    "A",
+                ],
+            ),
+            msg,
+        );
+    }
+    std::fs::write(&f, &csv).unwrap();
+    fails(
+        ql_on(
+            &db,
+            None,
+            &[
+                "trial",
+                "analyze",
+                "--csv",
+                f.to_str().unwrap(),
+                "--control",
+                "zz",
+            ],
+        ),
+        "--control 'zz' is not a condition",
+    );
+    fails(
+        ql_on(
+            &db,
+            None,
+            &["trial", "analyze", "--csv", f.to_str().unwrap()],
+        ),
+        "--control LABEL is required",
+    );
+}
+
+#[test]
+fn power_reports_and_recommends() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    let v: serde_json::Value = serde_json::from_str(&ok(ql_on(
+        &db,
+        None,
+        &[
+            "trial",
+            "power",
+            "--effect",
+            "-3",
+            "--cycles",
+            "3",
+            "--sims",
+            "20",
+            "--period-days",
+            "21",
+            "--run-in-days",
+            "7",
+            "--json",
+        ],
+    )))
+    .unwrap();
+    let r = &v["results"][0];
+    assert_eq!(r["cycles"], 3);
+    assert!(r["p_likely_helps"].as_f64().unwrap() > 0.5, "{v}");
+    assert!(r["p_false_helps"].as_f64().unwrap() <= 0.15, "{v}");
+    fails(
+        ql_on(&db, None, &["trial", "power", "--rho", "1.5"]),
+        "--rho: allowed -0.95 to 0.95",
+    );
+}
