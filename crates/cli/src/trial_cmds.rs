@@ -960,7 +960,7 @@ pub fn power_cmd(
         );
     }
     match recommended {
-        Some(c) => println!("Recommended: {c} cycles (the fewest reaching 80 % 'likely helps' under these assumptions)."),
+        Some(c) => println!("Recommended: {c} cycles (the fewest reaching a confident verdict in 80 % of simulated trials under these assumptions)."),
         None => println!("None of these designs reaches 80 %: a larger effect, longer periods or more cycles would be needed."),
     }
     Ok(())
