@@ -217,6 +217,28 @@ pub enum Record {
     Factor(Factor),
 }
 
+/// Every field of a kind of record, in export order (`None` for an unknown kind). The store
+/// keeps one column per field (named alike, but `factor`, stored as `kind`).
+pub fn field_names(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
+        "night" => &[
+            "severity",
+            "symptoms_began",
+            "sleep_quality",
+            "hours_slept",
+            "minutes_to_sleep",
+            "awakenings",
+            "note",
+        ],
+        "irls" => &["items", "total", "band", "rls6"],
+        "dose" => &["time", "product", "form", "elemental_mg"],
+        "food" => &["food_id", "food_name", "amount", "grams", "magnesium_mg"],
+        "side-effects" => &["diarrhea", "nausea", "cramps"],
+        "factor" => &["factor", "amount", "unit", "time"],
+        _ => return None,
+    })
+}
+
 /// The kinds of record, in export order.
 pub const RECORD_KINDS: [&str; 6] = ["night", "irls", "dose", "food", "side-effects", "factor"];
 
@@ -464,30 +486,11 @@ impl Record {
                 })
                 .collect()
         };
-        let known: &[&str] = match kind {
-            "night" => &[
-                "severity",
-                "symptoms_began",
-                "sleep_quality",
-                "hours_slept",
-                "minutes_to_sleep",
-                "awakenings",
-                "note",
-            ],
-            "irls" => &["items", "total", "band", "rls6"],
-            "dose" => &["time", "product", "form", "elemental_mg"],
-            "food" => &["food_id", "food_name", "amount", "grams", "magnesium_mg"],
-            "side-effects" => &["diarrhea", "nausea", "cramps"],
-            "factor" => &["factor", "amount", "unit", "time"],
-            other => {
-                return Err(err(
-                    "kind",
-                    format!(
-                        "'{other}' is not known: allowed {}",
-                        RECORD_KINDS.join(", ")
-                    ),
-                ))
-            }
+        let Some(known) = field_names(kind) else {
+            return Err(err(
+                "kind",
+                format!("'{kind}' is not known: allowed {}", RECORD_KINDS.join(", ")),
+            ));
         };
         if let Some(unknown) = fields.keys().find(|k| !known.contains(&k.as_str())) {
             return Err(err(unknown, format!("is not a field of a {kind} record")));

@@ -68,6 +68,18 @@ pub fn from_json(text: &str) -> Result<Vec<StoredRecord>, ExportError> {
     Ok(doc.records)
 }
 
+/// The 1-based line of a csv record's byte offset, counted here: the csv crate's own line
+/// numbers are one short for CRLF files (a CRLF record "starts" at the '\n' of the previous
+/// line end, so that newline counts).
+pub fn line_of_byte(text: &str, byte: u64) -> u64 {
+    let end = (byte as usize + 1).min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count() as u64
+        + 1
+}
+
 fn defuse(cell: &str) -> String {
     match cell.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\'') => format!("'{cell}"),
@@ -125,17 +137,7 @@ pub fn from_csv(text: &str, irls: &IrlsDefinition) -> Result<Vec<StoredRecord>, 
     type Key = (String, i64);
     let mut order: Vec<Key> = Vec::new();
     let mut groups: BTreeMap<Key, (u64, Date, Stamp, BTreeMap<String, String>)> = BTreeMap::new();
-    // The line of a byte offset, counted here: the csv crate's own line numbers are one short
-    // for CRLF files.
-    // (A CRLF record "starts" at the '\n' of the previous line end, so that newline counts.)
-    let line_at = |byte: u64| -> u64 {
-        let end = (byte as usize + 1).min(text.len());
-        text.as_bytes()[..end]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u64
-            + 1
-    };
+    let line_at = |byte: u64| line_of_byte(text, byte);
     for row in rdr.records() {
         let row = row.map_err(|e| ExportError::Csv {
             line: e.position().map(|p| line_at(p.byte())).unwrap_or(0),

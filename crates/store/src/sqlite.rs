@@ -342,24 +342,9 @@ fn unknown_kind(kind: &str) -> StoreError {
     StoreError::UnknownKind(kind.to_string())
 }
 
-/// Every field column of a kind, for reading (all nullable reads).
-fn columns_of(kind: &str) -> &'static [&'static str] {
-    match kind {
-        "night" => &[
-            "severity",
-            "symptoms_began",
-            "sleep_quality",
-            "hours_slept",
-            "minutes_to_sleep",
-            "awakenings",
-            "note",
-        ],
-        "irls" => &["items", "total", "band", "rls6"],
-        "dose" => &["time", "product", "form", "elemental_mg"],
-        "food" => &["food_id", "food_name", "amount", "grams", "magnesium_mg"],
-        "side-effects" => &["diarrhea", "nausea", "cramps"],
-        _ => &["kind", "amount", "unit", "time"],
-    }
+/// Every field of a kind, for reading (each column is named after its field, but `factor`).
+fn fields_of(kind: &str) -> Result<&'static [&'static str], StoreError> {
+    quietlegs_core::diary::field_names(kind).ok_or_else(|| unknown_kind(kind))
 }
 
 fn value_text(v: rusqlite::types::ValueRef<'_>) -> Option<String> {
@@ -382,7 +367,8 @@ impl SqliteStore {
     ) -> Result<Vec<quietlegs_core::diary::StoredRecord>, StoreError> {
         use quietlegs_core::diary::{Record, Stamp, StoredRecord};
         let table = table_of(kind).ok_or_else(|| unknown_kind(kind))?;
-        let cols = columns_of(kind);
+        let fields = fields_of(kind)?;
+        let cols: Vec<&str> = fields.iter().map(|f| column_of(f)).collect();
         let sql = format!(
             "SELECT id, date, created_at, updated_at, tz, {} FROM {table} WHERE person_id = ?1 {filter} ORDER BY date, id",
             cols.join(", ")
@@ -399,14 +385,13 @@ impl SqliteStore {
                 updated_at: r.get(3)?,
                 tz: r.get(4)?,
             };
-            let mut fields = std::collections::BTreeMap::new();
-            for (i, c) in cols.iter().enumerate() {
+            let mut values = std::collections::BTreeMap::new();
+            for (i, field) in fields.iter().enumerate() {
                 if let Some(v) = value_text(r.get_ref(5 + i)?) {
-                    let field = if *c == "kind" { "factor" } else { c };
-                    fields.insert(field.to_string(), v);
+                    values.insert(field.to_string(), v);
                 }
             }
-            Ok((id, date, stamp, fields))
+            Ok((id, date, stamp, values))
         })?;
         let mut out = Vec::new();
         for row in rows {
@@ -503,15 +488,14 @@ impl SqliteStore {
             rusqlite::types::Value::Text(updated_at.to_string()),
             rusqlite::types::Value::Text(tz.to_string()),
         ];
-        for c in columns_of(kind) {
-            let field = if *c == "kind" { "factor" } else { c };
+        for field in fields_of(kind)? {
             values.push(
                 fields
                     .get(field)
                     .cloned()
                     .map_or(rusqlite::types::Value::Null, rusqlite::types::Value::Text),
             );
-            sets.push(format!("{c} = ?{}", values.len()));
+            sets.push(format!("{} = ?{}", column_of(field), values.len()));
         }
         let sql = format!(
             "UPDATE {table} SET {} WHERE id = ?1 AND person_id = ?2",

@@ -71,14 +71,7 @@ fn assign_cycles(period_arms: &[usize], arms: usize) -> Vec<Option<usize>> {
 /// run of one condition is a period. The first `run_in_days` days of each period are run-in.
 pub fn from_csv(text: &str, control: &str, run_in_days: u32) -> Result<TrialData, DataError> {
     let text = text.trim_start_matches('\u{feff}');
-    let line_at = |byte: u64| -> u64 {
-        let end = (byte as usize + 1).min(text.len());
-        text.as_bytes()[..end]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u64
-            + 1
-    };
+    let line_at = |byte: u64| crate::export::line_of_byte(text, byte);
     let mut rdr = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
