@@ -90,13 +90,13 @@ pub fn search(db: &Path, query: &str, limit: usize, json_out: bool) -> Result<()
     Ok(())
 }
 
-/// Resolves "FOOD QUERY" and "AMOUNT" to a food entry.
-fn eaten(
+/// Resolves "FOOD QUERY" and "AMOUNT" to a food entry and how its weight was found.
+fn eaten_with_source(
     table: &FoodTable,
     index: &FoodIndex,
     query: &str,
     amount: &str,
-) -> Result<FoodEaten, Failure> {
+) -> Result<(FoodEaten, String), Failure> {
     let hit = index.search(query, 1).into_iter().next().ok_or_else(|| {
         bad_input(anyhow!(
             "no food matches \"{query}\"; try `quietlegs foods search`"
@@ -105,25 +105,39 @@ fn eaten(
     let food = &table.foods[hit.food];
     let parsed = parse_amount(amount).map_err(bad_input)?;
     let r = resolve(food, &parsed).map_err(bad_input)?;
-    Ok(FoodEaten {
-        food_id: food.id.clone(),
-        name: food.name.clone(),
-        amount: amount.to_string(),
-        grams: r.grams,
-        magnesium_mg: r.magnesium_mg,
-    })
+    Ok((
+        FoodEaten {
+            food_id: food.id.clone(),
+            name: food.name.clone(),
+            amount: amount.to_string(),
+            grams: r.grams,
+            magnesium_mg: r.magnesium_mg,
+        },
+        r.via,
+    ))
+}
+
+/// Resolves "FOOD QUERY" and "AMOUNT" to a food entry.
+fn eaten(
+    table: &FoodTable,
+    index: &FoodIndex,
+    query: &str,
+    amount: &str,
+) -> Result<FoodEaten, Failure> {
+    eaten_with_source(table, index, query, amount).map(|(e, _)| e)
 }
 
 pub fn amount(db: &Path, query: &str, amount: &str, json_out: bool) -> Result<(), Failure> {
     let table = load_food_table(db)?;
     let index = FoodIndex::build(&table).context("building the search index")?;
-    let e = eaten(&table, &index, query, amount)?;
+    let (e, via) = eaten_with_source(&table, &index, query, amount)?;
     if json_out {
         return print_json(&json!({
             "food": { "id": e.food_id, "name": e.name },
             "amount": e.amount,
             "grams": e.grams,
             "magnesium_mg": e.magnesium_mg,
+            "via": via,
         }));
     }
     let mg = e
