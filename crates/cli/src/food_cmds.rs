@@ -148,6 +148,7 @@ pub fn amount(db: &Path, query: &str, amount: &str, json_out: bool) -> Result<()
         "{} of {} ({}) = {:.1} g: {mg}",
         e.amount, e.name, e.food_id, e.grams
     );
+    println!("  weight from: {via}");
     Ok(())
 }
 
