@@ -196,23 +196,7 @@ fn design_of(store: &SqliteStore, person: PersonId, t: &Loaded) -> Result<TrialD
             t.stored.name
         )));
     }
-    let p = &t.plan;
-    Ok(TrialDesign {
-        comparison: p.comparison,
-        arms: p.arms.clone(),
-        treatment: p.treatment.clone(),
-        control: p.control.clone(),
-        period_days: p.period_days,
-        cycles: p.cycles,
-        run_in_days: p.run_in_days,
-        washout_days: p.washout_days,
-        outcome: p.outcome,
-        mcid: p.mcid,
-        higher_is_better: p.higher_is_better,
-        blinded: p.blinded,
-        seed,
-        start: p.start,
-    })
+    Ok(t.plan.design(seed))
 }
 
 fn period_dates(d: &TrialDesign, first: i64, last: i64) -> String {

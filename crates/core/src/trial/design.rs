@@ -340,6 +340,26 @@ impl AnalysisPlan {
         hex(&Sha256::digest(self.canonical_json().as_bytes()))
     }
 
+    /// The design this plan describes, with its (unsealed) seed.
+    pub fn design(&self, seed: u64) -> TrialDesign {
+        TrialDesign {
+            comparison: self.comparison,
+            arms: self.arms.clone(),
+            treatment: self.treatment.clone(),
+            control: self.control.clone(),
+            period_days: self.period_days,
+            cycles: self.cycles,
+            run_in_days: self.run_in_days,
+            washout_days: self.washout_days,
+            outcome: self.outcome,
+            mcid: self.mcid,
+            higher_is_better: self.higher_is_better,
+            blinded: self.blinded,
+            seed,
+            start: self.start,
+        }
+    }
+
     /// Whether `seed` is the one the plan committed to.
     pub fn commits_to(&self, seed: u64) -> bool {
         self.allocation_commitment == hex(&Sha256::digest(format!("quietlegs-allocation:{seed}")))
@@ -413,6 +433,7 @@ mod tests {
         assert_ne!(AnalysisPlan::new(&d, &rule).hash(), base.hash());
         assert_ne!(AnalysisPlan::new(&design(2), &rule).hash(), base.hash());
         assert!(base.commits_to(1) && !base.commits_to(2));
+        assert_eq!(base.design(1), design(1));
         // The plan does not reveal the allocation.
         assert!(!base.canonical_json().contains("\"seed\""));
     }
