@@ -460,9 +460,23 @@ fn main() -> ExitCode {
 }
 
 pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
-    let text = serde_json::to_string_pretty(value).context("serialising the output as JSON")?;
-    println!("{text}");
-    Ok(())
+    let mut text = serde_json::to_string_pretty(value).context("serialising the output as JSON")?;
+    text.push('\n');
+    emit(&text)
+}
+
+/// Writes the output. A reader that has gone away (`quietlegs plan | head -1`) ends the program
+/// quietly; any other write failure is reported, never a panic.
+pub(crate) fn emit(text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure::Internal(
+            anyhow::Error::new(e).context("writing the output to standard output"),
+        )),
+    }
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
@@ -481,7 +495,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             if output.json {
                 print_json(&plan)?;
             } else {
-                print!("{}", render::plan_text(&plan, &parsed));
+                emit(&render::plan_text(&plan, &parsed))?;
             }
         }
         Command::Score {

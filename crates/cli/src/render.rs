@@ -2,6 +2,7 @@
 
 use quietlegs_core::food::intake::{FoodEaten, IntakeSummary};
 use quietlegs_core::forms::FormCatalogue;
+use quietlegs_core::medicines::Identification;
 use quietlegs_core::plan::Plan;
 use quietlegs_core::profile::{Profile, Sex};
 use quietlegs_core::reference::{Evidence, ReferenceData, Severity};
@@ -86,19 +87,28 @@ pub fn plan_text(plan: &Plan, profile: &Profile) -> String {
     heading(&mut out, "Supplement");
     match &plan.supplement {
         Some(s) => {
-            let _ = writeln!(
-                out,
-                "  Take {} mg elemental magnesium as {} at {} each evening.",
-                s.elemental_mg, s.form, s.take_at
+            let instruction = format!(
+                "{} {} mg elemental magnesium as {} {}.",
+                if s.conditional {
+                    "Only if your clinician agrees: take"
+                } else {
+                    "Take"
+                },
+                s.elemental_mg,
+                s.form,
+                when_words(s.take_at)
             );
+            para(&mut out, "  ", &instruction);
             para(&mut out, "  ", &format!("Why: {}", s.reason));
             para(&mut out, "  ", &format!("When: {}", s.timing_reason));
-            if plan.food_first.current_supplement_mg > 0.0 {
+            if plan.food_first.current_supplement_mg > 0.0 || plan.magnesium_from_medicines_mg > 0.0
+            {
                 para(
                     &mut out,
                     "  ",
                     &format!(
-                        "With what you already take: {:.0} of {} mg/day from supplements.",
+                        "With what you already take: {:.0} of {} mg/day from supplements and \
+                         medicines.",
                         s.total_supplemental_mg, plan.supplemental_ul_mg
                     ),
                 );
@@ -176,8 +186,8 @@ pub fn plan_text(plan: &Plan, profile: &Profile) -> String {
                 let list: Vec<String> = m.times.iter().map(ToString::to_string).collect();
                 format!(" at {}", list.join(", "))
             };
-            let reading = if m.classes.is_empty() {
-                "not recognised".to_string()
+            let mut reading = if m.classes.is_empty() {
+                "not recognised, not screened".to_string()
             } else {
                 m.classes
                     .iter()
@@ -185,6 +195,21 @@ pub fn plan_text(plan: &Plan, profile: &Profile) -> String {
                     .collect::<Vec<_>>()
                     .join(" + ")
             };
+            match &m.identification {
+                Identification::PartlyRecognised {
+                    unmatched_words, ..
+                } => reading.push_str(&format!("; '{}' not recognised", unmatched_words.join(" "))),
+                Identification::Unknown { suggestions } if !suggestions.is_empty() => {
+                    reading.push_str(&format!(" (did you mean {}?)", suggestions.join(" or ")))
+                }
+                _ => {}
+            }
+            if let Some(mg) = &m.magnesium {
+                match mg.elemental_mg_per_day {
+                    Some(v) => reading.push_str(&format!("; magnesium counted: {v:.0} mg/day")),
+                    None => reading.push_str("; contains magnesium, amount not counted"),
+                }
+            }
             bullet(&mut out, "-", &format!("{}{times}: {reading}", m.name));
         }
     }
@@ -205,6 +230,18 @@ pub fn plan_text(plan: &Plan, profile: &Profile) -> String {
         );
     }
 
+    heading(&mut out, "Once you take magnesium");
+    for l in &plan.safety {
+        bullet(&mut out, "-", &format!("{}{}", l.text, cite(&l.sources)));
+    }
+
+    heading(&mut out, "Does it work?");
+    para(
+        &mut out,
+        "  ",
+        &format!("{}{}", plan.evidence.text, cite(&plan.evidence.sources)),
+    );
+
     heading(&mut out, "Lifestyle");
     for l in &plan.lifestyle {
         bullet(&mut out, "-", &format!("{}{}", l.text, cite(&l.sources)));
@@ -224,6 +261,21 @@ pub fn plan_text(plan: &Plan, profile: &Profile) -> String {
         );
     }
     out
+}
+
+/// "each evening at 21:30", "each night at 00:15", "each day at 15:00": the words fit the time.
+fn when_words(at: quietlegs_core::ClockTime) -> String {
+    // Evening from 17:00, night from midnight to 05:00 (plain clock words, not a clinical rule).
+    const EVENING_FROM_MINUTES: u16 = 17 * 60;
+    const NIGHT_UNTIL_MINUTES: u16 = 5 * 60;
+    let m = at.minutes();
+    if m >= EVENING_FROM_MINUTES {
+        format!("each evening at {at}")
+    } else if m < NIGHT_UNTIL_MINUTES {
+        format!("each night at {at}")
+    } else {
+        format!("each day at {at}")
+    }
 }
 
 pub fn irls_text(score: &IrlsScore, data: &ReferenceData) -> String {

@@ -1,7 +1,16 @@
-//! Recognising a person's medicines by generic or brand name, tolerating case, doses in the name,
-//! combination products and obvious misspellings, and never dropping a name silently.
+//! Recognising a person's medicines by generic, brand, salt or product name, tolerating case,
+//! doses and dosage-form words in the name.
+//!
+//! Safety rules of this module:
+//! - **A name never becomes another drug.** Only exact names (after case, punctuation, doses and
+//!   dosage-form words are set aside) are recognised. A close spelling ("tobramycin" is one edit
+//!   from nothing, but "vibramicin" is close to "Vibramycin") is only a *suggestion*: the entry
+//!   stays unknown and no rule of the suggested drug is applied.
+//! - **Every ingredient is kept.** A combination product ("Tylenol PM") stands for all its
+//!   ingredients; a word of the entry that matches nothing is reported, never dropped, so a partly
+//!   recognised name is partly unknown.
 
-use crate::reference::{MedicineClass, MedicineRow, ReferenceData};
+use crate::reference::{LabelMagnesium, MedicineClass, MedicineRow, ProductRow, ReferenceData};
 use serde::Serialize;
 
 /// Lower case, alphanumeric words separated by single spaces.
@@ -13,23 +22,48 @@ pub fn normalize_name(text: &str) -> String {
         .join(" ")
 }
 
-/// Words in a medicine entry that say nothing about which medicine it is.
-const FILLER_WORDS: &[&str] = &[
+/// Words that say how much or in what dosage form, never which medicine.
+const DOSE_AND_FORM_WORDS: &[&str] = &[
     "mg",
     "mcg",
+    "ug",
     "g",
+    "microgram",
+    "micrograms",
+    "milligram",
+    "milligrams",
     "ml",
     "iu",
+    "tsp",
+    "tbsp",
+    "teaspoon",
+    "teaspoons",
+    "teaspoonful",
+    "teaspoonfuls",
+    "tablespoon",
+    "tablespoons",
+    "tablespoonful",
+    "tablespoonfuls",
+    "fl",
+    "oz",
     "tablet",
     "tablets",
     "tab",
     "tabs",
+    "caplet",
+    "caplets",
     "capsule",
     "capsules",
     "cap",
     "caps",
+    "softgel",
+    "softgels",
     "oral",
     "daily",
+    "once",
+    "twice",
+    "a",
+    "day",
     "er",
     "xr",
     "sr",
@@ -41,45 +75,253 @@ const FILLER_WORDS: &[&str] = &[
     "extended",
     "release",
     "delayed",
+    "modified",
     "and",
     "with",
     "plus",
+    "of",
+];
+
+/// Salt and hydrate words that may follow a recognised medicine ("doxycycline hyclate",
+/// "levothyroxine sodium") without changing which medicine it is. They are ignored only when
+/// a medicine was recognised in the same entry.
+const SALT_WORDS: &[&str] = &[
     "hcl",
+    "hydrochloride",
     "sodium",
     "potassium",
     "calcium",
+    "hyclate",
+    "monohydrate",
+    "dihydrate",
+    "anhydrous",
+    "succinate",
+    "tartrate",
+    "besylate",
+    "besilate",
+    "maleate",
+    "mesylate",
+    "mesilate",
+    "fumarate",
+    "hemifumarate",
+    "citrate",
+    "sulfate",
+    "sulphate",
+    "acetate",
+    "bromide",
+    "phosphate",
+    "hydrobromide",
+    "disodium",
+    "dipotassium",
 ];
+
+/// Whether a word is only a number, or a number with a unit ("500mg", "30ml", "2.5").
+fn is_amount_word(w: &str) -> bool {
+    let digits_end = w
+        .char_indices()
+        .find(|(_, c)| !c.is_ascii_digit())
+        .map_or(w.len(), |(i, _)| i);
+    if digits_end == 0 {
+        return false;
+    }
+    let rest = &w[digits_end..];
+    rest.is_empty() || DOSE_AND_FORM_WORDS.contains(&rest)
+}
+
+/// The words of an entry that can name a medicine, in order (also how known names are compared,
+/// so two names with the same significant words are the same name).
+pub(crate) fn significant_words(text: &str) -> Vec<String> {
+    normalize_name(text)
+        .split(' ')
+        .filter(|w| !w.is_empty() && !DOSE_AND_FORM_WORDS.contains(w) && !is_amount_word(w))
+        .map(str::to_string)
+        .collect()
+}
 
 /// Below this Jaro-Winkler similarity a known name is not worth suggesting ("fish oil" should
 /// not suggest "sifrol"); chosen by reading the suggestions for the test names below.
 const SUGGESTION_SIMILARITY: f64 = 0.8;
 
-/// One known name of one medicine.
-#[derive(Debug, Clone)]
-struct KnownName {
-    normalized: String,
-    medicine: usize,
+/// What a known name stands for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Named {
+    Medicine(usize),
+    Product(usize),
 }
 
-/// What a typed medicine name turned out to be.
+/// One known name, as significant words.
+#[derive(Debug, Clone)]
+struct KnownName {
+    words: Vec<String>,
+    label: String,
+    named: Named,
+}
+
+/// A unit of a stated amount, as the medicine's label would use it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AmountUnit {
+    /// Millilitres (teaspoons and tablespoons are converted to millilitres).
+    Ml,
+    FlOz,
+    Tablet,
+    /// Milligrams of the salt (not of elemental magnesium).
+    Mg,
+}
+
+/// Millilitres in a US fluid ounce (exact by definition: 1/128 US gallon of 231 cubic inches).
+const ML_PER_US_FL_OZ: f64 = 29.573_529_562_5;
+/// Millilitres in a dosing teaspoon and tablespoon, as the antacid and laxative labels state
+/// them ("each 5 mL = 1 teaspoonful", "each 15 mL tablespoonful").
+const ML_PER_TEASPOON: f64 = 5.0;
+const ML_PER_TABLESPOON: f64 = 15.0;
+
+impl AmountUnit {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "ml" => Some(Self::Ml),
+            "fl oz" => Some(Self::FlOz),
+            "tablet" => Some(Self::Tablet),
+            "mg" => Some(Self::Mg),
+            _ => None,
+        }
+    }
+
+    /// The factor that converts an amount in `self` to `to`, where one exists.
+    fn factor_to(self, to: Self) -> Option<f64> {
+        match (self, to) {
+            (a, b) if a == b => Some(1.0),
+            (Self::Ml, Self::FlOz) => Some(1.0 / ML_PER_US_FL_OZ),
+            (Self::FlOz, Self::Ml) => Some(ML_PER_US_FL_OZ),
+            _ => None,
+        }
+    }
+}
+
+/// An amount written in a medicine entry ("Milk of Magnesia 30 mL", "magnesium oxide 400 mg").
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct StatedAmount {
+    pub value: f64,
+    pub unit: AmountUnit,
+}
+
+/// The amounts written in an entry. Teaspoons and tablespoons become millilitres and grams
+/// become milligrams; micrograms and units say nothing about magnesium and are skipped.
+pub fn stated_amounts(text: &str) -> Vec<StatedAmount> {
+    let lower = text.to_lowercase();
+    // Split numbers from glued units ("30ml" -> "30 ml") and keep decimal points.
+    let mut spaced = String::with_capacity(lower.len() + 8);
+    let mut prev_digit = false;
+    for c in lower.chars() {
+        let digit = c.is_ascii_digit() || c == '.';
+        if prev_digit && c.is_alphabetic() {
+            spaced.push(' ');
+        }
+        spaced.push(if c.is_alphanumeric() || c == '.' {
+            c
+        } else {
+            ' '
+        });
+        prev_digit = digit;
+    }
+    let tokens: Vec<&str> = spaced.split_whitespace().collect();
+    let mut out = Vec::new();
+    for (i, t) in tokens.iter().enumerate() {
+        let Ok(value) = t.trim_end_matches('.').parse::<f64>() else {
+            continue;
+        };
+        if !value.is_finite() || value <= 0.0 {
+            continue;
+        }
+        let next = tokens.get(i + 1).map(|s| s.trim_end_matches('.'));
+        let after = tokens.get(i + 2).map(|s| s.trim_end_matches('.'));
+        let amount = match next {
+            Some("ml") => Some((value, AmountUnit::Ml)),
+            Some("tsp" | "teaspoon" | "teaspoons" | "teaspoonful" | "teaspoonfuls") => {
+                Some((value * ML_PER_TEASPOON, AmountUnit::Ml))
+            }
+            Some("tbsp" | "tablespoon" | "tablespoons" | "tablespoonful" | "tablespoonfuls") => {
+                Some((value * ML_PER_TABLESPOON, AmountUnit::Ml))
+            }
+            Some("floz") => Some((value, AmountUnit::FlOz)),
+            Some("fl") if after == Some("oz") => Some((value, AmountUnit::FlOz)),
+            Some("tablet" | "tablets" | "tab" | "tabs" | "caplet" | "caplets") => {
+                Some((value, AmountUnit::Tablet))
+            }
+            Some("mg") => Some((value, AmountUnit::Mg)),
+            Some("g") => Some((value * 1000.0, AmountUnit::Mg)),
+            _ => None,
+        };
+        if let Some((value, unit)) = amount {
+            out.push(StatedAmount { value, unit });
+        }
+    }
+    out
+}
+
+/// What a typed medicine entry turned out to be.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum Identification {
-    /// Every named medicine was recognised exactly (a combination product can name several).
-    Recognised { generics: Vec<String> },
-    /// Not an exact name, but one known name is within a small edit distance of it.
-    Corrected {
-        generic: String,
-        matched_name: String,
+    /// Every word of the entry was understood; the medicines it names (all ingredients of a
+    /// combination product).
+    Recognised {
+        generics: Vec<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        product: Option<String>,
     },
-    /// Nothing matched; the closest known names.
+    /// Some medicines were recognised exactly, but some words matched nothing: the entry is
+    /// partly unknown.
+    PartlyRecognised {
+        generics: Vec<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        product: Option<String>,
+        unmatched_words: Vec<String>,
+    },
+    /// Nothing matched exactly. `suggestions` are close known names (never applied).
     Unknown { suggestions: Vec<String> },
+}
+
+impl Identification {
+    /// The medicines recognised exactly (empty when unknown).
+    pub fn generics(&self) -> &[String] {
+        match self {
+            Self::Recognised { generics, .. } | Self::PartlyRecognised { generics, .. } => generics,
+            Self::Unknown { .. } => &[],
+        }
+    }
+
+    pub fn product(&self) -> Option<&str> {
+        match self {
+            Self::Recognised { product, .. } | Self::PartlyRecognised { product, .. } => {
+                product.as_deref()
+            }
+            Self::Unknown { .. } => None,
+        }
+    }
+}
+
+/// How much magnesium one dose of a medicine gives, or why it cannot be counted.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum MedicineMagnesium {
+    Counted {
+        elemental_mg_per_dose: f64,
+        /// How the amount was found ("stated 30 mL on the label's 500 mg per 15 mL").
+        basis: String,
+        /// True when no amount was stated and the label's smallest adult dose was counted.
+        assumed_dose: bool,
+    },
+    NotCounted {
+        reason: String,
+    },
 }
 
 /// Index over the medicine table.
 #[derive(Debug, Clone)]
 pub struct MedicineIndex {
     medicines: Vec<MedicineRow>,
+    products: Vec<ProductRow>,
     classes: Vec<MedicineClass>,
     names: Vec<KnownName>,
 }
@@ -90,13 +332,25 @@ impl MedicineIndex {
         for (i, m) in data.medicines.iter().enumerate() {
             for n in std::iter::once(&m.generic).chain(&m.other_names) {
                 names.push(KnownName {
-                    normalized: normalize_name(n),
-                    medicine: i,
+                    words: significant_words(n),
+                    label: normalize_name(n),
+                    named: Named::Medicine(i),
                 });
             }
         }
+        for (i, p) in data.products.iter().enumerate() {
+            for n in &p.names {
+                names.push(KnownName {
+                    words: significant_words(n),
+                    label: normalize_name(n),
+                    named: Named::Product(i),
+                });
+            }
+        }
+        names.retain(|k| !k.words.is_empty());
         Self {
             medicines: data.medicines.clone(),
+            products: data.products.clone(),
             classes: data.medicine_classes.clone(),
             names,
         }
@@ -111,95 +365,135 @@ impl MedicineIndex {
         self.classes.iter().find(|c| c.id == m.class)
     }
 
-    pub fn identify(&self, typed: &str) -> Identification {
-        let normalized = normalize_name(typed);
-        if let Some(k) = self.names.iter().find(|k| k.normalized == normalized) {
-            return Identification::Recognised {
-                generics: vec![self.medicines[k.medicine].generic.clone()],
-            };
-        }
-        let words: Vec<&str> = normalized
-            .split(' ')
-            .filter(|w| !w.is_empty() && !FILLER_WORDS.contains(w))
-            .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
-            .collect();
-        let found = self.names_within(&words);
-        if !found.is_empty() {
-            return Identification::Recognised { generics: found };
-        }
-        let cleaned = words.join(" ");
-        if let Some((generic, matched_name)) = self.unique_close_match(&cleaned, &words) {
-            return Identification::Corrected {
-                generic,
-                matched_name,
-            };
-        }
-        Identification::Unknown {
-            suggestions: self.closest(&cleaned, 3),
+    fn product_named(&self, name: &str) -> Option<&ProductRow> {
+        let words = significant_words(name);
+        self.names.iter().find_map(|k| match k.named {
+            Named::Product(i) if k.words == words => Some(&self.products[i]),
+            _ => None,
+        })
+    }
+
+    fn generics_of(&self, named: Named) -> Vec<String> {
+        match named {
+            Named::Medicine(i) => vec![self.medicines[i].generic.clone()],
+            Named::Product(i) => self.products[i].ingredients.clone(),
         }
     }
 
-    /// Known names that appear as whole-word runs in `words`; a name inside a longer matched name
-    /// ("gabapentin" inside "gabapentin enacarbil") is not counted twice.
-    fn names_within(&self, words: &[&str]) -> Vec<String> {
-        let mut spans: Vec<(usize, usize, usize)> = Vec::new(); // (start, end, medicine)
-        for k in &self.names {
-            let name_words: Vec<&str> = k.normalized.split(' ').collect();
-            if name_words.len() > words.len() {
+    pub fn identify(&self, typed: &str) -> Identification {
+        let words = significant_words(typed);
+        let word_refs: Vec<&str> = words.iter().map(String::as_str).collect();
+        // Every occurrence of every known name, as (start, end, name index).
+        let mut spans: Vec<(usize, usize, usize)> = Vec::new();
+        for (ki, k) in self.names.iter().enumerate() {
+            let n = k.words.len();
+            if n > word_refs.len() {
                 continue;
             }
-            for start in 0..=(words.len() - name_words.len()) {
-                if words[start..start + name_words.len()] == name_words[..] {
-                    spans.push((start, start + name_words.len(), k.medicine));
+            for start in 0..=(word_refs.len() - n) {
+                if word_refs[start..start + n]
+                    .iter()
+                    .zip(&k.words)
+                    .all(|(a, b)| *a == b)
+                {
+                    spans.push((start, start + n, ki));
                 }
             }
         }
-        spans.sort_by_key(|&(start, end, _)| (start, end));
+        // Longest names first, then leftmost; a shorter name inside a chosen one is not counted
+        // ("gabapentin" inside "gabapentin enacarbil", "Tylenol" inside "Tylenol PM").
+        spans.sort_by_key(|&(s, e, _)| (std::cmp::Reverse(e - s), s));
+        let mut covered = vec![false; word_refs.len()];
+        let mut chosen: Vec<(usize, usize)> = Vec::new(); // (start, name index)
+        for &(s, e, ki) in &spans {
+            if covered[s..e].iter().any(|&c| c) {
+                continue;
+            }
+            covered[s..e].iter_mut().for_each(|c| *c = true);
+            chosen.push((s, ki));
+        }
+        chosen.sort_by_key(|&(s, _)| s);
         let mut generics: Vec<String> = Vec::new();
-        for &(s, e, m) in &spans {
-            let inside_longer = spans
-                .iter()
-                .any(|&(s2, e2, _)| s2 <= s && e <= e2 && (e2 - s2) > (e - s));
-            let generic = &self.medicines[m].generic;
-            if !inside_longer && !generics.contains(generic) {
-                generics.push(generic.clone());
+        let mut product: Option<String> = None;
+        for &(_, ki) in &chosen {
+            let k = &self.names[ki];
+            if let Named::Product(i) = k.named {
+                product.get_or_insert_with(|| self.products[i].names[0].clone());
+            }
+            for g in self.generics_of(k.named) {
+                if !generics.contains(&g) {
+                    generics.push(g);
+                }
             }
         }
-        generics
+        if generics.is_empty() {
+            return Identification::Unknown {
+                suggestions: self.suggestions(&word_refs),
+            };
+        }
+        let unmatched_words: Vec<String> = word_refs
+            .iter()
+            .zip(&covered)
+            .filter(|(w, c)| !**c && !SALT_WORDS.contains(w))
+            .map(|(w, _)| w.to_string())
+            .collect();
+        if unmatched_words.is_empty() {
+            Identification::Recognised { generics, product }
+        } else {
+            Identification::PartlyRecognised {
+                generics,
+                product,
+                unmatched_words,
+            }
+        }
     }
 
-    /// The one known name within a small edit distance of the text (or of one of its words):
-    /// 1 edit for names of 5-7 letters, 2 for 8 or more; shorter names must match exactly.
-    fn unique_close_match(&self, cleaned: &str, words: &[&str]) -> Option<(String, String)> {
+    /// Known names close to the entry: first those within a small edit distance of the whole
+    /// entry or one of its words (1 edit for 5-7 letters, 2 for 8 or more; never for 4 or
+    /// fewer), then by Jaro-Winkler similarity. Suggestions only; never applied.
+    fn suggestions(&self, words: &[&str]) -> Vec<String> {
         let allowed = |len: usize| match len {
             0..=4 => 0,
             5..=7 => 1,
             _ => 2,
         };
-        let mut best: Option<(usize, usize, &KnownName)> = None; // (distance, medicine, name)
-        let mut tie = false;
-        let candidates = std::iter::once(cleaned).chain(words.iter().copied());
-        for text in candidates {
+        let cleaned = words.join(" ");
+        let mut close: Vec<(usize, String)> = Vec::new();
+        for text in std::iter::once(cleaned.as_str()).chain(words.iter().copied()) {
             for k in &self.names {
-                let d = strsim::damerau_levenshtein(text, &k.normalized);
-                if d == 0 || d > allowed(k.normalized.chars().count().min(text.chars().count())) {
-                    continue;
-                }
-                match best {
-                    Some((bd, bm, _)) if d == bd && bm != k.medicine => tie = true,
-                    Some((bd, _, _)) if d >= bd => {}
-                    _ => {
-                        best = Some((d, k.medicine, k));
-                        tie = false;
-                    }
+                let known = k.words.join(" ");
+                let d = strsim::damerau_levenshtein(text, &known);
+                let len = known.chars().count().min(text.chars().count());
+                if d > 0 && d <= allowed(len) {
+                    close.push((d, self.label(k)));
                 }
             }
         }
-        match (best, tie) {
-            (Some((_, m, k)), false) => {
-                Some((self.medicines[m].generic.clone(), k.normalized.clone()))
+        close.sort();
+        let mut out: Vec<String> = Vec::new();
+        for (_, label) in close {
+            if !out.contains(&label) {
+                out.push(label);
             }
-            _ => None,
+        }
+        for label in self.closest(&cleaned, 3) {
+            if !out.contains(&label) && out.len() < 3 {
+                out.push(label);
+            }
+        }
+        out.truncate(3);
+        out
+    }
+
+    fn label(&self, k: &KnownName) -> String {
+        let target = match k.named {
+            Named::Medicine(i) => self.medicines[i].generic.clone(),
+            Named::Product(i) => self.products[i].ingredients.join(" + "),
+        };
+        if k.label == target {
+            target
+        } else {
+            format!("{} ({target})", k.label)
         }
     }
 
@@ -209,19 +503,14 @@ impl MedicineIndex {
         let mut scored: Vec<(f64, &KnownName)> = self
             .names
             .iter()
-            .map(|k| (strsim::jaro_winkler(text, &k.normalized), k))
+            .map(|k| (strsim::jaro_winkler(text, &k.words.join(" ")), k))
             .filter(|(score, _)| *score >= SUGGESTION_SIMILARITY)
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0));
         let mut out: Vec<String> = Vec::new();
         for (_, k) in scored {
-            let generic = &self.medicines[k.medicine].generic;
-            let label = if &k.normalized == generic {
-                generic.clone()
-            } else {
-                format!("{} ({generic})", k.normalized)
-            };
-            if !out.iter().any(|o| o == &label) {
+            let label = self.label(k);
+            if !out.contains(&label) {
                 out.push(label);
             }
             if out.len() == n {
@@ -229,6 +518,149 @@ impl MedicineIndex {
             }
         }
         out
+    }
+
+    /// The magnesium in one dose of a recognised medicine entry that contains magnesium: from
+    /// the product label and a stated (or the label's smallest adult) amount, or from a stated
+    /// weight of a magnesium salt. `fraction_of` gives a form's elemental fraction.
+    pub fn magnesium_per_dose(
+        &self,
+        typed: &str,
+        identification: &Identification,
+        fraction_of: impl Fn(&str) -> Option<f64>,
+    ) -> MedicineMagnesium {
+        let amounts = stated_amounts(typed);
+        let not_counted = |reason: String| MedicineMagnesium::NotCounted { reason };
+        if amounts.len() > 1 {
+            return not_counted(format!(
+                "'{}' states more than one amount, so its magnesium cannot be counted",
+                typed
+            ));
+        }
+        let stated = amounts.first().copied();
+        if let Some(label) = identification
+            .product()
+            .and_then(|p| self.product_named(p))
+            .and_then(|p| p.magnesium.as_ref())
+        {
+            return label_magnesium(label, stated);
+        }
+        let salts: Vec<&MedicineRow> = identification
+            .generics()
+            .iter()
+            .filter_map(|g| self.medicine(g))
+            .filter(|m| {
+                self.classes.iter().any(|c| {
+                    c.id == m.class && c.rule == crate::reference::RuleKind::MagnesiumSource
+                })
+            })
+            .collect();
+        let [salt] = salts.as_slice() else {
+            return not_counted("the magnesium of each ingredient is not stated".into());
+        };
+        let fraction = salt.form.as_deref().and_then(&fraction_of);
+        match stated {
+            // A stated weight may be the salt's weight (medicine labels) or elemental magnesium
+            // (US Supplement Facts): count the larger, elemental reading, and say what the salt
+            // reading would give.
+            Some(StatedAmount {
+                value,
+                unit: AmountUnit::Mg,
+            }) => MedicineMagnesium::Counted {
+                elemental_mg_per_dose: value,
+                basis: match fraction {
+                    Some(f) => format!(
+                        "{v} mg stated, counted as elemental magnesium (the upper reading; if \
+                         {v} mg is the weight of {g}, it gives {m} mg)",
+                        v = fmt_amount(value),
+                        g = salt.generic,
+                        m = fmt_amount((value * f).round())
+                    ),
+                    None => format!(
+                        "{} mg stated, counted as elemental magnesium (the upper reading)",
+                        fmt_amount(value)
+                    ),
+                },
+                assumed_dose: false,
+            },
+            _ => not_counted(format!(
+                "no amount of {} is stated (write it as, for example, '{} 200 mg')",
+                salt.generic, salt.generic
+            )),
+        }
+    }
+}
+
+fn fmt_amount(v: f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{}", v.round() as i64)
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+fn unit_word(u: AmountUnit) -> &'static str {
+    match u {
+        AmountUnit::Ml => "mL",
+        AmountUnit::FlOz => "fl oz",
+        AmountUnit::Tablet => "tablet(s)",
+        AmountUnit::Mg => "mg",
+    }
+}
+
+fn label_magnesium(label: &LabelMagnesium, stated: Option<StatedAmount>) -> MedicineMagnesium {
+    let Some(label_unit) = AmountUnit::parse(&label.unit) else {
+        return MedicineMagnesium::NotCounted {
+            reason: "the label's unit is not understood".into(),
+        };
+    };
+    let per = format!(
+        "the label's {} mg magnesium per {} {}",
+        fmt_amount(label.elemental_mg),
+        fmt_amount(label.per_amount),
+        unit_word(label_unit)
+    );
+    let (amount, assumed_dose, what) = match stated {
+        Some(s) => match s.unit.factor_to(label_unit) {
+            Some(f) => (
+                s.value * f,
+                false,
+                format!("{} {} stated", fmt_amount(s.value), unit_word(s.unit)),
+            ),
+            None => {
+                return MedicineMagnesium::NotCounted {
+                    reason: format!(
+                        "the amount is stated in {}, but the label counts magnesium per {}",
+                        unit_word(s.unit),
+                        unit_word(label_unit)
+                    ),
+                }
+            }
+        },
+        None => match label.smallest_adult_dose {
+            Some(d) => (
+                d,
+                true,
+                format!(
+                    "no amount stated: the label's smallest adult dose, {} {}",
+                    fmt_amount(d),
+                    unit_word(label_unit)
+                ),
+            ),
+            None => {
+                return MedicineMagnesium::NotCounted {
+                    reason: format!(
+                        "no amount is stated (write it in the entry, for example '10 {}')",
+                        unit_word(label_unit)
+                    ),
+                }
+            }
+        },
+    };
+    MedicineMagnesium::Counted {
+        elemental_mg_per_dose: amount / label.per_amount * label.elemental_mg,
+        basis: format!("{what}, at {per}"),
+        assumed_dose,
     }
 }
 
@@ -243,19 +675,38 @@ mod tests {
     fn recognised(g: &[&str]) -> Identification {
         Identification::Recognised {
             generics: g.iter().map(|s| s.to_string()).collect(),
+            product: None,
+        }
+    }
+
+    fn product(name: &str, g: &[&str]) -> Identification {
+        Identification::Recognised {
+            generics: g.iter().map(|s| s.to_string()).collect(),
+            product: Some(name.to_string()),
         }
     }
 
     #[test]
-    fn identifies_generic_brand_dose_and_combination_names() {
+    fn identifies_generic_brand_salt_dose_and_combination_names() {
         let idx = index();
         let cases = [
             ("omeprazole", recognised(&["omeprazole"])),
             ("OMEPRAZOLE", recognised(&["omeprazole"])),
             ("Prilosec", recognised(&["omeprazole"])),
             ("Nexium 40 mg", recognised(&["esomeprazole"])),
+            ("Nexium 40mg", recognised(&["esomeprazole"])),
             ("Lasix", recognised(&["furosemide"])),
+            ("frusemide 40 mg", recognised(&["furosemide"])),
             ("Cipro XR 500mg", recognised(&["ciprofloxacin"])),
+            ("doxycycline hyclate 100 mg", recognised(&["doxycycline"])),
+            (
+                "levothyroxine sodium 50 mcg",
+                recognised(&["levothyroxine"]),
+            ),
+            ("L-thyroxine", recognised(&["levothyroxine"])),
+            ("thyroxine 100 micrograms", recognised(&["levothyroxine"])),
+            ("ferrous sulphate 200 mg", recognised(&["ferrous sulfate"])),
+            ("quetiapine fumarate", recognised(&["quetiapine"])),
             (
                 "gabapentin enacarbil",
                 recognised(&["gabapentin enacarbil"]),
@@ -265,12 +716,41 @@ mod tests {
             ("Benadryl", recognised(&["diphenhydramine"])),
             ("Unisom SleepTabs", recognised(&["doxylamine"])),
             ("ferrous sulfate 325 mg", recognised(&["ferrous sulfate"])),
-            ("Triumeq", recognised(&["dolutegravir"])),
             (
                 "lisinopril / hydrochlorothiazide",
                 recognised(&["lisinopril", "hydrochlorothiazide"]),
             ),
             ("acetaminophen", recognised(&["paracetamol"])),
+            ("tobramycin", recognised(&["tobramycin"])),
+            (
+                "Tylenol PM",
+                product("Tylenol PM", &["paracetamol", "diphenhydramine"]),
+            ),
+            (
+                "Triumeq",
+                product("Triumeq", &["dolutegravir", "abacavir", "lamivudine"]),
+            ),
+            (
+                "Maxzide 37.5/25",
+                product("Maxzide", &["triamterene", "hydrochlorothiazide"]),
+            ),
+            (
+                "NyQuil",
+                product("NyQuil", &["paracetamol", "dextromethorphan", "doxylamine"]),
+            ),
+            (
+                "Milk of Magnesia 30 mL",
+                product("Milk of Magnesia", &["magnesium hydroxide"]),
+            ),
+            (
+                "Maalox",
+                product(
+                    "Maalox",
+                    &["aluminium hydroxide", "magnesium hydroxide", "simethicone"],
+                ),
+            ),
+            ("magnesium oxide 400 mg", recognised(&["magnesium oxide"])),
+            ("amlodipine 5 mg", recognised(&["amlodipine"])),
         ];
         for (typed, expected) in cases {
             assert_eq!(idx.identify(typed), expected, "{typed}");
@@ -278,7 +758,49 @@ mod tests {
     }
 
     #[test]
-    fn corrects_obvious_misspellings() {
+    fn look_alike_and_sound_alike_names_are_never_read_as_another_drug() {
+        // Pairs from the issue and from published look-alike/sound-alike lists: the typed name
+        // must be recognised as itself, or stay unknown with at most a suggestion.
+        let idx = index();
+        let itself = [
+            ("tobramycin", "tobramycin"),
+            ("Vibramycin", "doxycycline"),
+            ("hydroxyzine", "hydroxyzine"),
+            ("hydralazine", ""),
+            ("Celexa", "citalopram"),
+            ("Celebrex", ""),
+            ("Zyprexa", "olanzapine"),
+            ("Zyrtec", "cetirizine"),
+            ("Lamictal", ""),
+            ("Lamisil", ""),
+            ("clonidine", ""),
+            ("Klonopin", "clonazepam"),
+            ("Cipralex", "escitalopram"),
+            ("Ciprodex ear drops", ""),
+            ("Lasix", "furosemide"),
+            ("Losec", "omeprazole"),
+            ("Lanoxin", "digoxin"),
+            ("levoxyl", "levothyroxine"),
+            ("Levaquin", "levofloxacin"),
+            ("sertraline", "sertraline"),
+            ("Seroquel", "quetiapine"),
+            ("Serzone", ""),
+        ];
+        for (typed, generic) in itself {
+            let id = idx.identify(typed);
+            if generic.is_empty() {
+                assert!(
+                    matches!(id, Identification::Unknown { .. }),
+                    "{typed} must stay unknown: {id:?}"
+                );
+            } else {
+                assert_eq!(id.generics(), [generic.to_string()], "{typed}: {id:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn misspellings_are_suggested_never_applied() {
         let idx = index();
         let cases = [
             ("omeprazol", "omeprazole"),
@@ -288,19 +810,44 @@ mod tests {
             ("doxycyclin 100mg", "doxycycline"),
             ("furosimide", "furosemide"),
             ("sertralin", "sertraline"),
+            ("vibramicin", "doxycycline"),
         ];
         for (typed, generic) in cases {
             match idx.identify(typed) {
-                Identification::Corrected { generic: g, .. } => assert_eq!(g, generic, "{typed}"),
+                Identification::Unknown { suggestions } => assert!(
+                    suggestions.first().is_some_and(|s| s.contains(generic)),
+                    "{typed}: {suggestions:?}"
+                ),
                 other => panic!("{typed}: {other:?}"),
             }
         }
     }
 
     #[test]
+    fn words_that_match_nothing_are_reported() {
+        let idx = index();
+        match idx.identify("Tylenol 8 HR Arthritis") {
+            Identification::PartlyRecognised {
+                generics,
+                unmatched_words,
+                ..
+            } => {
+                assert_eq!(generics, ["paracetamol"]);
+                assert_eq!(unmatched_words, ["hr", "arthritis"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        // A salt word alone is not a medicine.
+        assert!(matches!(
+            idx.identify("sodium"),
+            Identification::Unknown { .. }
+        ));
+    }
+
+    #[test]
     fn unknown_names_are_reported_with_suggestions() {
         let idx = index();
-        for typed in ["vitamin d3", "xyzzy", "fish oil"] {
+        for typed in ["vitamin b12", "xyzzy", "fish oil"] {
             match idx.identify(typed) {
                 Identification::Unknown { suggestions } => {
                     assert!(suggestions.is_empty(), "{typed}: {suggestions:?}")
@@ -308,7 +855,6 @@ mod tests {
                 other => panic!("{typed}: {other:?}"),
             }
         }
-        // Too far from any name to be corrected, but the suggestions include the likely one.
         match idx.identify("omepra") {
             Identification::Unknown { suggestions } => {
                 assert!(
@@ -321,11 +867,79 @@ mod tests {
     }
 
     #[test]
-    fn short_names_are_never_fuzzy_matched() {
-        // "Losec" (5 letters) may be corrected by one edit, but 4-letter text never is.
-        assert!(matches!(
-            index().identify("lasx"),
-            Identification::Unknown { .. }
-        ));
+    fn stated_amounts_are_read_in_label_units() {
+        let amounts = |t: &str| stated_amounts(t);
+        let a = |value: f64, unit| StatedAmount { value, unit };
+        assert_eq!(amounts("Milk of Magnesia 30 mL"), [a(30.0, AmountUnit::Ml)]);
+        assert_eq!(amounts("Milk of Magnesia 30ml"), [a(30.0, AmountUnit::Ml)]);
+        // 2 tablespoons = 2 x 15 mL (label convention).
+        assert_eq!(amounts("MoM 2 tbsp"), [a(30.0, AmountUnit::Ml)]);
+        assert_eq!(amounts("Maalox 2 tsp"), [a(10.0, AmountUnit::Ml)]);
+        assert_eq!(
+            amounts("magnesium citrate solution 10 fl oz"),
+            [a(10.0, AmountUnit::FlOz)]
+        );
+        assert_eq!(amounts("Epsom salt 5 g"), [a(5000.0, AmountUnit::Mg)]);
+        assert_eq!(
+            amounts("magnesium oxide 400 mg"),
+            [a(400.0, AmountUnit::Mg)]
+        );
+        assert_eq!(amounts("Mag-Ox 400"), []);
+        assert_eq!(amounts("levothyroxine 50 mcg"), []);
+    }
+
+    #[test]
+    fn magnesium_in_medicines_is_counted_from_labels_and_salt_weights() {
+        let data = ReferenceData::shipped().unwrap();
+        let idx = MedicineIndex::new(&data);
+        let forms = crate::forms::FormCatalogue::new(&data);
+        let fraction = |id: &str| forms.by_id(id).map(|f| f.elemental_fraction);
+        let mg = |typed: &str| match idx.magnesium_per_dose(typed, &idx.identify(typed), fraction) {
+            MedicineMagnesium::Counted {
+                elemental_mg_per_dose,
+                assumed_dose,
+                ..
+            } => Some((elemental_mg_per_dose, assumed_dose)),
+            MedicineMagnesium::NotCounted { .. } => None,
+        };
+        let close = |got: Option<(f64, bool)>, want: f64, assumed: bool| {
+            let (g, a) = got.expect("counted");
+            assert!((g - want).abs() < 0.05, "{g} vs {want}");
+            assert_eq!(a, assumed);
+        };
+        // Milk of Magnesia label: 500 mg magnesium per 15 mL; 30 mL -> 1000 mg.
+        close(mg("Milk of Magnesia 30 mL"), 1000.0, false);
+        // No amount: the label's smallest adult dose, 30 mL -> 1000 mg.
+        close(mg("Milk of Magnesia"), 1000.0, true);
+        // Maalox label: 85 mg per 5 mL; 2 tsp = 10 mL -> 170 mg.
+        close(mg("Maalox 2 tsp"), 170.0, false);
+        // Magnesium citrate solution: 290 mg per fl oz; 10 fl oz -> 2900 mg.
+        close(
+            mg("magnesium citrate oral solution 10 fl oz"),
+            2900.0,
+            false,
+        );
+        // 300 mL of it is 300 / 29.5735 fl oz x 290 = 2941.8 mg.
+        close(mg("magnesium citrate solution 300 ml"), 2941.8, false);
+        // A stated weight of a salt counts as elemental magnesium (the upper reading): 400 mg.
+        close(mg("magnesium oxide 400 mg"), 400.0, false);
+        close(mg("Epsom salt 5 g"), 5000.0, false);
+        close(mg("magnesium trisilicate 500 mg"), 500.0, false);
+        // The salt reading is named: 400 mg MgO x 24.305 / 40.304 = 241 mg.
+        let basis = match idx.magnesium_per_dose(
+            "magnesium oxide 400 mg",
+            &idx.identify("magnesium oxide 400 mg"),
+            fraction,
+        ) {
+            MedicineMagnesium::Counted { basis, .. } => basis,
+            other => panic!("{other:?}"),
+        };
+        assert!(basis.contains("it gives 241 mg"), "{basis}");
+        // Not countable: no stated weight of a salt, no label, unknown content.
+        assert_eq!(mg("magnesium oxide"), None);
+        assert_eq!(mg("Mag-Ox 400"), None);
+        assert_eq!(mg("Mylanta"), None);
+        assert_eq!(mg("magnesium citrate solution"), None);
+        assert_eq!(mg("Maalox 400 mg"), None);
     }
 }

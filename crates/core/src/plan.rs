@@ -5,17 +5,19 @@
 use crate::clock::ClockTime;
 use crate::food::intake::{gap_closers, GapCloser};
 use crate::food::FoodTable;
-use crate::medicines::{Identification, MedicineIndex};
+use crate::forms::FormCatalogue;
+use crate::medicines::{Identification, MedicineIndex, MedicineMagnesium};
 use crate::profile::{GiTolerance, Profile, Sex};
 use crate::reference::{
-    FoodGroup, LifeStage, LifestyleMeasure, ReferenceData, RuleKind, Severity, SexRow, Source,
+    EvidenceNote, FoodGroup, LifeStage, LifestyleMeasure, ReferenceData, RuleKind, Severity,
+    SexRow, Source,
 };
 use crate::timing::{choose_dose_time, DoseTime, SpacingConstraint};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// The JSON layout version of [`Plan`].
-pub const PLAN_SCHEMA: &str = "quietlegs.plan/1";
+pub const PLAN_SCHEMA: &str = "quietlegs.plan/2";
 
 /// A point the person (or their clinician) must see.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -50,6 +52,9 @@ pub struct SupplementAdvice {
     /// Elemental magnesium to add per day.
     pub elemental_mg: u32,
     pub take_at: ClockTime,
+    /// True when the plan asks for a clinician first: the dose is "only if your clinician
+    /// agrees", never a plain instruction.
+    pub conditional: bool,
     /// Current supplements plus this dose, against the upper limit.
     pub total_supplemental_mg: f64,
     pub reason: String,
@@ -60,7 +65,7 @@ pub struct SupplementAdvice {
 /// What the plan says about iron.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IronAdvice {
-    /// unknown | low | borderline | adequate
+    /// unknown | low | borderline | adequate | possible-overload
     pub status: &'static str,
     pub ferritin_ng_ml: Option<f64>,
     pub tsat_percent: Option<f64>,
@@ -77,6 +82,18 @@ pub struct MedicineReading {
     pub identification: Identification,
     /// The class and rule of each recognised medicine.
     pub classes: Vec<MedicineClassReading>,
+    /// For a medicine that contains magnesium: how much is counted toward the upper limit.
+    pub magnesium: Option<MedicineMagnesiumReading>,
+}
+
+/// The magnesium a medicine gives, as counted toward the upper limit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MedicineMagnesiumReading {
+    pub per_dose: MedicineMagnesium,
+    /// Its dose times, or 1 when none are given.
+    pub doses_per_day: u32,
+    /// None when the amount cannot be counted.
+    pub elemental_mg_per_day: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -106,7 +123,14 @@ pub struct Plan {
     pub dose_time: Option<DoseTime>,
     pub flags: Vec<Flag>,
     pub medicines: Vec<MedicineReading>,
+    /// Magnesium counted from magnesium-containing medicines, mg a day (included in the
+    /// supplemental total against the upper limit).
+    pub magnesium_from_medicines_mg: f64,
     pub lifestyle: Vec<LifestyleMeasure>,
+    /// Side effects and what to do, signs of too much magnesium, telling the clinician.
+    pub safety: Vec<LifestyleMeasure>,
+    /// What the evidence says, and why to test it.
+    pub evidence: EvidenceNote,
     pub iron: IronAdvice,
     /// Every source cited anywhere in this plan.
     pub sources: BTreeMap<String, Source>,
@@ -151,7 +175,7 @@ fn rda_for(profile: &Profile, data: &ReferenceData) -> (Option<u32>, String, Vec
     let stage_word = match stage {
         LifeStage::General => "",
         LifeStage::Pregnancy => ", pregnant",
-        LifeStage::Lactation => ", lactating",
+        LifeStage::Lactation => ", breastfeeding",
     };
     let sex_word = match profile.sex {
         Sex::Female => "female",
@@ -193,7 +217,223 @@ pub fn build_plan(profile: &Profile, data: &ReferenceData, foods: &FoodTable) ->
     let rules = &data.rules;
     let mut flags: Vec<Flag> = Vec::new();
 
-    // Limits.
+    let limits = limits(profile, data);
+    person_flags(profile, data, &mut flags);
+    let kidney = kidney_flag(profile, data, &mut flags);
+    let screen = screen_medicines(profile, data, &mut flags);
+    let magnesium_medicines: Vec<&MedicineReading> = screen
+        .readings
+        .iter()
+        .filter(|r| r.magnesium.is_some())
+        .collect();
+    if kidney.is_some() && !magnesium_medicines.is_empty() {
+        let names: Vec<&str> = magnesium_medicines
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect();
+        flags.push(flag(
+            "kidney-magnesium-medicine",
+            Severity::Stop,
+            format!(
+                "{} {} magnesium, and with reduced kidney function magnesium can build up to \
+                 harmful levels: the labels say to ask a doctor before use with kidney disease. \
+                 Take {} only as your kidney team advises, and no magnesium supplement.",
+                names.join(", "),
+                if names.len() == 1 {
+                    "contains"
+                } else {
+                    "contain"
+                },
+                if names.len() == 1 { "it" } else { "them" }
+            ),
+            &unique(
+                [
+                    "otc-label-kidney".to_string(),
+                    "uk-smpc-renal".to_string(),
+                    "iom-1997-mg".to_string(),
+                ]
+                .to_vec(),
+            ),
+        ));
+    }
+
+    // Magnesium already taken (supplements and medicines) against the limit.
+    let supplement_mg = profile.current_supplement_mg();
+    let current = supplement_mg + screen.medicine_magnesium_mg;
+    let room = f64::from(limits.supplemental_ul_mg) - current;
+    limit_flags(&limits, supplement_mg, &screen, current, &mut flags);
+
+    // Iron.
+    let iron = iron_advice(profile, data, &mut flags);
+
+    // Timing: the waking day, the spacing rules, and the magnesium already timed.
+    let timing = &rules.timing;
+    let wake = profile.wake.unwrap_or_else(|| {
+        ClockTime::from_minutes_wrapping(
+            i32::from(profile.bedtime.minutes()) + i32::from(timing.default_sleep_hours) * 60,
+        )
+    });
+    current_magnesium_timing_flags(profile, &screen, &mut flags);
+    let mut dose_time = choose_dose_time(
+        profile.bedtime,
+        wake,
+        timing.minutes_before_bed,
+        timing.search_step_minutes,
+        &screen.constraints,
+    );
+    if dose_time.take_at.is_none() {
+        let windows: Vec<String> = screen
+            .constraints
+            .iter()
+            .map(|c| {
+                let (a, b) = c.excluded_window();
+                format!(
+                    "{} at {} rules out magnesium between {a} and {b}",
+                    c.medicine, c.drug_time
+                )
+            })
+            .collect();
+        let mut sources = timing.sources.clone();
+        sources.extend(timing.sleep_sources.iter().cloned());
+        flags.push(flag(
+            "no-safe-dose-time",
+            Severity::Stop,
+            format!(
+                "No time in your waking day ({wake} to bedtime {}) keeps every spacing rule: {}. \
+                 Ask your pharmacist to re-time these medicines before adding magnesium.",
+                profile.bedtime,
+                if windows.is_empty() {
+                    "you are awake less than the dose's lead time before bed".to_string()
+                } else {
+                    windows.join("; ")
+                }
+            ),
+            &sources,
+        ));
+        for &i in &screen.timed_spacing_flags {
+            flags[i].severity = Severity::Caution;
+            flags[i].message = flags[i].message.replace(
+                "The dose time below keeps this spacing.",
+                "No dose time fits.",
+            );
+        }
+    }
+
+    let stops = codes_of(&flags, Severity::Stop);
+    let cautions = codes_of(&flags, Severity::Caution);
+    let (mut supplement, supplement_note) = if !stops.is_empty() {
+        (
+            None,
+            Some(format!(
+                "No supplement is suggested until a clinician has looked at: {}.",
+                stops.join(", ")
+            )),
+        )
+    } else if !screen.uncounted_magnesium.is_empty() {
+        (
+            None,
+            Some(format!(
+                "No supplement is suggested: {} contain{} magnesium in an amount quietlegs cannot \
+                 count, so the upper limit cannot be checked. Add the amount to the entry (for \
+                 example 'Milk of Magnesia 15 mL') or ask your pharmacist.",
+                screen.uncounted_magnesium.join(", "),
+                if screen.uncounted_magnesium.len() == 1 {
+                    "s"
+                } else {
+                    ""
+                }
+            )),
+        )
+    } else {
+        suggest_supplement(profile, data, room, current, &dose_time)
+    };
+    let may_start_without_clinician = stops.is_empty() && cautions.is_empty();
+    if let Some(s) = supplement.as_mut() {
+        s.conditional = !may_start_without_clinician;
+    }
+    if supplement.is_none() {
+        dose_time.take_at = None;
+    }
+    let start_advice = if !stops.is_empty() {
+        format!(
+            "No: talk to your clinician before taking any magnesium supplement ({}).",
+            stops.join(", ")
+        )
+    } else if !cautions.is_empty() {
+        format!(
+            "Not yet: ask your clinician or pharmacist first about: {}.{}",
+            cautions.join(", "),
+            if supplement.is_some() {
+                " Take the supplement below only if they agree."
+            } else {
+                ""
+            }
+        )
+    } else {
+        "Yes: nothing in your profile calls for a clinician first. Still tell your clinician and \
+         pharmacist that you take magnesium."
+            .to_string()
+    };
+
+    let food_first = food_first(profile, data, foods, limits.rda_mg, current);
+    flags.sort_by(|a, b| a.severity.cmp(&b.severity).then(a.code.cmp(&b.code)));
+
+    let mut plan = Plan {
+        schema: PLAN_SCHEMA,
+        disclaimer: crate::DISCLAIMER,
+        rda_mg: limits.rda_mg,
+        rda_basis: limits.rda_basis,
+        supplemental_ul_mg: limits.supplemental_ul_mg,
+        ul_note: limits.ul_note,
+        limit_sources: limits.sources,
+        food_first,
+        may_start_without_clinician,
+        start_advice,
+        supplement,
+        supplement_note,
+        dose_time: Some(dose_time),
+        flags,
+        medicines: screen.readings,
+        magnesium_from_medicines_mg: no_negative_zero(screen.medicine_magnesium_mg),
+        lifestyle: data.lifestyle.clone(),
+        safety: data.safety.clone(),
+        evidence: data.evidence.clone(),
+        iron,
+        sources: BTreeMap::new(),
+    };
+    plan.sources = cited_sources(&plan, data);
+    plan
+}
+
+/// `-0.0` printed as "-0" confuses people and scripts; every other value is unchanged.
+fn no_negative_zero(x: f64) -> f64 {
+    if x == 0.0 {
+        0.0
+    } else {
+        x
+    }
+}
+
+fn codes_of(flags: &[Flag], severity: Severity) -> Vec<String> {
+    unique(
+        flags
+            .iter()
+            .filter(|f| f.severity == severity)
+            .map(|f| f.code.clone())
+            .collect(),
+    )
+}
+
+/// The RDA, the supplemental upper limit and the notes on them.
+struct Limits {
+    rda_mg: Option<u32>,
+    rda_basis: String,
+    supplemental_ul_mg: u32,
+    ul_note: String,
+    sources: Vec<String>,
+}
+
+fn limits(profile: &Profile, data: &ReferenceData) -> Limits {
     let (rda_mg, rda_basis, rda_sources) = rda_for(profile, data);
     let ul_row = data
         .supplemental_ul
@@ -201,17 +441,39 @@ pub fn build_plan(profile: &Profile, data: &ReferenceData, foods: &FoodTable) ->
         .find(|r| r.age_min <= profile.age && profile.age <= r.age_max);
     // Profiles are validated to ages the UL table covers; 0 would mean "no supplement at all".
     let supplemental_ul_mg = ul_row.map(|r| r.ul_mg).unwrap_or(0);
-    let mut limit_sources = rda_sources;
-    limit_sources.extend(ul_row.map(|r| r.source.clone()));
-    limit_sources.extend(["rda-scope".to_string(), "efsa-ul-mg".to_string()]);
-    let limit_sources = unique(limit_sources);
-    let ul_note = format!(
-        "The upper limit of {supplemental_ul_mg} mg/day counts magnesium from supplements and \
-         medicines only (food and water do not count); its first sign of excess is diarrhea. The \
-         EU (EFSA) sets a lower 250 mg/day for supplements."
-    );
+    let efsa = &data.rules.efsa;
+    let mut sources = rda_sources;
+    sources.extend(ul_row.map(|r| r.source.clone()));
+    sources.push("rda-scope".to_string());
+    sources.extend(efsa.sources.iter().cloned());
+    let eu = if profile.age >= efsa.min_age_years {
+        format!(
+            "The EU (EFSA) sets a lower {} mg/day for supplements from age {}, including \
+             pregnancy and breastfeeding.",
+            efsa.ul_mg, efsa.min_age_years
+        )
+    } else {
+        format!(
+            "The EU (EFSA) set no upper limit for supplements below age {}.",
+            efsa.min_age_years
+        )
+    };
+    Limits {
+        rda_mg,
+        rda_basis,
+        supplemental_ul_mg,
+        ul_note: format!(
+            "The upper limit of {supplemental_ul_mg} mg/day counts magnesium from supplements \
+             and medicines (antacids, laxatives) together; food and water do not count. Its \
+             first sign of excess is diarrhea. {eu}"
+        ),
+        sources: unique(sources),
+    }
+}
 
-    // Age, pregnancy, kidney, conditions.
+/// Age, pregnancy and the listed conditions.
+fn person_flags(profile: &Profile, data: &ReferenceData, flags: &mut Vec<Flag>) {
+    let rules = &data.rules;
     let adult = &rules.adult;
     if profile.age < adult.min_age_years {
         flags.push(flag(
@@ -226,23 +488,21 @@ pub fn build_plan(profile: &Profile, data: &ReferenceData, foods: &FoodTable) ->
         ));
     }
     if profile.pregnant || profile.lactating {
-        let what = if profile.pregnant {
-            "Pregnant"
-        } else {
-            "Breastfeeding"
+        let what = match (profile.pregnant, profile.lactating) {
+            (true, true) => "Pregnant and breastfeeding: RLS is common in pregnancy, and",
+            (true, false) => "Pregnant: RLS is common in pregnancy, and",
+            _ => "Breastfeeding:",
         };
         flags.push(flag(
             "pregnancy",
             Severity::Caution,
             format!(
-                "{what}: RLS is common in pregnancy and every treatment's safety must be weighed; \
-                 check any supplement with your midwife, obstetrician or GP first. The supplement \
-                 limit stays {supplemental_ul_mg} mg/day."
+                "{what} every treatment's safety for you and your baby must be weighed; check \
+                 any supplement with your midwife, obstetrician or GP first."
             ),
             &["aasm-2024-rls".to_string(), "iom-dri-2006".to_string()],
         ));
     }
-    kidney_flag(profile, data, &mut flags);
     for c in &profile.conditions {
         if let Some(rule) = rules.condition.iter().find(|r| &r.id == c) {
             flags.push(flag(
@@ -265,54 +525,109 @@ pub fn build_plan(profile: &Profile, data: &ReferenceData, foods: &FoodTable) ->
             &rules.older_adult.sources,
         ));
     }
+    let k = &profile.kidney;
+    if k.egfr.is_none() && k.ckd_stage.is_none() && !k.dialysis {
+        let unknown = &rules.kidney_unknown;
+        let mut why: Vec<String> = Vec::new();
+        if profile.age >= rules.older_adult.min_age_years {
+            why.push(format!("age {}", profile.age));
+        }
+        why.extend(
+            profile
+                .conditions
+                .iter()
+                .filter(|c| unknown.risk_conditions.contains(c))
+                .cloned(),
+        );
+        if !why.is_empty() {
+            let mut sources = unknown.sources.clone();
+            sources.extend(rules.older_adult.sources.iter().cloned());
+            flags.push(flag(
+                "kidney-function-unknown",
+                Severity::Caution,
+                format!(
+                    "Kidney function is not known, and you have a risk factor for kidney disease \
+                     ({}). The kidneys clear magnesium: ask for a kidney blood test (eGFR) before \
+                     starting magnesium, and add the result to your profile ([kidney] egfr = …).",
+                    why.join(", ")
+                ),
+                &sources,
+            ));
+        }
+    }
+}
 
-    // Medicines.
+/// What the medicine screen found.
+struct MedicineScreen {
+    readings: Vec<MedicineReading>,
+    constraints: Vec<SpacingConstraint>,
+    /// Indices of the spacing flags raised for timed medicines (made cautions when no time fits).
+    timed_spacing_flags: Vec<usize>,
+    /// Magnesium counted from medicines, mg a day.
+    medicine_magnesium_mg: f64,
+    /// Medicines that contain magnesium in an amount that cannot be counted.
+    uncounted_magnesium: Vec<String>,
+}
+
+fn screen_medicines(
+    profile: &Profile,
+    data: &ReferenceData,
+    flags: &mut Vec<Flag>,
+) -> MedicineScreen {
     let index = MedicineIndex::new(data);
-    let mut medicines = Vec::new();
-    let mut constraints: Vec<SpacingConstraint> = Vec::new();
-    let mut timed_spacing_flags: Vec<usize> = Vec::new();
+    let forms = FormCatalogue::new(data);
+    let mut screen = MedicineScreen {
+        readings: Vec::new(),
+        constraints: Vec::new(),
+        timed_spacing_flags: Vec::new(),
+        medicine_magnesium_mg: 0.0,
+        uncounted_magnesium: Vec::new(),
+    };
     for m in &profile.medications {
         let identification = index.identify(&m.name);
-        let generics: Vec<String> = match &identification {
-            Identification::Recognised { generics } => generics.clone(),
-            Identification::Corrected {
-                generic,
-                matched_name,
-            } => {
-                flags.push(flag(
-                    "unknown-medicine",
-                    Severity::Info,
-                    format!(
-                        "'{}' is not a name quietlegs knows; read as '{matched_name}' \
-                         ({generic}). Correct the profile if that is wrong.",
-                        m.name
-                    ),
-                    &[],
-                ));
-                vec![generic.clone()]
-            }
-            Identification::Unknown { suggestions } => {
-                flags.push(flag(
-                    "unknown-medicine",
-                    Severity::Caution,
-                    format!(
-                        "'{}' matched no medicine quietlegs knows ({}), so it was not \
-                         screened: check the spelling, or ask your pharmacist whether it \
-                         interacts with magnesium.",
-                        m.name,
-                        if suggestions.is_empty() {
-                            "no close name".to_string()
-                        } else {
-                            format!("closest: {}", suggestions.join(", "))
-                        }
-                    ),
-                    &[],
-                ));
-                vec![]
-            }
-        };
+        match &identification {
+            Identification::Recognised { .. } => {}
+            Identification::PartlyRecognised {
+                generics,
+                unmatched_words,
+                ..
+            } => flags.push(flag(
+                "unknown-medicine",
+                Severity::Caution,
+                format!(
+                    "'{}': {} recognised, but '{}' matched nothing quietlegs knows, so this \
+                     entry may name another medicine that was not screened. Check the name, or \
+                     ask your pharmacist whether it interacts with magnesium.",
+                    m.name,
+                    generics.join(", "),
+                    unmatched_words.join(" ")
+                ),
+                &[],
+            )),
+            Identification::Unknown { suggestions } => flags.push(flag(
+                "unknown-medicine",
+                Severity::Caution,
+                format!(
+                    "'{}' is not a medicine quietlegs knows, so it was not screened for \
+                     interactions with magnesium{}. Ask your pharmacist whether it interacts \
+                     with magnesium.",
+                    m.name,
+                    if suggestions.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " (did you mean {}? If so, correct the name in your profile: \
+                             quietlegs never applies the rules of a guess)",
+                            suggestions.join(" or ")
+                        )
+                    }
+                ),
+                &[],
+            )),
+        }
         let mut classes = Vec::new();
-        for generic in &generics {
+        let mut contains_magnesium = false;
+        for generic in identification.generics() {
             let Some(class) = index.class_of(generic) else {
                 continue;
             };
@@ -321,221 +636,267 @@ pub fn build_plan(profile: &Profile, data: &ReferenceData, foods: &FoodTable) ->
                 class: class.id.clone(),
                 rule: class.rule,
             });
+            if class.rule == RuleKind::MagnesiumSource {
+                contains_magnesium = true;
+                continue;
+            }
             let Some(code) = &class.flag else { continue };
-            let who = if &m.name.to_lowercase() == generic {
+            let who = if m.name.to_lowercase() == *generic {
                 generic.clone()
             } else {
                 format!("{} ({generic})", m.name)
             };
-            match class.rule {
-                RuleKind::Spacing => {
-                    let (before, after) = (
-                        class.drug_before_mg_hours.unwrap_or(0),
-                        class.drug_after_mg_hours.unwrap_or(0),
-                    );
-                    if m.times.is_empty() {
-                        flags.push(flag(
-                            code,
-                            Severity::Caution,
-                            format!(
-                                "{who}: {} Add its dose times to the profile (times = \
-                                 [\"08:00\"]) so quietlegs can time the magnesium around it.",
-                                class.note
-                            ),
-                            &class.sources,
-                        ));
-                    } else {
-                        for &t in &m.times {
-                            constraints.push(SpacingConstraint {
-                                medicine: who.clone(),
-                                drug_time: t,
-                                drug_before_mg_minutes: (before * 60) as u16,
-                                drug_after_mg_minutes: (after * 60) as u16,
-                            });
-                        }
-                        timed_spacing_flags.push(flags.len());
-                        flags.push(flag(
-                            code,
-                            Severity::Info,
-                            format!(
-                                "{who} at {}: {} The dose time below keeps this spacing.",
-                                m.times
-                                    .iter()
-                                    .map(ToString::to_string)
-                                    .collect::<Vec<_>>()
-                                    .join(", "),
-                                class.note
-                            ),
-                            &class.sources,
-                        ));
-                    }
-                }
-                _ => {
-                    let mut message = format!("{who}: {}", class.note);
-                    if class.rule == RuleKind::RlsWorsening {
-                        if class.alternatives.is_empty() {
-                            message.push_str(
-                                " Ask your prescriber whether a lower-risk alternative exists.",
-                            );
-                        } else {
-                            message.push_str(&format!(
-                                " Lower-risk options to discuss with your prescriber: {}.",
-                                class.alternatives.join(", ")
-                            ));
-                        }
-                    }
-                    flags.push(flag(
-                        code,
-                        class.severity.unwrap_or(Severity::Caution),
-                        message,
-                        &class.sources,
+            if class.rule == RuleKind::Spacing {
+                spacing_rule(m, &who, code, class, &mut screen, flags);
+                continue;
+            }
+            let mut message = format!("{who}: {}", class.note);
+            if class.rule == RuleKind::RlsWorsening {
+                if class.alternatives.is_empty() {
+                    message
+                        .push_str(" Ask your prescriber whether a lower-risk alternative exists.");
+                } else {
+                    message.push_str(&format!(
+                        " Lower-risk options to discuss with your prescriber: {}.",
+                        class.alternatives.join(", ")
                     ));
                 }
             }
+            flags.push(flag(
+                code,
+                class.severity.unwrap_or(Severity::Caution),
+                message,
+                &class.sources,
+            ));
         }
-        medicines.push(MedicineReading {
+        let magnesium = contains_magnesium.then(|| {
+            let fraction = |id: &str| forms.by_id(id).map(|f| f.elemental_fraction);
+            let per_dose = index.magnesium_per_dose(&m.name, &identification, fraction);
+            medicine_magnesium_flag(m, &identification, per_dose, data, &mut screen, flags)
+        });
+        screen.readings.push(MedicineReading {
             name: m.name.clone(),
             times: m.times.clone(),
             identification,
             classes,
+            magnesium,
         });
     }
-
-    // Current supplements against the limit.
-    let current = profile.current_supplement_mg();
-    let room = f64::from(supplemental_ul_mg) - current;
-    let ul_sources = vec!["iom-dri-2006".to_string(), "iom-1997-mg".to_string()];
-    if room < 0.0 {
-        flags.push(flag(
-            "ul-exceeded",
-            Severity::Stop,
-            format!(
-                "Your current supplements give {} mg of magnesium a day, above the upper limit \
-                 of {supplemental_ul_mg} mg. Do not add more; ask your clinician whether to \
-                 lower it.",
-                fmt_mg(current)
-            ),
-            &ul_sources,
-        ));
-    } else if room == 0.0 && current > 0.0 {
-        flags.push(flag(
-            "ul-exceeded",
-            Severity::Caution,
-            format!(
-                "Your current supplements already give the upper limit of {supplemental_ul_mg} \
-                 mg a day: there is no room for more."
-            ),
-            &ul_sources,
-        ));
-    }
-
-    // Iron.
-    let iron = iron_advice(profile, data, &mut flags);
-
-    // Timing and the supplement.
-    let timing = &rules.timing;
-    let dose_time = choose_dose_time(
-        profile.bedtime,
-        timing.minutes_before_bed,
-        timing.search_step_minutes,
-        &constraints,
-    );
-    if dose_time.take_at.is_none() {
-        let windows: Vec<String> = constraints
-            .iter()
-            .map(|c| {
-                let (a, b) = c.excluded_window();
-                format!(
-                    "{} at {} rules out magnesium between {a} and {b}",
-                    c.medicine, c.drug_time
-                )
-            })
-            .collect();
-        flags.push(flag(
-            "no-safe-dose-time",
-            Severity::Stop,
-            format!(
-                "No time of day keeps every spacing rule: {}. Ask your pharmacist to re-time \
-                 these medicines before adding magnesium.",
-                windows.join("; ")
-            ),
-            &timing.sources,
-        ));
-        for &i in &timed_spacing_flags {
-            flags[i].severity = Severity::Caution;
-            flags[i].message = flags[i].message.replace(
-                "The dose time below keeps this spacing.",
-                "No dose time fits.",
-            );
-        }
-    }
-
-    let stops: Vec<&str> = flags
-        .iter()
-        .filter(|f| f.severity == Severity::Stop)
-        .map(|f| f.code.as_str())
-        .collect();
-    let cautions: Vec<&str> = flags
-        .iter()
-        .filter(|f| f.severity == Severity::Caution)
-        .map(|f| f.code.as_str())
-        .collect();
-    let (supplement, supplement_note) = if !stops.is_empty() {
-        (
-            None,
-            Some(format!(
-                "No supplement is suggested until a clinician has looked at: {}.",
-                stops.join(", ")
-            )),
-        )
-    } else {
-        suggest_supplement(profile, data, room, current, &dose_time)
-    };
-    let may_start_without_clinician = stops.is_empty() && cautions.is_empty();
-    let start_advice = if !stops.is_empty() {
-        format!(
-            "No: talk to your clinician before taking any magnesium supplement ({}).",
-            stops.join(", ")
-        )
-    } else if !cautions.is_empty() {
-        format!(
-            "Ask your clinician or pharmacist first about: {}.",
-            unique(cautions.iter().map(|c| c.to_string()).collect()).join(", ")
-        )
-    } else {
-        "Yes: nothing in your profile calls for a clinician first. Still tell your clinician and \
-         pharmacist that you take magnesium."
-            .to_string()
-    };
-
-    let food_first = food_first(profile, data, foods, rda_mg, current);
-    flags.sort_by(|a, b| a.severity.cmp(&b.severity).then(a.code.cmp(&b.code)));
-
-    let mut plan = Plan {
-        schema: PLAN_SCHEMA,
-        disclaimer: crate::DISCLAIMER,
-        rda_mg,
-        rda_basis,
-        supplemental_ul_mg,
-        ul_note,
-        limit_sources,
-        food_first,
-        may_start_without_clinician,
-        start_advice,
-        supplement,
-        supplement_note,
-        dose_time: Some(dose_time),
-        flags,
-        medicines,
-        lifestyle: data.lifestyle.clone(),
-        iron,
-        sources: BTreeMap::new(),
-    };
-    plan.sources = cited_sources(&plan, data);
-    plan
+    screen
 }
 
-fn kidney_flag(profile: &Profile, data: &ReferenceData, flags: &mut Vec<Flag>) {
+fn spacing_rule(
+    m: &crate::profile::Medication,
+    who: &str,
+    code: &str,
+    class: &crate::reference::MedicineClass,
+    screen: &mut MedicineScreen,
+    flags: &mut Vec<Flag>,
+) {
+    let (before, after) = (
+        class.drug_before_mg_hours.unwrap_or(0),
+        class.drug_after_mg_hours.unwrap_or(0),
+    );
+    if m.times.is_empty() {
+        flags.push(flag(
+            code,
+            Severity::Caution,
+            format!(
+                "{who}: {} Add its dose times to the profile (times = [\"08:00\"]) so quietlegs \
+                 can time the magnesium around it.",
+                class.note
+            ),
+            &class.sources,
+        ));
+        return;
+    }
+    for &t in &m.times {
+        screen.constraints.push(SpacingConstraint {
+            medicine: who.to_string(),
+            drug_time: t,
+            drug_before_mg_minutes: (before * 60) as u16,
+            drug_after_mg_minutes: (after * 60) as u16,
+        });
+    }
+    screen.timed_spacing_flags.push(flags.len());
+    flags.push(flag(
+        code,
+        Severity::Info,
+        format!(
+            "{who} at {}: {} The dose time below keeps this spacing.",
+            m.times
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            class.note
+        ),
+        &class.sources,
+    ));
+}
+
+/// Counts a magnesium-containing medicine toward the limit (or says why it cannot) and raises
+/// its flag.
+fn medicine_magnesium_flag(
+    m: &crate::profile::Medication,
+    identification: &Identification,
+    per_dose: MedicineMagnesium,
+    data: &ReferenceData,
+    screen: &mut MedicineScreen,
+    flags: &mut Vec<Flag>,
+) -> MedicineMagnesiumReading {
+    let mut sources = vec!["rda-scope".to_string(), "otc-label-kidney".to_string()];
+    if let Some(p) = identification.product() {
+        if let Some(row) = data
+            .products
+            .iter()
+            .find(|r| r.names.first().map(String::as_str) == Some(p))
+        {
+            sources.extend(row.sources.iter().cloned());
+        }
+    }
+    let doses = m.times.len().max(1);
+    match &per_dose {
+        MedicineMagnesium::Counted {
+            elemental_mg_per_dose,
+            basis,
+            assumed_dose,
+        } => {
+            let per_day = elemental_mg_per_dose * doses as f64;
+            screen.medicine_magnesium_mg += per_day;
+            flags.push(flag(
+                "magnesium-medicine",
+                Severity::Info,
+                format!(
+                    "{} contains magnesium: about {} mg a day is counted toward the upper limit \
+                     ({basis}{}).{}",
+                    m.name,
+                    fmt_mg(per_day),
+                    if doses > 1 {
+                        format!(", {doses} doses a day")
+                    } else {
+                        String::new()
+                    },
+                    if *assumed_dose {
+                        " Add the amount you take to the entry for an exact count."
+                    } else {
+                        ""
+                    }
+                ),
+                &sources,
+            ));
+            MedicineMagnesiumReading {
+                per_dose,
+                doses_per_day: doses as u32,
+                elemental_mg_per_day: Some(per_day),
+            }
+        }
+        MedicineMagnesium::NotCounted { reason } => {
+            screen.uncounted_magnesium.push(m.name.clone());
+            flags.push(flag(
+                "magnesium-medicine",
+                Severity::Caution,
+                format!(
+                    "{} contains magnesium, but how much cannot be counted ({reason}), so the \
+                     upper limit, which counts supplements and medicines together, cannot be \
+                     checked.",
+                    m.name
+                ),
+                &sources,
+            ));
+            MedicineMagnesiumReading {
+                per_dose,
+                doses_per_day: doses as u32,
+                elemental_mg_per_day: None,
+            }
+        }
+    }
+}
+
+/// Magnesium already taken at set times (supplements, magnesium-containing medicines) checked
+/// against the same spacing rules as the new dose.
+fn current_magnesium_timing_flags(
+    profile: &Profile,
+    screen: &MedicineScreen,
+    flags: &mut Vec<Flag>,
+) {
+    let timed = profile
+        .supplements
+        .iter()
+        .map(|s| (s.name.as_str(), &s.times))
+        .chain(
+            screen
+                .readings
+                .iter()
+                .filter(|r| r.magnesium.is_some())
+                .map(|r| (r.name.as_str(), &r.times)),
+        );
+    for (name, times) in timed {
+        for &t in times {
+            for c in screen.constraints.iter().filter(|c| !c.allows(t)) {
+                let (a, b) = c.excluded_window();
+                flags.push(flag(
+                    "spacing-current-magnesium",
+                    Severity::Caution,
+                    format!(
+                        "{name} at {t} is too close to {} at {}: magnesium must stay out of \
+                         {a} to {b}. Ask your pharmacist how to re-time them.",
+                        c.medicine, c.drug_time
+                    ),
+                    &[],
+                ));
+            }
+        }
+    }
+}
+
+fn limit_flags(
+    limits: &Limits,
+    supplement_mg: f64,
+    screen: &MedicineScreen,
+    current: f64,
+    flags: &mut Vec<Flag>,
+) {
+    let ul = f64::from(limits.supplemental_ul_mg);
+    let ul_sources = vec!["iom-dri-2006".to_string(), "iom-1997-mg".to_string()];
+    let what = if screen.medicine_magnesium_mg > 0.0 {
+        format!(
+            "Your supplements ({} mg) and magnesium-containing medicines ({} mg) give {} mg",
+            fmt_mg(supplement_mg),
+            fmt_mg(screen.medicine_magnesium_mg),
+            fmt_mg(current)
+        )
+    } else {
+        format!("Your current supplements give {} mg", fmt_mg(current))
+    };
+    if current > ul {
+        flags.push(flag(
+            "ul-exceeded",
+            Severity::Stop,
+            format!(
+                "{what} of magnesium a day, above the upper limit of {} mg. Do not add more; \
+                 ask your clinician whether to lower it.",
+                limits.supplemental_ul_mg
+            ),
+            &ul_sources,
+        ));
+    } else if current == ul && current > 0.0 {
+        flags.push(flag(
+            "ul-reached",
+            Severity::Info,
+            format!(
+                "{what} of magnesium a day, exactly the upper limit of {} mg: there is no room \
+                 for more.",
+                limits.supplemental_ul_mg
+            ),
+            &ul_sources,
+        ));
+    }
+}
+
+/// Raises the kidney flag; returns its severity (None when kidney function is not reduced or
+/// not known).
+fn kidney_flag(profile: &Profile, data: &ReferenceData, flags: &mut Vec<Flag>) -> Option<Severity> {
     let k = &profile.kidney;
     let rule = &data.rules.kidney;
     let mut stop_reasons = Vec::new();
@@ -573,6 +934,7 @@ fn kidney_flag(profile: &Profile, data: &ReferenceData, flags: &mut Vec<Flag>) {
             ),
             &rule.sources,
         ));
+        Some(Severity::Stop)
     } else if !caution_reasons.is_empty() {
         flags.push(flag(
             "kidney-disease",
@@ -584,6 +946,9 @@ fn kidney_flag(profile: &Profile, data: &ReferenceData, flags: &mut Vec<Flag>) {
             ),
             &rule.sources,
         ));
+        Some(Severity::Caution)
+    } else {
+        None
     }
 }
 
@@ -681,6 +1046,56 @@ fn iron_advice(profile: &Profile, data: &ReferenceData, flags: &mut Vec<Flag>) -
             ),
         )
     };
+    if ferritin.is_some() && tsat.is_none() && status != "unknown" {
+        flags.push(flag(
+            "iron-test",
+            Severity::Info,
+            format!(
+                "Iron: transferrin saturation (TSAT) is not known. The guideline's choice between \
+                 oral and IV iron depends on it as well as on ferritin: ask for it with your next \
+                 ferritin. {test_how}"
+            ),
+            &sources,
+        ));
+    }
+    let female = profile.sex == Sex::Female;
+    let (tsat_above, ferritin_above) = if female {
+        (
+            rule.overload_tsat_above_percent_female,
+            rule.overload_ferritin_above_ng_ml_female,
+        )
+    } else {
+        (
+            rule.overload_tsat_above_percent_male,
+            rule.overload_ferritin_above_ng_ml_male,
+        )
+    };
+    let overload = match (ferritin, tsat) {
+        (Some(f), Some(t)) => f > ferritin_above && t > tsat_above,
+        _ => false,
+    };
+    let (status, message) = if overload {
+        let message = format!(
+            "Iron: ferritin {} ng/mL with TSAT {}% (above {ferritin_above} ng/mL and \
+             {tsat_above}%) can mean iron overload (for example haemochromatosis). Do not take \
+             iron supplements, and ask your clinician to look into it.",
+            ferritin.unwrap_or_default(),
+            tsat.unwrap_or_default()
+        );
+        flags.push(flag(
+            "iron-overload-possible",
+            Severity::Caution,
+            message.clone(),
+            &rule.overload_sources,
+        ));
+        ("possible-overload", message)
+    } else {
+        (status, message)
+    };
+    let mut sources = sources;
+    if overload {
+        sources.extend(rule.overload_sources.iter().cloned());
+    }
     IronAdvice {
         status,
         ferritin_ng_ml: ferritin,
@@ -713,8 +1128,8 @@ fn suggest_supplement(
         return (
             None,
             Some(format!(
-                "No supplement is suggested: your current supplements ({} mg) leave {} mg under \
-                 the upper limit, less than the {} mg that is worth adding.",
+                "No supplement is suggested: the magnesium you already take ({} mg) leaves {} mg \
+                 under the upper limit, less than the {} mg that is worth adding.",
                 fmt_mg(current),
                 room_mg,
                 dose.min_useful_elemental_mg
@@ -744,7 +1159,7 @@ fn suggest_supplement(
     sources.extend(rules.poorly_absorbed.sources.iter().cloned());
     let dose_why = if elemental < start {
         format!(
-            "capped so that with your current {} mg you stay within the {} mg limit",
+            "capped so that with the {} mg you already take you stay within the {} mg limit",
             fmt_mg(current),
             fmt_mg(room + current)
         )
@@ -774,8 +1189,9 @@ fn suggest_supplement(
             .map(|c| format!("{} at {}", c.medicine, c.drug_time))
             .collect();
         format!(
-            "Moved from {} (30 minutes before bed) to {take_at} to keep the spacing from {}.",
+            "Moved from {} ({} minutes before bed) to {take_at} to keep the spacing from {}.",
             dose_time.target,
+            rules.timing.minutes_before_bed,
             names.join(", ")
         )
     };
@@ -786,6 +1202,7 @@ fn suggest_supplement(
             form: choice.family.clone(),
             elemental_mg: elemental,
             take_at,
+            conditional: false,
             total_supplemental_mg: current + f64::from(elemental),
             reason,
             timing_reason,
@@ -861,11 +1278,485 @@ fn cited_sources(plan: &Plan, data: &ReferenceData) -> BTreeMap<String, Source> 
     for f in &plan.flags {
         ids.extend(&f.sources);
     }
-    for l in &plan.lifestyle {
+    for l in plan.lifestyle.iter().chain(&plan.safety) {
         ids.extend(&l.sources);
     }
+    ids.extend(&plan.evidence.sources);
     ids.extend(&plan.iron.sources);
     ids.into_iter()
         .filter_map(|id| data.source(id).map(|s| (id.clone(), s.clone())))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    //! The plan's decisions, table-driven: a profile in, the exact set of flags (code and
+    //! severity), the dose, its time and whether it is conditional out. Expected values are
+    //! worked by hand from the rules in data/reference (shown per case).
+    use super::*;
+    use std::sync::OnceLock;
+
+    fn shipped() -> &'static (ReferenceData, FoodTable) {
+        static DATA: OnceLock<(ReferenceData, FoodTable)> = OnceLock::new();
+        DATA.get_or_init(|| {
+            (
+                ReferenceData::shipped().unwrap(),
+                FoodTable::shipped().unwrap(),
+            )
+        })
+    }
+
+    /// A 40-year-old man with normal kidneys and iron, so that only the case's own lines raise
+    /// flags.
+    const BASE: &str = "age = 40\nsex = \"male\"\nbedtime = \"22:30\"\ngi_tolerance = \"normal\"\n\
+                        ferritin_ng_ml = 150\ntsat_percent = 30\n";
+    const KIDNEY_OK: &str = "[kidney]\negfr = 90\n";
+
+    fn plan_of(toml: &str) -> Plan {
+        let (data, foods) = shipped();
+        let profile = Profile::from_toml(toml, data).unwrap_or_else(|e| panic!("{e}\n{toml}"));
+        build_plan(&profile, data, foods)
+    }
+
+    /// Expected: flags as (code, severity), the supplement as (mg, time, conditional).
+    struct Expect<'a> {
+        flags: &'a [(&'a str, Severity)],
+        supplement: Option<(u32, &'a str, bool)>,
+    }
+
+    fn check(name: &str, toml: &str, expect: Expect) {
+        let plan = plan_of(toml);
+        let mut got: Vec<(String, Severity)> = plan
+            .flags
+            .iter()
+            .map(|f| (f.code.clone(), f.severity))
+            .collect();
+        got.sort();
+        got.dedup();
+        let mut want: Vec<(String, Severity)> = expect
+            .flags
+            .iter()
+            .map(|(c, s)| (c.to_string(), *s))
+            .collect();
+        want.sort();
+        assert_eq!(got, want, "{name}: flags {:#?}", plan.flags);
+        let supplement = plan
+            .supplement
+            .as_ref()
+            .map(|s| (s.elemental_mg, s.take_at.to_string(), s.conditional));
+        assert_eq!(
+            supplement,
+            expect.supplement.map(|(mg, at, c)| (mg, at.to_string(), c)),
+            "{name}: {:?} / {:?}",
+            plan.supplement,
+            plan.supplement_note
+        );
+        // Invariants of every plan.
+        let stop = plan.flags.iter().any(|f| f.severity == Severity::Stop);
+        let caution = plan.flags.iter().any(|f| f.severity == Severity::Caution);
+        assert_eq!(
+            plan.may_start_without_clinician,
+            !stop && !caution,
+            "{name}"
+        );
+        if stop {
+            assert!(plan.supplement.is_none(), "{name}");
+        }
+        if plan.supplement.is_none() {
+            assert_eq!(
+                plan.dose_time.as_ref().and_then(|d| d.take_at),
+                None,
+                "{name}"
+            );
+        }
+        if let Some(s) = &plan.supplement {
+            assert_eq!(s.conditional, caution, "{name}");
+            assert!(s.total_supplemental_mg <= f64::from(plan.supplemental_ul_mg));
+        }
+    }
+
+    fn med(name: &str, times: &[&str]) -> String {
+        let times: Vec<String> = times.iter().map(|t| format!("\"{t}\"")).collect();
+        format!(
+            "[[medications]]\nname = \"{name}\"\ntimes = [{}]\n",
+            times.join(", ")
+        )
+    }
+
+    use Severity::{Caution, Info, Stop};
+
+    #[test]
+    fn plan_decisions_table() {
+        let cases: Vec<(&str, String, Expect)> = vec![
+            (
+                // Nothing to flag: 200 mg citrate at bedtime 22:30 - 30 min.
+                "healthy adult",
+                format!("{BASE}{KIDNEY_OK}"),
+                Expect { flags: &[], supplement: Some((200, "22:00", false)) },
+            ),
+            (
+                // Tobramycin is itself (an aminoglycoside), never Vibramycin: no spacing rule.
+                "tobramycin",
+                format!("{BASE}{KIDNEY_OK}{}", med("tobramycin", &["08:00"])),
+                Expect {
+                    flags: &[("interaction-aminoglycoside", Caution)],
+                    supplement: Some((200, "22:00", true)),
+                },
+            ),
+            (
+                // A misspelling is a suggestion only: unknown (caution), no tetracycline rule.
+                "misspelt doxycycline brand",
+                format!("{BASE}{KIDNEY_OK}{}", med("vibramicin", &["21:00"])),
+                Expect {
+                    flags: &[("unknown-medicine", Caution)],
+                    supplement: Some((200, "22:00", true)),
+                },
+            ),
+            (
+                // Tylenol PM = paracetamol + diphenhydramine: the antihistamine is not lost.
+                "Tylenol PM",
+                format!("{BASE}{KIDNEY_OK}{}", med("Tylenol PM", &[])),
+                Expect {
+                    flags: &[("rls-worsening-medicine", Caution)],
+                    supplement: Some((200, "22:00", true)),
+                },
+            ),
+            (
+                // A word that matches nothing makes the entry partly unknown.
+                "partly recognised",
+                format!("{BASE}{KIDNEY_OK}{}", med("Tylenol 8 HR Arthritis", &[])),
+                Expect {
+                    flags: &[("unknown-medicine", Caution)],
+                    supplement: Some((200, "22:00", true)),
+                },
+            ),
+            (
+                // Milk of Magnesia 30 mL = 30/15 x 500 = 1000 mg > 350: over the limit, stop.
+                "milk of magnesia",
+                format!("{BASE}{KIDNEY_OK}{}", med("Milk of Magnesia 30 mL", &[])),
+                Expect {
+                    flags: &[("magnesium-medicine", Info), ("ul-exceeded", Stop)],
+                    supplement: None,
+                },
+            ),
+            (
+                // Maalox 2 tsp = 10 mL x 85/5 = 170 mg; room 350 - 170 = 180 -> 175 (25 mg
+                // steps).
+                "maalox counted",
+                format!("{BASE}{KIDNEY_OK}{}", med("Maalox 2 tsp", &["12:00"])),
+                Expect {
+                    flags: &[("magnesium-medicine", Info)],
+                    supplement: Some((175, "22:00", false)),
+                },
+            ),
+            (
+                // Maalox twice a day: 2 x 170 = 340 mg; room 10 < 50 worth adding.
+                "maalox twice a day",
+                format!("{BASE}{KIDNEY_OK}{}", med("Maalox 10 mL", &["08:00", "13:00"])),
+                Expect { flags: &[("magnesium-medicine", Info)], supplement: None },
+            ),
+            (
+                // Magnesium in an amount that cannot be counted: no supplement, caution.
+                "mylanta",
+                format!("{BASE}{KIDNEY_OK}{}", med("Mylanta", &[])),
+                Expect { flags: &[("magnesium-medicine", Caution)], supplement: None },
+            ),
+            (
+                // Magnesium oxide 400 mg counts as up to 400 mg elemental: over the limit.
+                "magnesium oxide as a medicine",
+                format!("{BASE}{KIDNEY_OK}{}", med("magnesium oxide 400 mg", &[])),
+                Expect {
+                    flags: &[("magnesium-medicine", Info), ("ul-exceeded", Stop)],
+                    supplement: None,
+                },
+            ),
+            (
+                // eGFR 45 (caution) with a magnesium antacid: the kidney stop.
+                "kidney disease and an antacid",
+                format!("{BASE}[kidney]\negfr = 45\n{}", med("Maalox 5 mL", &[])),
+                Expect {
+                    flags: &[
+                        ("kidney-disease", Caution),
+                        ("magnesium-medicine", Info),
+                        ("kidney-magnesium-medicine", Stop),
+                    ],
+                    supplement: None,
+                },
+            ),
+            (
+                // 82 with diabetes and no kidney data: a kidney test first.
+                "older adult with diabetes, kidneys unknown",
+                BASE.replace("age = 40", "age = 82") + "conditions = [\"type-2-diabetes\"]\n",
+                Expect {
+                    flags: &[("kidney-function-unknown", Caution), ("deficiency-risk", Info)],
+                    supplement: Some((200, "22:00", true)),
+                },
+            ),
+            (
+                // 50 with hypertension and no kidney data.
+                "hypertension, kidneys unknown",
+                BASE.replace("age = 40", "age = 50") + "conditions = [\"hypertension\"]\n",
+                Expect {
+                    flags: &[("kidney-function-unknown", Caution), ("kidney-risk", Info)],
+                    supplement: Some((200, "22:00", true)),
+                },
+            ),
+            (
+                // 40 with no risk factor and no kidney data: nothing to ask.
+                "no risk factor, kidneys unknown",
+                BASE.to_string(),
+                Expect { flags: &[], supplement: Some((200, "22:00", false)) },
+            ),
+            (
+                // Ferritin 90 (75-100) without TSAT: borderline, and TSAT asked for.
+                "borderline ferritin without TSAT",
+                format!("{}{KIDNEY_OK}", BASE.replace("ferritin_ng_ml = 150\ntsat_percent = 30\n", "ferritin_ng_ml = 90\n")),
+                Expect {
+                    flags: &[("iron-borderline", Info), ("iron-test", Info)],
+                    supplement: Some((200, "22:00", false)),
+                },
+            ),
+            (
+                // Man: ferritin 400 > 300 and TSAT 60 > 50 -> possible overload.
+                "possible iron overload",
+                format!("{}{KIDNEY_OK}", BASE.replace("ferritin_ng_ml = 150\ntsat_percent = 30", "ferritin_ng_ml = 400\ntsat_percent = 60")),
+                Expect {
+                    flags: &[("iron-overload-possible", Caution)],
+                    supplement: Some((200, "22:00", true)),
+                },
+            ),
+            (
+                // Man: TSAT 48 is not above 50: no overload flag (the women's 45 does not apply).
+                "high TSAT below the men's threshold",
+                format!("{}{KIDNEY_OK}", BASE.replace("ferritin_ng_ml = 150\ntsat_percent = 30", "ferritin_ng_ml = 400\ntsat_percent = 48")),
+                Expect { flags: &[], supplement: Some((200, "22:00", false)) },
+            ),
+            (
+                // Iron at 08, 12, 16, 20 h (4 h either way) leaves only 00:00-04:00: asleep.
+                "no dose during sleep",
+                format!(
+                    "{BASE}{KIDNEY_OK}{}",
+                    med("ferrous sulfate 325 mg", &["08:00", "12:00", "16:00", "20:00"])
+                ),
+                Expect {
+                    flags: &[("spacing-iron", Caution), ("no-safe-dose-time", Stop)],
+                    supplement: None,
+                },
+            ),
+            (
+                // The same with wake at 03:30: 04:00 is in the waking day (and not an evening).
+                "early riser",
+                format!(
+                    "{}wake = \"03:30\"\n{KIDNEY_OK}{}",
+                    BASE,
+                    med("ferrous sulfate 325 mg", &["08:00", "12:00", "16:00", "20:00"])
+                ),
+                Expect { flags: &[("spacing-iron", Info)], supplement: Some((200, "04:00", false)) },
+            ),
+            (
+                // Magnesium glycinate at 07:30 half an hour after levothyroxine at 07:00 (4 h
+                // rule): the current supplement breaks the spacing. New dose: room 350 - 100 =
+                // 250 -> 200 at 22:00 (levothyroxine excludes 03:00-11:00 only).
+                "current supplement too close",
+                format!(
+                    "{BASE}{KIDNEY_OK}{}[[supplements]]\nname = \"magnesium glycinate\"\nelemental_mg = 100\ntimes = [\"07:30\"]\n",
+                    med("levothyroxine", &["07:00"])
+                ),
+                Expect {
+                    flags: &[("spacing-levothyroxine", Info), ("spacing-current-magnesium", Caution)],
+                    supplement: Some((200, "22:00", true)),
+                },
+            ),
+            (
+                // Exactly at the limit: ul-reached (info), never ul-exceeded; no room for more.
+                "at the limit",
+                format!("{BASE}{KIDNEY_OK}[[supplements]]\nname = \"magnesium citrate\"\nelemental_mg = 350\n"),
+                Expect { flags: &[("ul-reached", Info)], supplement: None },
+            ),
+            (
+                // Calcium-channel blocker: info only (named for injected magnesium).
+                "amlodipine",
+                format!("{BASE}{KIDNEY_OK}{}", med("amlodipine 5 mg", &["08:00"])),
+                Expect {
+                    flags: &[("interaction-calcium-channel-blocker", Info)],
+                    supplement: Some((200, "22:00", false)),
+                },
+            ),
+            (
+                "digoxin",
+                format!("{BASE}{KIDNEY_OK}{}", med("Lanoxin", &["08:00"])),
+                Expect {
+                    flags: &[("interaction-digoxin", Caution)],
+                    supplement: Some((200, "22:00", true)),
+                },
+            ),
+            (
+                // Triamterene + hydrochlorothiazide: both rules, not only the first ingredient.
+                "Maxzide",
+                format!("{BASE}{KIDNEY_OK}{}", med("Maxzide", &["08:00"])),
+                Expect {
+                    flags: &[("retention-potassium-sparing", Caution), ("depletion-diuretic", Info)],
+                    supplement: Some((200, "22:00", true)),
+                },
+            ),
+            (
+                // A 2-year-old: stop, no dose, no time.
+                "toddler",
+                BASE.replace("age = 40", "age = 2"),
+                Expect { flags: &[("under-18", Stop)], supplement: None },
+            ),
+        ];
+        for (name, toml, expect) in cases {
+            check(name, &toml, expect);
+        }
+    }
+
+    #[test]
+    fn words_fit_the_person() {
+        // The EU note: none below 4, 250 mg from 4.
+        let toddler = plan_of(&BASE.replace("age = 40", "age = 2"));
+        assert!(toddler
+            .ul_note
+            .contains("set no upper limit for supplements below age 4"));
+        assert!(!toddler.ul_note.contains("250"));
+        let adult = plan_of(BASE);
+        assert!(adult
+            .ul_note
+            .contains("250 mg/day for supplements from age 4"));
+        // Breastfeeding is called breastfeeding.
+        let mother = plan_of(
+            "age = 30\nsex = \"female\"\npregnant = false\nlactating = true\nbedtime = \"23:00\"\n\
+             gi_tolerance = \"normal\"\nferritin_ng_ml = 150\ntsat_percent = 30\n[kidney]\negfr = 100\n",
+        );
+        assert!(
+            mother.rda_basis.contains("breastfeeding"),
+            "{}",
+            mother.rda_basis
+        );
+        assert_eq!(mother.rda_mg, Some(310));
+        let pregnancy = mother.flags.iter().find(|f| f.code == "pregnancy").unwrap();
+        assert!(
+            pregnancy.message.starts_with("Breastfeeding:"),
+            "{}",
+            pregnancy.message
+        );
+        assert!(!pregnancy.message.contains("RLS is common in pregnancy"));
+    }
+
+    #[test]
+    fn every_plan_gives_the_seed_advice_completely() {
+        // The patient article's advice: side effects and what to do, signs of too much, test
+        // it (mixed evidence, placebo), the sleep environment, and the lifestyle measures.
+        let plan = plan_of(BASE);
+        let safety: String = plan.safety.iter().map(|s| s.text.as_str()).collect();
+        for needle in [
+            "diarrhea",
+            "nausea",
+            "cramps",
+            "lower the dose",
+            "gentler form",
+            "Signs of too much magnesium",
+            "irregular heartbeat",
+        ] {
+            assert!(safety.contains(needle), "{needle}");
+        }
+        assert!(plan.evidence.text.contains("mixed"));
+        assert!(plan.evidence.text.contains("placebo"));
+        assert!(plan.evidence.text.contains("test it"));
+        let lifestyle: String = plan.lifestyle.iter().map(|l| l.text.as_str()).collect();
+        for needle in [
+            "exercise",
+            "cool, dark",
+            "screens",
+            "Massage",
+            "warm bath",
+            "Heat or cold packs",
+            "caffeine",
+            "alcohol",
+            "tobacco",
+        ] {
+            assert!(lifestyle.contains(needle), "{needle}");
+        }
+    }
+
+    #[test]
+    fn every_medicine_class_the_sources_name_is_known_by_common_names() {
+        // (typed name, class id): generic and brand names for every interacting or
+        // RLS-worsening class named in issue #8.
+        let (data, _) = shipped();
+        let index = MedicineIndex::new(data);
+        let cases = [
+            ("doxycycline", "tetracycline"),
+            ("Minocin", "tetracycline"),
+            ("ciprofloxacin", "quinolone"),
+            ("Levaquin", "quinolone"),
+            ("alendronic acid", "bisphosphonate"),
+            ("Actonel", "bisphosphonate"),
+            ("levothyroxine", "levothyroxine"),
+            ("L-thyroxine", "levothyroxine"),
+            ("thyroxine", "levothyroxine"),
+            ("Synthroid", "levothyroxine"),
+            ("ferrous sulphate", "iron"),
+            ("ferrous fumarate", "iron"),
+            ("Feraccru", "iron"),
+            ("dolutegravir", "integrase-inhibitor"),
+            ("Isentress", "integrase-inhibitor"),
+            ("penicillamine", "chelating-other"),
+            ("Revolade", "chelating-other"),
+            ("furosemide", "diuretic-loop-thiazide"),
+            ("bendroflumethiazide", "diuretic-loop-thiazide"),
+            ("spironolactone", "potassium-sparing-diuretic"),
+            ("omeprazole", "ppi"),
+            ("Nexium", "ppi"),
+            ("gentamicin", "aminoglycoside"),
+            ("tobramycin", "aminoglycoside"),
+            ("amlodipine", "calcium-channel-blocker"),
+            ("nifedipine", "calcium-channel-blocker"),
+            ("verapamil", "calcium-channel-blocker"),
+            ("digoxin", "digoxin"),
+            ("Lanoxin", "digoxin"),
+            ("diphenhydramine", "antihistamine-sedating"),
+            ("Unisom", "antihistamine-sedating"),
+            ("ZzzQuil", "antihistamine-sedating"),
+            ("chlorphenamine", "antihistamine-sedating"),
+            ("hydroxyzine", "antihistamine-sedating"),
+            ("sertraline", "antidepressant"),
+            ("amitriptyline", "antidepressant"),
+            ("dosulepin", "antidepressant"),
+            ("mirtazapine", "antidepressant"),
+            ("Remeron", "antidepressant"),
+            ("quetiapine", "antipsychotic"),
+            ("risperidone", "antipsychotic"),
+            ("haloperidol", "antipsychotic"),
+            ("metoclopramide", "antiemetic-dopamine"),
+            ("prochlorperazine", "antiemetic-dopamine"),
+            ("Milk of Magnesia", "magnesium-containing"),
+            ("magnesium hydroxide", "magnesium-containing"),
+            ("Epsom salts", "magnesium-containing"),
+            ("magnesium trisilicate", "magnesium-containing"),
+        ];
+        for (typed, class) in cases {
+            let id = index.identify(typed);
+            let classes: Vec<String> = id
+                .generics()
+                .iter()
+                .filter_map(|g| index.class_of(g).map(|c| c.id.clone()))
+                .collect();
+            assert!(
+                matches!(id, Identification::Recognised { .. })
+                    && classes.contains(&class.to_string()),
+                "{typed}: {id:?} {classes:?}"
+            );
+            // Every class cites at least one source that resolves.
+            let c = data
+                .medicine_classes
+                .iter()
+                .find(|c| c.id == class)
+                .unwrap();
+            assert!(
+                c.sources.iter().all(|s| data.sources.contains_key(s)),
+                "{class}"
+            );
+        }
+    }
 }

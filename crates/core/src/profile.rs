@@ -19,6 +19,12 @@ const SUPPLEMENT_MG: RangeInclusive<f64> = 0.0..=5_000.0;
 /// Ages at which a person can be pregnant or lactating per the RDA table; a female profile in
 /// this range must say `pregnant` and `lactating` explicitly.
 const CHILDBEARING_AGE: RangeInclusive<i64> = 14..=50;
+/// Ages at which `pregnant` or `lactating` may be true at all (input plausibility: outside this
+/// range a true value is a typo, and the plan would give the wrong limits).
+const PREGNANCY_PLAUSIBLE_AGE: RangeInclusive<i64> = 10..=60;
+/// Longest medicine or product name accepted: the longest real product names are well under
+/// 100 characters; anything longer is pasted text, not a name.
+pub const MAX_NAME_CHARS: usize = 120;
 
 /// A profile that cannot be used, naming the field.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -28,6 +34,18 @@ pub enum ProfileError {
     #[error("{field}: {message}")]
     Field { field: String, message: String },
 }
+
+/// Minerals that are not magnesium, named in the refusal of a non-magnesium supplement.
+const OTHER_MINERALS: &[&str] = &[
+    "calcium",
+    "zinc",
+    "iron",
+    "ferrous",
+    "ferric",
+    "potassium",
+    "selenium",
+    "copper",
+];
 
 fn field_error(field: impl Into<String>, message: impl Into<String>) -> ProfileError {
     ProfileError::Field {
@@ -69,6 +87,7 @@ struct ProfileFile {
     pregnant: Option<bool>,
     lactating: Option<bool>,
     bedtime: String,
+    wake: Option<String>,
     gi_tolerance: GiTolerance,
     ferritin_ng_ml: Option<f64>,
     tsat_percent: Option<f64>,
@@ -103,6 +122,8 @@ struct MedicationFile {
 struct SupplementFile {
     name: String,
     elemental_mg: f64,
+    #[serde(default)]
+    times: Vec<String>,
 }
 
 /// Kidney function as the person reported it.
@@ -126,6 +147,8 @@ pub struct CurrentSupplement {
     /// The form family named in the product name, if one is.
     pub family: Option<String>,
     pub elemental_mg: f64,
+    /// When it is taken, if the person said (checked against the spacing rules).
+    pub times: Vec<ClockTime>,
 }
 
 /// A validated profile.
@@ -136,6 +159,8 @@ pub struct Profile {
     pub pregnant: bool,
     pub lactating: bool,
     pub bedtime: ClockTime,
+    /// Usual wake time, if given; the plan assumes a default night otherwise.
+    pub wake: Option<ClockTime>,
     pub gi_tolerance: GiTolerance,
     pub ferritin_ng_ml: Option<f64>,
     pub tsat_percent: Option<f64>,
@@ -165,6 +190,82 @@ fn check_f64(
     }
 }
 
+/// A TOML error without the internal type names ("expected struct KidneyFile" becomes "expected a
+/// table") and with any control character escaped.
+fn readable_toml_error(message: &str) -> String {
+    // "TOML parse error at line 6, column 8\n | ... \ninvalid type: ..." becomes
+    // "line 6, column 8: invalid type: ...".
+    let mut out = match message.strip_prefix("TOML parse error at ") {
+        Some(rest) => {
+            let position = rest.lines().next().unwrap_or_default();
+            let last = rest
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or_default();
+            format!("{position}: {}", last.trim())
+        }
+        None => message.to_string(),
+    };
+    for (internal, plain) in [
+        ("expected f64", "expected a number"),
+        ("expected i64", "expected a whole number"),
+        ("expected a sequence", "expected a list [ ... ]"),
+    ] {
+        out = out.replace(internal, plain);
+    }
+    for internal in [
+        "struct ProfileFile",
+        "struct KidneyFile",
+        "struct MedicationFile",
+        "struct SupplementFile",
+    ] {
+        out = out.replace(internal, "a table");
+    }
+    escape_controls(out.trim())
+}
+
+/// The text with control characters written as escapes, so nothing typed can drive a terminal.
+pub fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\n' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A medicine or product name: not empty, not over [`MAX_NAME_CHARS`], no control characters.
+fn check_name(field: String, name: &str) -> Result<String, ProfileError> {
+    let trimmed = name.trim();
+    if trimmed.is_empty() {
+        return Err(field_error(field, "must not be empty"));
+    }
+    if trimmed.chars().count() > MAX_NAME_CHARS {
+        return Err(field_error(
+            field,
+            format!(
+                "is {} characters long: allowed at most {MAX_NAME_CHARS}",
+                trimmed.chars().count()
+            ),
+        ));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(field_error(
+            field,
+            format!(
+                "'{}' contains control characters: allowed letters, digits, spaces and \
+                 punctuation",
+                escape_controls(trimmed)
+            ),
+        ));
+    }
+    Ok(trimmed.to_string())
+}
+
 fn parse_time(field: String, text: &str) -> Result<ClockTime, ProfileError> {
     ClockTime::parse(text).map_err(|e| field_error(field, e.to_string()))
 }
@@ -172,8 +273,16 @@ fn parse_time(field: String, text: &str) -> Result<ClockTime, ProfileError> {
 impl Profile {
     /// Parses and validates a profile's TOML text.
     pub fn from_toml(text: &str, data: &ReferenceData) -> Result<Self, ProfileError> {
-        let raw: ProfileFile =
-            toml::from_str(text).map_err(|e| ProfileError::Syntax(e.to_string()))?;
+        let deserializer = toml::Deserializer::new(text);
+        let raw: ProfileFile = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+            let path = e.path().to_string();
+            let message = readable_toml_error(&e.inner().to_string());
+            if path.is_empty() || path == "." {
+                ProfileError::Syntax(message)
+            } else {
+                field_error(path, message)
+            }
+        })?;
         Self::validate(raw, data)
     }
 
@@ -225,7 +334,36 @@ impl Profile {
                 raw.lactating.unwrap_or(false),
             ),
         };
+        if !PREGNANCY_PLAUSIBLE_AGE.contains(&raw.age) {
+            for (field, value) in [("pregnant", pregnant), ("lactating", lactating)] {
+                if value {
+                    return Err(field_error(
+                        field,
+                        format!(
+                            "true is not plausible at age {}: allowed only at ages {}-{}",
+                            raw.age,
+                            PREGNANCY_PLAUSIBLE_AGE.start(),
+                            PREGNANCY_PLAUSIBLE_AGE.end()
+                        ),
+                    ));
+                }
+            }
+        }
         let bedtime = parse_time("bedtime".into(), &raw.bedtime)?;
+        let wake = match &raw.wake {
+            Some(w) => {
+                let wake = parse_time("wake".into(), w)?;
+                if wake == bedtime {
+                    return Err(field_error(
+                        "wake",
+                        "must differ from bedtime: the hours between wake and bedtime are the \
+                         waking day",
+                    ));
+                }
+                Some(wake)
+            }
+            None => None,
+        };
         let ferritin = check_f64(
             "ferritin_ng_ml",
             raw.ferritin_ng_ml,
@@ -271,22 +409,14 @@ impl Profile {
         };
         let mut medications = Vec::with_capacity(raw.medications.len());
         for (i, m) in raw.medications.into_iter().enumerate() {
-            if m.name.trim().is_empty() {
-                return Err(field_error(
-                    format!("medications[{i}].name"),
-                    "must not be empty",
-                ));
-            }
+            let name = check_name(format!("medications[{i}].name"), &m.name)?;
             let times = m
                 .times
                 .iter()
                 .enumerate()
                 .map(|(j, t)| parse_time(format!("medications[{i}].times[{j}]"), t))
                 .collect::<Result<Vec<_>, _>>()?;
-            medications.push(Medication {
-                name: m.name.trim().to_string(),
-                times,
-            });
+            medications.push(Medication { name, times });
         }
         let catalogue = crate::forms::FormCatalogue::new(data);
         let mut supplements = Vec::with_capacity(raw.supplements.len());
@@ -296,24 +426,40 @@ impl Profile {
             if mg <= 0.0 {
                 return Err(field_error(field, "must be more than 0 mg"));
             }
-            let family = catalogue.family_in_text(&s.name);
-            let says_magnesium = s.name.to_lowercase().contains("magnesium")
-                || s.name.to_lowercase().contains("magnesia");
-            if family.is_none() && !says_magnesium {
+            let name = check_name(format!("supplements[{i}].name"), &s.name)?;
+            let lower = name.to_lowercase();
+            let says_magnesium = lower.contains("magnesium") || lower.contains("magnesia");
+            if !says_magnesium {
+                let other = OTHER_MINERALS.iter().find(|m| lower.contains(*m));
                 return Err(field_error(
                     format!("supplements[{i}].name"),
-                    format!(
-                        "'{}' names no magnesium form: list magnesium-containing products only, \
-                         as \"magnesium\" or with a form ({})",
-                        s.name,
-                        catalogue.families().join(", ")
-                    ),
+                    match other {
+                        Some(m) => format!(
+                            "'{name}' is a {m} product, not magnesium: list only \
+                             magnesium-containing products, with \"magnesium\" in the name \
+                             (other supplements belong under [[medications]])"
+                        ),
+                        None => format!(
+                            "'{name}' does not say magnesium: list only magnesium-containing \
+                             products, with \"magnesium\" in the name (for example \
+                             \"magnesium {}\")",
+                            catalogue.families().first().copied().unwrap_or("citrate")
+                        ),
+                    },
                 ));
             }
+            let family = catalogue.family_in_text(&name);
+            let times = s
+                .times
+                .iter()
+                .enumerate()
+                .map(|(j, t)| parse_time(format!("supplements[{i}].times[{j}]"), t))
+                .collect::<Result<Vec<_>, _>>()?;
             supplements.push(CurrentSupplement {
-                name: s.name,
+                name,
                 family,
                 elemental_mg: mg,
+                times,
             });
         }
         Ok(Self {
@@ -322,6 +468,7 @@ impl Profile {
             pregnant,
             lactating,
             bedtime,
+            wake,
             gi_tolerance: raw.gi_tolerance,
             ferritin_ng_ml: ferritin,
             tsat_percent: tsat,
@@ -360,6 +507,7 @@ mod tests {
         assert_eq!(p.age, 52);
         assert_eq!(p.bedtime.to_string(), "22:30");
         assert_eq!(p.medications[0].times[0].to_string(), "07:30");
+        assert_eq!(p.wake.map(|w| w.to_string()).as_deref(), Some("06:30"));
         assert_eq!(p.supplements[0].family.as_deref(), Some("glycinate"));
         assert_eq!(p.current_supplement_mg(), 100.0);
     }
@@ -426,7 +574,52 @@ mod tests {
             ),
             (
                 minimal("[[supplements]]\nname = \"vitamin C\"\nelemental_mg = 100"),
-                "supplements[0].name: 'vitamin C' names no magnesium form",
+                "supplements[0].name: 'vitamin C' does not say magnesium",
+            ),
+            (
+                minimal("[[supplements]]\nname = \"calcium carbonate\"\nelemental_mg = 500"),
+                "supplements[0].name: 'calcium carbonate' is a calcium product, not magnesium",
+            ),
+            (
+                minimal("[[supplements]]\nname = \"zinc citrate\"\nelemental_mg = 25"),
+                "supplements[0].name: 'zinc citrate' is a zinc product",
+            ),
+            (
+                minimal("[[supplements]]\nname = \"ferrous bisglycinate\"\nelemental_mg = 25"),
+                "supplements[0].name: 'ferrous bisglycinate' is a ferrous product",
+            ),
+            (
+                minimal("[[supplements]]\nname = \"glycinate\"\nelemental_mg = 100"),
+                "supplements[0].name: 'glycinate' does not say magnesium",
+            ),
+            (
+                minimal("[[supplements]]\nname = \"magnesium\"\nelemental_mg = 100\ntimes = [\"9pm\"]"),
+                "supplements[0].times[0]: '9pm' is not a time of day",
+            ),
+            (minimal("[[kidney]]\negfr = 50"), "kidney[0]: line 5, column 1: invalid type: map"),
+            (
+                minimal("[kidney]\negfr = \"fifty\""),
+                "kidney.egfr: line 6, column 8: invalid type: string \"fifty\", expected a number",
+            ),
+            (minimal("[kidney]\ndialysis = 1"), "kidney.dialysis: line 6, column 12: invalid type: integer"),
+            (minimal("medications = \"lasix\""), "medications: line 5, column 15: invalid type: string"),
+            (minimal("wake = \"22:30\""), "wake: must differ from bedtime"),
+            (minimal("wake = \"7\""), "wake: '7' is not a time of day"),
+            (
+                minimal(&format!("[[medications]]\nname = \"{}\"", "x".repeat(121))),
+                "medications[0].name: is 121 characters long: allowed at most 120",
+            ),
+            (
+                minimal("[[medications]]\nname = \"lasix\\u001b[31m\""),
+                "medications[0].name: 'lasix\\u{1b}[31m' contains control characters",
+            ),
+            (
+                "age = 8\nsex = \"female\"\npregnant = true\nbedtime = \"22:30\"\ngi_tolerance = \"normal\"".to_string(),
+                "pregnant: true is not plausible at age 8: allowed only at ages 10-60",
+            ),
+            (
+                "age = 75\nsex = \"female\"\nlactating = true\nbedtime = \"22:30\"\ngi_tolerance = \"normal\"".to_string(),
+                "lactating: true is not plausible at age 75",
             ),
             (
                 minimal("pregnant = true"),

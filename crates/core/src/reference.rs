@@ -133,6 +133,10 @@ pub enum RuleKind {
     Retention,
     RlsWorsening,
     Augmentation,
+    /// An interaction the sources name without a spacing rule: a flag of the class's severity.
+    Interaction,
+    /// The medicine itself contains magnesium, which counts toward the supplemental upper limit.
+    MagnesiumSource,
     None,
 }
 
@@ -163,8 +167,37 @@ pub struct MedicineClass {
 pub struct MedicineRow {
     pub generic: String,
     pub class: String,
+    /// For a magnesium salt: its id in forms.toml, so a stated salt weight converts to elemental
+    /// magnesium.
+    #[serde(default)]
+    pub form: Option<String>,
     #[serde(default)]
     pub other_names: Vec<String>,
+}
+
+/// Magnesium on a product's label: `elemental_mg` per `per_amount` `unit`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelMagnesium {
+    pub elemental_mg: f64,
+    pub per_amount: f64,
+    /// "ml", "fl oz", "tablet"
+    pub unit: String,
+    /// The smallest adult dose on the label, in `unit`; counted when no amount is stated.
+    #[serde(default)]
+    pub smallest_adult_dose: Option<f64>,
+}
+
+/// A named product that stands for several ingredients (and, for antacids and laxatives, its
+/// label's magnesium content).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductRow {
+    pub names: Vec<String>,
+    pub ingredients: Vec<String>,
+    pub sources: Vec<String>,
+    #[serde(default)]
+    pub magnesium: Option<LabelMagnesium>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -172,6 +205,8 @@ pub struct MedicineRow {
 struct MedicinesFile {
     class: Vec<MedicineClass>,
     medicine: Vec<MedicineRow>,
+    #[serde(default)]
+    product: Vec<ProductRow>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -199,6 +234,26 @@ pub struct IronRule {
     pub low_tsat_below_percent: f64,
     pub paediatric_low_ferritin_below_ng_ml: f64,
     pub sources: Vec<String>,
+    pub overload_tsat_above_percent_female: f64,
+    pub overload_ferritin_above_ng_ml_female: f64,
+    pub overload_tsat_above_percent_male: f64,
+    pub overload_ferritin_above_ng_ml_male: f64,
+    pub overload_sources: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KidneyUnknownRule {
+    pub risk_conditions: Vec<String>,
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EfsaRule {
+    pub ul_mg: u32,
+    pub min_age_years: u32,
+    pub sources: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -219,6 +274,8 @@ pub struct TimingRule {
     pub minutes_before_bed: u16,
     pub search_step_minutes: u16,
     pub sources: Vec<String>,
+    pub default_sleep_hours: u16,
+    pub sleep_sources: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -266,6 +323,8 @@ pub struct PlanRules {
     pub adult: AgeRule,
     pub older_adult: AgeRule,
     pub kidney: KidneyRule,
+    pub kidney_unknown: KidneyUnknownRule,
+    pub efsa: EfsaRule,
     pub iron: IronRule,
     pub dose: DoseRule,
     pub timing: TimingRule,
@@ -327,6 +386,16 @@ pub struct LifestyleMeasure {
 struct AdviceFile {
     food_group: Vec<FoodGroup>,
     lifestyle: Vec<LifestyleMeasure>,
+    safety: Vec<LifestyleMeasure>,
+    evidence: EvidenceNote,
+}
+
+/// What the evidence for magnesium in RLS says, in plain words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceNote {
+    pub text: String,
+    pub sources: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -378,9 +447,13 @@ pub struct ReferenceData {
     pub forms: Vec<FormRow>,
     pub medicine_classes: Vec<MedicineClass>,
     pub medicines: Vec<MedicineRow>,
+    pub products: Vec<ProductRow>,
     pub rules: PlanRules,
     pub food_groups: Vec<FoodGroup>,
     pub lifestyle: Vec<LifestyleMeasure>,
+    /// Side effects, signs of too much magnesium, and telling the clinician.
+    pub safety: Vec<LifestyleMeasure>,
+    pub evidence: EvidenceNote,
     pub irls: IrlsDefinition,
 }
 
@@ -419,9 +492,12 @@ impl ReferenceData {
             forms: forms.form,
             medicine_classes: medicines.class,
             medicines: medicines.medicine,
+            products: medicines.product,
             rules,
             food_groups: advice.food_group,
             lifestyle: advice.lifestyle,
+            safety: advice.safety,
+            evidence: advice.evidence,
             irls: scales.irls,
         };
         data.check()?;
@@ -449,6 +525,10 @@ impl ReferenceData {
             &r.older_adult.sources,
             &r.kidney.sources,
             &r.iron.sources,
+            &r.iron.overload_sources,
+            &r.kidney_unknown.sources,
+            &r.efsa.sources,
+            &r.timing.sleep_sources,
             &r.dose.start_sources,
             &r.dose.sensitive_sources,
             &r.dose.min_useful_sources,
@@ -471,8 +551,17 @@ impl ReferenceData {
         for g in &self.food_groups {
             out.extend(g.sources.iter().map(|s| ("advice.toml", s.as_str())));
         }
-        for l in &self.lifestyle {
+        for l in self.lifestyle.iter().chain(&self.safety) {
             out.extend(l.sources.iter().map(|s| ("advice.toml", s.as_str())));
+        }
+        out.extend(
+            self.evidence
+                .sources
+                .iter()
+                .map(|s| ("advice.toml", s.as_str())),
+        );
+        for p in &self.products {
+            out.extend(p.sources.iter().map(|s| ("medicines.toml", s.as_str())));
         }
         out.extend(
             self.irls
@@ -543,8 +632,57 @@ impl ReferenceData {
                 );
             }
             for n in std::iter::once(&m.generic).chain(&m.other_names) {
-                if !names.insert(crate::medicines::normalize_name(n)) {
+                if !names.insert(crate::medicines::significant_words(n).join(" ")) {
                     return inconsistent("medicines.toml", format!("name '{n}' appears twice"));
+                }
+            }
+            if let Some(form) = &m.form {
+                if !self.forms.iter().any(|f| &f.id == form) {
+                    return inconsistent(
+                        "medicines.toml",
+                        format!("medicine '{}' names unknown form '{form}'", m.generic),
+                    );
+                }
+            }
+        }
+        for c in &self.rules.kidney_unknown.risk_conditions {
+            if !self.rules.condition.iter().any(|r| &r.id == c) {
+                return inconsistent(
+                    "rules.toml",
+                    format!("kidney_unknown names unknown condition '{c}'"),
+                );
+            }
+        }
+        for p in &self.products {
+            if p.names.is_empty() || p.ingredients.is_empty() || p.sources.is_empty() {
+                return inconsistent(
+                    "medicines.toml",
+                    format!("product {:?} needs names, ingredients and sources", p.names),
+                );
+            }
+            for n in &p.names {
+                if !names.insert(crate::medicines::significant_words(n).join(" ")) {
+                    return inconsistent("medicines.toml", format!("name '{n}' appears twice"));
+                }
+            }
+            for i in &p.ingredients {
+                if !self.medicines.iter().any(|m| &m.generic == i) {
+                    return inconsistent(
+                        "medicines.toml",
+                        format!("product {:?}: ingredient '{i}' is not a medicine", p.names),
+                    );
+                }
+            }
+            if let Some(l) = &p.magnesium {
+                let ok = l.elemental_mg > 0.0
+                    && l.per_amount > 0.0
+                    && crate::medicines::AmountUnit::parse(&l.unit).is_some()
+                    && l.smallest_adult_dose.map_or(true, |d| d > 0.0);
+                if !ok {
+                    return inconsistent(
+                        "medicines.toml",
+                        format!("product {:?}: magnesium label values are invalid", p.names),
+                    );
                 }
             }
         }

@@ -46,6 +46,8 @@ impl SpacingConstraint {
 pub struct DoseTime {
     /// Bedtime minus the usual lead time.
     pub target: ClockTime,
+    /// The start of the waking day: no dose is placed between bedtime and this time.
+    pub earliest: ClockTime,
     /// The chosen time, or `None` when no time of day keeps every rule.
     pub take_at: Option<ClockTime>,
     /// The constraints the target time would break (why it moved, or why nothing fits).
@@ -53,10 +55,11 @@ pub struct DoseTime {
 }
 
 /// Finds the time closest to `bedtime - minutes_before_bed` that keeps every constraint.
-/// Candidates run back from bedtime in `step` minutes over a whole day: the dose is never placed
-/// after bedtime. Ties go to the earlier time.
+/// Candidates run back from bedtime in `step` minutes to the wake time (inclusive): the dose is
+/// never placed after bedtime or in the hours of sleep. Ties go to the earlier time.
 pub fn choose_dose_time(
     bedtime: ClockTime,
+    wake: ClockTime,
     minutes_before_bed: u16,
     step: u16,
     constraints: &[SpacingConstraint],
@@ -70,10 +73,13 @@ pub fn choose_dose_time(
         .cloned()
         .collect();
     let step = i32::from(step.max(1));
-    let mut offsets: Vec<i32> = (0..i32::from(MINUTES_PER_DAY) / step)
-        .map(|k| k * step)
-        .collect();
-    if !offsets.contains(&target_offset) {
+    // Minutes from wake to bedtime: the largest offset before bedtime a dose may have.
+    let awake = i32::from(wake.minutes_until(bedtime));
+    let mut offsets: Vec<i32> = (0..=awake / step).map(|k| k * step).collect();
+    if !offsets.contains(&awake) {
+        offsets.push(awake);
+    }
+    if target_offset <= awake && !offsets.contains(&target_offset) {
         offsets.push(target_offset);
     }
     // Closest to the target first; on a tie the earlier time (larger offset before bed).
@@ -84,6 +90,7 @@ pub fn choose_dose_time(
         .find(|&t| constraints.iter().all(|c| c.allows(t)));
     DoseTime {
         target,
+        earliest: wake,
         take_at,
         conflicts_at_target,
     }
@@ -153,7 +160,9 @@ mod tests {
             ),
         ];
         for (bed, constraints, expected) in cases {
-            let got = choose_dose_time(t(bed), 30, 5, &constraints);
+            // Wake 8 h after bedtime.
+            let wake = ClockTime::from_minutes_wrapping(i32::from(t(bed).minutes()) + 480);
+            let got = choose_dose_time(t(bed), wake, 30, 5, &constraints);
             assert_eq!(
                 got.take_at.map(|x| x.to_string()),
                 expected.map(String::from),
@@ -175,10 +184,32 @@ mod tests {
         assert!(!c.allows(t("15:01")) && !c.allows(t("22:59")));
     }
 
+    #[test]
+    fn a_dose_is_never_placed_during_sleep() {
+        // Iron at 08:00, 12:00, 16:00 and 20:00 (4 h either way) rules out 04:00-24:00 except
+        // the ends: only 00:00-04:00 is allowed. Searching the whole day from bedtime 22:30 found
+        // 04:00 (asleep); in a waking day of 06:30-22:30 nothing fits; someone up at 03:30 can
+        // take it at 04:00.
+        let constraints = vec![
+            rule("iron", "08:00", 4, 4),
+            rule("iron", "12:00", 4, 4),
+            rule("iron", "16:00", 4, 4),
+            rule("iron", "20:00", 4, 4),
+        ];
+        let whole_day = choose_dose_time(t("22:30"), t("22:35"), 30, 5, &constraints);
+        assert_eq!(whole_day.take_at, Some(t("04:00")), "the old behaviour");
+        let got = choose_dose_time(t("22:30"), t("06:30"), 30, 5, &constraints);
+        assert_eq!(got.take_at, None);
+        assert_eq!(got.earliest, t("06:30"));
+        let got = choose_dose_time(t("22:30"), t("03:30"), 30, 5, &constraints);
+        assert_eq!(got.take_at, Some(t("04:00")));
+    }
+
     proptest! {
         #[test]
-        fn chosen_time_keeps_every_rule_and_is_not_after_bedtime(
+        fn chosen_time_keeps_every_rule_and_is_in_the_waking_day(
             bed in 0u16..1440,
+            wake_after_bed in 1u16..1439,
             drugs in proptest::collection::vec((0u16..1440, 0u16..7, 0u16..7), 0..4),
         ) {
             let constraints: Vec<_> = drugs.iter().map(|&(at, b, a)| SpacingConstraint {
@@ -188,12 +219,17 @@ mod tests {
                 drug_after_mg_minutes: a * 60,
             }).collect();
             let bedtime = ClockTime::from_minutes_wrapping(i32::from(bed));
-            let got = choose_dose_time(bedtime, 30, 5, &constraints);
+            let wake = ClockTime::from_minutes_wrapping(i32::from(bed) + i32::from(wake_after_bed));
+            let awake = i32::from(wake.minutes_until(bedtime));
+            let got = choose_dose_time(bedtime, wake, 30, 5, &constraints);
             if let Some(at) = got.take_at {
                 prop_assert!(constraints.iter().all(|c| c.allows(at)));
+                // In the waking day: no later than bedtime, no earlier than wake.
+                prop_assert!(i32::from(at.minutes_until(bedtime)) <= awake);
             } else {
-                // Nothing fits: every candidate (bedtime minus a multiple of 5 min) breaks a rule.
-                for k in 0..288 {
+                // Nothing fits: every candidate (bedtime minus a multiple of 5 min, back to
+                // wake) breaks a rule.
+                for k in 0..=(awake / 5) {
                     let t = ClockTime::from_minutes_wrapping(i32::from(bed) - 5 * k);
                     prop_assert!(!constraints.iter().all(|c| c.allows(t)));
                 }
