@@ -119,7 +119,11 @@ fn every_source_url_is_on_a_canonical_host() {
         .filter_map(|s| s.url.as_deref())
         .filter_map(|u| canonical_host(u).err())
         .collect();
-    assert!(bad.is_empty(), "non-canonical source URLs:\n{}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "non-canonical source URLs:\n{}",
+        bad.join("\n")
+    );
 }
 
 #[test]
@@ -142,7 +146,10 @@ fn no_url_anywhere_in_the_tables_leaves_the_canonical_hosts() {
         .values()
         .filter(|s| s.url.is_some())
         .count();
-    assert!(seen >= with_url, "scan found {seen} URLs, sources hold {with_url}");
+    assert!(
+        seen >= with_url,
+        "scan found {seen} URLs, sources hold {with_url}"
+    );
     assert!(bad.is_empty(), "non-canonical URLs:\n{}", bad.join("\n"));
 }
 
@@ -167,7 +174,11 @@ fn no_citation_or_table_text_cites_an_internal_document() {
             }
         }
     }
-    assert!(bad.is_empty(), "internal documents cited:\n{}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "internal documents cited:\n{}",
+        bad.join("\n")
+    );
 }
 
 #[test]
