@@ -712,6 +712,9 @@ impl ReferenceData {
 }
 
 #[cfg(test)]
+mod source_urls;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
