@@ -96,7 +96,7 @@ pub fn plan_text(plan: &Plan, profile: &Profile) -> String {
                 },
                 s.elemental_mg,
                 s.form,
-                when_words(s.take_at)
+                when_words(s.take_at, plan.dose_time.as_ref().map(|d| d.earliest))
             );
             para(&mut out, "  ", &instruction);
             para(&mut out, "  ", &format!("Why: {}", s.reason));
@@ -263,14 +263,20 @@ pub fn plan_text(plan: &Plan, profile: &Profile) -> String {
     out
 }
 
-/// "each evening at 21:30", "each night at 00:15", "each day at 15:00": the words fit the time.
-fn when_words(at: quietlegs_core::ClockTime) -> String {
-    // Evening from 17:00, night from midnight to 05:00 (plain clock words, not a clinical rule).
+/// "each evening at 21:30", "each morning at 07:00", "each night at 00:15", "each day at 15:00":
+/// the words fit the time and the person's waking day.
+fn when_words(at: quietlegs_core::ClockTime, wake: Option<quietlegs_core::ClockTime>) -> String {
+    // Plain clock words, not a clinical rule: evening from 17:00, morning within 5 h of waking,
+    // night before 05:00.
     const EVENING_FROM_MINUTES: u16 = 17 * 60;
+    const MORNING_WITHIN_MINUTES: u16 = 5 * 60;
     const NIGHT_UNTIL_MINUTES: u16 = 5 * 60;
     let m = at.minutes();
+    let since_wake = wake.map(|w| w.minutes_until(at));
     if m >= EVENING_FROM_MINUTES {
         format!("each evening at {at}")
+    } else if since_wake.is_some_and(|s| s < MORNING_WITHIN_MINUTES) {
+        format!("each morning at {at}")
     } else if m < NIGHT_UNTIL_MINUTES {
         format!("each night at {at}")
     } else {
@@ -738,4 +744,27 @@ fn escape(t: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::when_words;
+    use quietlegs_core::ClockTime;
+
+    #[test]
+    fn dose_time_words_fit_the_waking_day() {
+        let t = |s: &str| ClockTime::parse(s).unwrap();
+        let cases = [
+            ("22:00", Some("06:30"), "each evening at 22:00"),
+            ("17:00", Some("06:30"), "each evening at 17:00"),
+            ("15:00", Some("06:30"), "each day at 15:00"),
+            ("07:00", Some("06:30"), "each morning at 07:00"),
+            ("04:00", Some("03:30"), "each morning at 04:00"),
+            ("02:30", Some("11:00"), "each night at 02:30"),
+            ("02:30", None, "each night at 02:30"),
+        ];
+        for (at, wake, want) in cases {
+            assert_eq!(when_words(t(at), wake.map(t)), want);
+        }
+    }
 }

@@ -64,6 +64,10 @@ fn bad_profiles_exit_2_naming_the_field() {
         ("age = 60\nsex = \"male\"\nbedtime = \"22:00\"\ngi_tolerance = \"normal\"\n[kidney]\negfr = -5\n", "kidney.egfr: -5 is out of range"),
         ("age = 60\nsex = \"male\"\nbedtime = \"22:00\"\ngi_tolerance = \"normal\"\nferritin_ng_ml = 20000\n", "ferritin_ng_ml: 20000 is out of range"),
         ("age = 60\nsex = \"male\"\nbedtime = \"22:00\"\n", "missing field `gi_tolerance`"),
+        ("age = 60\nsex = \"male\"\nbedtime = \"22:00\"\ngi_tolerance = \"normal\"\n[[kidney]]\negfr = 50\n", "kidney[0]: line 5"),
+        ("age = 60\nsex = \"male\"\nbedtime = \"22:00\"\ngi_tolerance = \"normal\"\n[kidney]\ndialysis = \"no\"\n", "kidney.dialysis: line 6"),
+        ("age = 75\nsex = \"female\"\nlactating = true\nbedtime = \"22:00\"\ngi_tolerance = \"normal\"\n", "lactating: true is not plausible at age 75"),
+        ("age = 60\nsex = \"male\"\nbedtime = \"22:00\"\ngi_tolerance = \"normal\"\n[[supplements]]\nname = \"calcium carbonate\"\nelemental_mg = 500\n", "supplements[0].name: 'calcium carbonate' is a calcium product, not magnesium"),
     ];
     for (text, expected) in cases {
         let f = profile_file(text);
@@ -73,6 +77,32 @@ fn bad_profiles_exit_2_naming_the_field() {
         &["plan", "--profile", "/nonexistent/profile.toml"],
         2,
         "reading the profile /nonexistent/profile.toml",
+    );
+}
+
+#[test]
+fn hostile_medicine_names_are_refused_and_never_echoed_raw() {
+    let long = "x".repeat(500);
+    let f = profile_file(&format!(
+        "age = 60\nsex = \"male\"\nbedtime = \"22:00\"\ngi_tolerance = \"normal\"\n[[medications]]\nname = \"{long}\"\n"
+    ));
+    check(
+        &["plan", "--profile", f.path()],
+        2,
+        "medications[0].name: is 500 characters long: allowed at most 120",
+    );
+    // An escape sequence (ESC [ 2 J clears a terminal) and a carriage return in a name.
+    let f = profile_file(
+        "age = 60\nsex = \"male\"\nbedtime = \"22:00\"\ngi_tolerance = \"normal\"\n[[medications]]\nname = \"lasix\\u001b[2J\\r\"\n",
+    );
+    let out = quietlegs(&["plan", "--profile", f.path()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("medications[0].name"), "{stderr}");
+    assert!(stderr.contains("contains control characters"), "{stderr}");
+    assert!(
+        !out.stderr.iter().any(|&b| b == 0x1b || b == b'\r'),
+        "control characters echoed raw: {stderr:?}"
     );
 }
 

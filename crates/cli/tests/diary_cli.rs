@@ -303,6 +303,22 @@ fn sigkill_during_writes_never_loses_an_acknowledged_entry() {
         &db,
         &["log", "night", "--severity", "1", "--date", "2026-11-01"],
     ));
+    // How long one uninterrupted write takes on this machine now (a debug build takes about
+    // 25 ms when idle, several times that when other builds share the cores): kill times are
+    // spread over 0-2.4 times that, so some writers die before, during and after the write.
+    let mut timings: Vec<Duration> = (1..=3)
+        .map(|day| {
+            let start = std::time::Instant::now();
+            let date = format!("2026-10-0{day}");
+            ok(ql(
+                &db,
+                &["log", "night", "--severity", "2", "--date", &date],
+            ));
+            start.elapsed()
+        })
+        .collect();
+    timings.sort();
+    let write_time = timings[1];
     let mut acknowledged: Vec<i64> = Vec::new();
     let mut killed = 0;
     for i in 0..160u64 {
@@ -317,9 +333,8 @@ fn sigkill_during_writes_never_loses_an_acknowledged_entry() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        // Kill after 0-60 ms (a debug-build `log` takes about 25 ms): before, during or after
-        // the write transaction.
-        std::thread::sleep(Duration::from_micros((i * 7_919) % 60_000));
+        // Kill before, during or after the write transaction.
+        std::thread::sleep(write_time.mul_f64(2.4 * ((i * 7_919) % 1_000) as f64 / 1_000.0));
         let _ = child.kill(); // SIGKILL on Unix
         let out = child.wait_with_output().unwrap();
         if out.status.success() {

@@ -50,6 +50,107 @@ fn persona_plans_render_as_snapshotted() {
     }
 }
 
+/// The `# expect flags:` and `# expect supplement:` lines of a persona file, worked out by hand
+/// from the rules for that profile.
+fn expectations(profile: &Path) -> (BTreeSet<String>, String) {
+    let text = std::fs::read_to_string(profile).unwrap();
+    let line = |prefix: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("{}: no '{prefix}' line", profile.display()))
+            .trim()
+            .to_string()
+    };
+    let flags = line("# expect flags:");
+    let flags = if flags == "(none)" {
+        BTreeSet::new()
+    } else {
+        flags.split(", ").map(str::to_string).collect()
+    };
+    (flags, line("# expect supplement:"))
+}
+
+#[test]
+fn each_persona_raises_exactly_its_expected_flags_and_dose() {
+    for p in personas() {
+        if p.ends_with("examples/profile.toml") {
+            continue;
+        }
+        let plan: serde_json::Value = serde_json::from_str(&run_plan(&p, true)).unwrap();
+        let got: BTreeSet<String> = plan["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}:{}",
+                    f["code"].as_str().unwrap(),
+                    f["severity"].as_str().unwrap()
+                )
+            })
+            .collect();
+        let supplement = match plan["supplement"].as_object() {
+            None => "none".to_string(),
+            Some(s) => format!(
+                "{} mg at {}{}",
+                s["elemental_mg"],
+                s["take_at"].as_str().unwrap(),
+                if s["conditional"] == true {
+                    " if the clinician agrees"
+                } else {
+                    ""
+                }
+            ),
+        };
+        let (want_flags, want_supplement) = expectations(&p);
+        assert_eq!(got, want_flags, "{}", p.display());
+        assert_eq!(supplement, want_supplement, "{}", p.display());
+        // take_at is null whenever there is no supplement.
+        if plan["supplement"].is_null() {
+            assert!(plan["dose_time"]["take_at"].is_null(), "{}", p.display());
+        }
+    }
+}
+
+#[test]
+fn plan_output_to_a_closed_pipe_ends_quietly() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::process::Stdio;
+    // A pipe whose reading end is closed before the program starts: every write fails with
+    // EPIPE, as in `quietlegs plan | head -1` once head has exited.
+    let mut fds = [0i32; 2];
+    // SAFETY: pipe() fills two new file descriptors that this test then owns.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: both descriptors are fresh and owned here exactly once.
+    let (read_end, write_end) =
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(read_end);
+    let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/profile.toml");
+    for json in [false, true] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_quietlegs"));
+        cmd.args(["plan", "--profile"]).arg(&profile);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd
+            .stdout(Stdio::from(write_end.try_clone().unwrap()))
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{:?}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 #[test]
 fn personas_together_raise_every_flag_code() {
     // The flag codes issue #2 requires, plus the ones quietlegs adds.
@@ -80,6 +181,16 @@ fn personas_together_raise_every_flag_code() {
         "augmentation-risk",
         "iron-borderline",
         "no-safe-dose-time",
+        "interaction-aminoglycoside",
+        "interaction-calcium-channel-blocker",
+        "interaction-digoxin",
+        "magnesium-medicine",
+        "kidney-magnesium-medicine",
+        "kidney-function-unknown",
+        "kidney-risk",
+        "iron-overload-possible",
+        "spacing-current-magnesium",
+        "ul-reached",
     ];
     let mut seen = BTreeSet::new();
     for p in personas() {

@@ -677,7 +677,7 @@ impl ReferenceData {
                 let ok = l.elemental_mg > 0.0
                     && l.per_amount > 0.0
                     && crate::medicines::AmountUnit::parse(&l.unit).is_some()
-                    && l.smallest_adult_dose.map_or(true, |d| d > 0.0);
+                    && !matches!(l.smallest_adult_dose, Some(d) if d.is_nan() || d <= 0.0);
                 if !ok {
                     return inconsistent(
                         "medicines.toml",
