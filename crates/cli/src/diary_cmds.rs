@@ -90,9 +90,34 @@ fn parse_time(flag: &str, text: Option<&str>) -> Result<Option<ClockTime>, Failu
 }
 
 pub fn open_store(db: &Path) -> Result<SqliteStore, Failure> {
-    SqliteStore::open(db)
-        .with_context(|| format!("opening the database {}", db.display()))
-        .map_err(Failure::Internal)
+    Ok(SqliteStore::open(db).with_context(|| format!("opening the database {}", db.display()))?)
+}
+
+/// Opens an existing database for reading only (no write lock, never waits for a writer).
+pub fn open_store_read_only(db: &Path) -> Result<SqliteStore, Failure> {
+    Ok(SqliteStore::open_read_only(db)
+        .with_context(|| format!("opening the database {}", db.display()))?)
+}
+
+/// The diary's records for reading only: none when there is no database or no person yet.
+pub fn read_records(
+    db: &Path,
+    from: Option<Date>,
+    to: Option<Date>,
+) -> Result<Vec<quietlegs_core::diary::StoredRecord>, Failure> {
+    if !db.exists() {
+        return Ok(Vec::new());
+    }
+    let store = open_store_read_only(db)?;
+    let Some(person) = store
+        .find_person(DEFAULT_PERSON)
+        .context("finding the diary's person")?
+    else {
+        return Ok(Vec::new());
+    };
+    Ok(store
+        .records(person, from, to)
+        .context("reading the diary")?)
 }
 
 pub fn me(store: &mut SqliteStore, now: &Now) -> Result<PersonId, Failure> {
@@ -395,7 +420,6 @@ pub fn history(
     db: &Path,
     from: Option<&str>,
     to: Option<&str>,
-    now: &Now,
     json_out: bool,
 ) -> Result<(), Failure> {
     let parse = |flag: &str, t: Option<&str>| -> Result<Option<Date>, Failure> {
@@ -413,11 +437,7 @@ pub fn history(
         println!("The diary is empty. Log a night with: quietlegs log night --severity 4");
         return Ok(());
     }
-    let mut store = open_store(db)?;
-    let person = me(&mut store, now)?;
-    let records = store
-        .records(person, from, to)
-        .context("reading the diary")?;
+    let records = read_records(db, from, to)?;
     let days = days(&records);
     if json_out {
         return print_json(&serde_json::json!({ "days": days, "records": records }));
@@ -561,16 +581,8 @@ pub fn delete(db: &Path, now: &Now, kind: &str, id: i64, yes: bool) -> Result<()
     Ok(())
 }
 
-pub fn export(db: &Path, now: &Now, format: &str, output: Option<&Path>) -> Result<(), Failure> {
-    let records = if db.exists() {
-        let mut store = open_store(db)?;
-        let person = me(&mut store, now)?;
-        store
-            .records(person, None, None)
-            .context("reading the diary")?
-    } else {
-        Vec::new()
-    };
+pub fn export(db: &Path, format: &str, output: Option<&Path>) -> Result<(), Failure> {
+    let records = read_records(db, None, None)?;
     let text = match format {
         "csv" => to_csv(&records),
         "json" => to_json(&records),

@@ -1,6 +1,6 @@
 //! `quietlegs insights` and `quietlegs reminders`.
 
-use crate::diary_cmds::{me, open_store, Now};
+use crate::diary_cmds::Now;
 use crate::{bad_input, print_json, Failure};
 use anyhow::{anyhow, Context};
 use icalendar::{Alarm, Calendar, Component, Event, EventLike, Trigger};
@@ -9,21 +9,11 @@ use quietlegs_core::diary::Record;
 use quietlegs_core::insights::insights;
 use quietlegs_core::plan::build_plan;
 use quietlegs_core::{Profile, ReferenceData};
-use quietlegs_store::Store;
 use std::collections::BTreeMap;
 use std::path::Path;
 
 pub fn run_insights(db: &Path, data: &ReferenceData, json_out: bool) -> Result<(), Failure> {
-    let now = Now::read();
-    let records = if db.exists() {
-        let mut store = open_store(db)?;
-        let person = me(&mut store, &now)?;
-        store
-            .records(person, None, None)
-            .context("reading the diary")?
-    } else {
-        Vec::new()
-    };
+    let records = crate::diary_cmds::read_records(db, None, None)?;
     let mut nights = BTreeMap::new();
     let mut factors = Vec::new();
     for r in records {

@@ -424,17 +424,36 @@ struct Output {
     json: bool,
 }
 
-/// A failure at the edge: bad input (exit 2) or an internal error (exit 1).
+/// A failure at the edge: bad input (exit 2), the environment (busy, read-only, disk full:
+/// exit 75, "try again"), or an internal error (exit 1).
 pub(crate) enum Failure {
     BadInput(anyhow::Error),
+    Unavailable(anyhow::Error),
     Internal(anyhow::Error),
 }
 
 impl From<anyhow::Error> for Failure {
+    /// Errors are classified in this one place by what caused them: a store error the person
+    /// can act on is bad input or "unavailable", whatever the call site wrapped it in.
     fn from(e: anyhow::Error) -> Self {
+        use quietlegs_store::StoreError;
+        for cause in e.chain() {
+            if let Some(store) = cause.downcast_ref::<StoreError>() {
+                match store {
+                    StoreError::Busy | StoreError::ReadOnly(_) | StoreError::DiskFull(_) => {
+                        return Failure::Unavailable(e)
+                    }
+                    StoreError::NotQuietlegs { .. } => return Failure::BadInput(e),
+                    _ => {}
+                }
+            }
+        }
         Failure::Internal(e)
     }
 }
+
+/// Exit code for a temporary failure of the environment (sysexits.h EX_TEMPFAIL).
+const EXIT_UNAVAILABLE: u8 = 75;
 
 pub(crate) fn bad_input(e: impl Into<anyhow::Error>) -> Failure {
     Failure::BadInput(e.into())
@@ -451,6 +470,10 @@ fn main() -> ExitCode {
         Err(Failure::BadInput(e)) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
+        }
+        Err(Failure::Unavailable(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_UNAVAILABLE)
         }
         Err(Failure::Internal(e)) => {
             eprintln!("internal error: {e:?}");
@@ -705,13 +728,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             };
             diary_cmds::save(&db, &data, &now, record, replace, json_out)?;
         }
-        Command::History { from, to, output } => diary_cmds::history(
-            &db,
-            from.as_deref(),
-            to.as_deref(),
-            &diary_cmds::Now::read(),
-            output.json,
-        )?,
+        Command::History { from, to, output } => {
+            diary_cmds::history(&db, from.as_deref(), to.as_deref(), output.json)?
+        }
         Command::Edit {
             kind,
             id,
@@ -721,9 +740,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Delete { kind, id, yes } => {
             diary_cmds::delete(&db, &diary_cmds::Now::read(), &kind, id, yes)?
         }
-        Command::Export { format, output } => {
-            diary_cmds::export(&db, &diary_cmds::Now::read(), &format, output.as_deref())?
-        }
+        Command::Export { format, output } => diary_cmds::export(&db, &format, output.as_deref())?,
         Command::Import { file } => {
             diary_cmds::import(&db, &data, &diary_cmds::Now::read(), &file)?
         }

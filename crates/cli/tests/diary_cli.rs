@@ -450,3 +450,26 @@ fn insights_need_enough_nights_and_find_a_strong_association() {
     assert_eq!(alcohol["noteworthy"], true);
     assert!(alcohol["difference"].as_f64().unwrap() > 4.0);
 }
+
+#[test]
+fn another_programs_database_is_refused_unchanged_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("photos.db");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("CREATE TABLE photo (id INTEGER PRIMARY KEY, path TEXT); INSERT INTO photo (path) VALUES ('a.jpg');")
+        .unwrap();
+    let before = std::fs::read(&db).unwrap();
+    for args in [
+        &["log", "night", "--severity", "3", "--date", "2026-11-01"][..],
+        &["history"][..],
+        &["export", "--format", "json"][..],
+    ] {
+        let out = ql(&db, args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("is not a quietlegs database"), "{stderr}");
+        assert!(stderr.contains("left unchanged"), "{stderr}");
+    }
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+}

@@ -6,7 +6,7 @@
 
 mod sqlite;
 
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, APPLICATION_ID};
 
 /// The SQLite migrations in order (for migration tests of older schema versions).
 pub fn sqlite_migrations() -> &'static [&'static str] {
@@ -23,7 +23,19 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
+    /// Another process holds the write lock for longer than the busy timeout.
+    #[error("the database is busy (another quietlegs is writing to it); try again")]
+    Busy,
+    /// The database file or its folder cannot be written.
+    #[error("the database is read-only here: {0}")]
+    ReadOnly(String),
+    /// The disk is full: nothing was written.
+    #[error("the disk is full: nothing was written ({0})")]
+    DiskFull(String),
+    /// An existing file that is not a quietlegs database: refused, and left unchanged.
+    #[error("{path} is not a quietlegs database (it belongs to another program or is not SQLite); it was left unchanged: choose another file with --db")]
+    NotQuietlegs { path: String },
     #[error("database {path}: {message}")]
     Open { path: String, message: String },
     #[error("the database has schema version {found}, newer than this quietlegs ({supported}); upgrade quietlegs")]
@@ -44,6 +56,23 @@ pub enum StoreError {
         id: i64,
         message: String,
     },
+}
+
+impl From<rusqlite::Error> for StoreError {
+    /// Environment failures (busy, read-only, disk full) get their own kinds, so that the
+    /// person is told what to do rather than "internal error".
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Self::Busy,
+            Some(ErrorCode::ReadOnly) => Self::ReadOnly(e.to_string()),
+            Some(ErrorCode::DiskFull) => Self::DiskFull(e.to_string()),
+            Some(ErrorCode::NotADatabase) => Self::NotQuietlegs {
+                path: "the file".to_string(),
+            },
+            _ => Self::Sqlite(e),
+        }
+    }
 }
 
 /// A person whose diary this is; every diary read and write is scoped to one.

@@ -2,7 +2,7 @@
 
 use crate::{FoodRelease, FoodStream, Store, StoreError};
 use quietlegs_core::food::{Food, Nutrients, Portion};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
@@ -17,6 +17,91 @@ pub(crate) const MIGRATIONS: &[&str] = &[
 /// How long a writer waits for another process's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// `PRAGMA application_id` of a quietlegs database ("QLEG" in ASCII), so that quietlegs never
+/// writes into another program's SQLite file.
+pub const APPLICATION_ID: i32 = 0x514C_4547;
+
+/// The tables quietlegs creates (migrations 0001-0003): a database with only these and no
+/// application id is a quietlegs database from before the id was set.
+const OWN_TABLES: &[&str] = &[
+    "food_release",
+    "food",
+    "food_portion",
+    "person",
+    "night",
+    "irls",
+    "dose",
+    "food_log",
+    "side_effects",
+    "factor",
+    "trial",
+    "trial_seal",
+    "trial_event",
+    "trial_guess",
+];
+
+/// Whether the opened file is a quietlegs database (or empty); checked before anything is
+/// written, so a foreign file is left byte-identical.
+fn check_is_quietlegs(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let foreign = || StoreError::NotQuietlegs {
+        path: path.display().to_string(),
+    };
+    let id: i32 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::NotQuietlegs { .. } => foreign(),
+            other => other,
+        })?;
+    if id == APPLICATION_ID {
+        return Ok(());
+    }
+    if id != 0 {
+        return Err(foreign());
+    }
+    let mut stmt = conn.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    )?;
+    let tables: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    if tables.iter().all(|t| OWN_TABLES.contains(&t.as_str())) {
+        Ok(())
+    } else {
+        Err(foreign())
+    }
+}
+
+/// Creates the database's folder (0700) and an empty database file (0600) when they do not
+/// exist, so health data is private to the user whatever the umask. SQLite gives its -wal and
+/// -shm files the database file's permissions.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    let err = |e: std::io::Error| StoreError::Open {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder.create(dir).map_err(err)?;
+        }
+    }
+    if !path.exists() {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(err(e)),
+        }
+    }
+    Ok(())
+}
+
 /// A quietlegs database in one SQLite file.
 pub struct SqliteStore {
     conn: Connection,
@@ -26,15 +111,51 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// An existing file that is not a quietlegs database is refused and left unchanged.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            })?;
-        }
+        create_private(path)?;
         let conn = Connection::open(path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        check_is_quietlegs(&conn, path)?;
         Self::init(conn)
+    }
+
+    /// Opens an existing database for reading only: nothing is written, no write lock is taken,
+    /// and readers never wait for a writer (WAL). A database whose schema is older than this
+    /// build is upgraded first (one write), as `open` would.
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        check_is_quietlegs(&conn, path)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version < Self::latest_schema_version() {
+            drop(conn);
+            return Self::open(path);
+        }
+        if version > Self::latest_schema_version() {
+            return Err(StoreError::TooNew {
+                found: version,
+                supported: Self::latest_schema_version(),
+            });
+        }
+        let irls = quietlegs_core::ReferenceData::shipped()
+            .map_err(|e| StoreError::Source(Box::new(e)))?
+            .irls;
+        Ok(Self { conn, irls })
+    }
+
+    /// The id of a person by name, without creating one (for read-only use).
+    pub fn find_person(&self, name: &str) -> Result<Option<crate::PersonId>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT id FROM person WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .map(crate::PersonId))
     }
 
     /// An in-memory database (tests and benchmarks).
@@ -45,6 +166,10 @@ impl SqliteStore {
     fn init(conn: Connection) -> Result<Self, StoreError> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
+        let id: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+        if id != APPLICATION_ID {
+            conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+        }
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let irls = quietlegs_core::ReferenceData::shipped()
@@ -77,7 +202,9 @@ impl SqliteStore {
             });
         }
         for version in (current + 1)..=target {
-            let tx = self.conn.transaction()?;
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.execute_batch(MIGRATIONS[(version - 1) as usize])?;
             tx.pragma_update(None, "user_version", version)?;
             tx.commit()?;
@@ -124,7 +251,9 @@ impl Store for SqliteStore {
         release: &FoodRelease,
         foods: &mut FoodStream<'_>,
     ) -> Result<u64, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "DELETE FROM food_release WHERE release = ?1",
             [&release.release],
@@ -511,7 +640,9 @@ impl SqliteStore {
         name: &str,
         created_at: &str,
     ) -> Result<crate::PersonId, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT OR IGNORE INTO person (name, created_at) VALUES (?1, ?2)",
             params![name, created_at],
@@ -530,7 +661,9 @@ impl SqliteStore {
         stamp: &quietlegs_core::diary::Stamp,
         on_duplicate: crate::OnDuplicate,
     ) -> Result<i64, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let table = table_of(record.kind()).ok_or_else(|| unknown_kind(record.kind()))?;
         let date = record.date().to_string();
         let id = match (
@@ -564,7 +697,9 @@ impl SqliteStore {
         updated_at: &str,
         tz: &str,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let table = table_of(record.kind()).ok_or_else(|| unknown_kind(record.kind()))?;
         if record.one_per_date() {
             if let Some(other) =
@@ -595,7 +730,9 @@ impl SqliteStore {
         id: i64,
     ) -> Result<(), StoreError> {
         let table = table_of(kind).ok_or_else(|| unknown_kind(kind))?;
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let n = tx.execute(
             &format!("DELETE FROM {table} WHERE id = ?1 AND person_id = ?2"),
             params![id, person.0],
@@ -643,7 +780,9 @@ impl SqliteStore {
         if existing > 0 {
             return Err(StoreError::NotEmpty(existing));
         }
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         for r in records {
             Self::insert_row(&tx, person, Some(r.id), &r.record, &r.stamp)?;
         }
@@ -733,7 +872,9 @@ impl crate::TrialStore for SqliteStore {
         seed: u64,
         stamp: &quietlegs_core::diary::Stamp,
     ) -> Result<i64, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let exists: Option<i64> = tx
             .query_row(
                 "SELECT id FROM trial WHERE person_id = ?1 AND name = ?2",
