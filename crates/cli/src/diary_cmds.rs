@@ -593,8 +593,8 @@ pub fn export(db: &Path, format: &str, output: Option<&Path>) -> Result<(), Fail
         }
     };
     match output {
-        Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?,
-        None => print!("{text}"),
+        Some(p) => crate::files::write_private(p, text.as_bytes()).map_err(bad_input)?,
+        None => crate::emit(&text)?,
     }
     Ok(())
 }

@@ -45,6 +45,13 @@ pub fn run_insights(db: &Path, data: &ReferenceData, json_out: bool) -> Result<(
     Ok(())
 }
 
+/// The iCalendar product identifier (RFC 5545 3.7.3): who wrote the file, and which version.
+pub(crate) const PRODID: &str = concat!(
+    "-//quietlegs//quietlegs ",
+    env!("CARGO_PKG_VERSION"),
+    "//EN"
+);
+
 /// Tomorrow's date at `time`, as a floating local time (the reminder follows the person's
 /// clock wherever they are).
 fn first_at(now: &Now, time: ClockTime) -> Result<chrono::NaiveDateTime, Failure> {
@@ -102,10 +109,25 @@ pub fn reminders(
     let foods = crate::food_cmds::load_food_table(db)?;
     let plan = build_plan(&p, data, &foods);
     let now = Now::read();
-    let mut cal = Calendar::new();
+    let mut cal = Calendar::empty();
+    cal.append_property(("VERSION", "2.0"));
+    cal.append_property(("PRODID", PRODID));
+    cal.append_property(("CALSCALE", "GREGORIAN"));
     cal.name("quietlegs");
+    // UIDs must be globally unique (RFC 5545 3.8.4.7) and stable, so that importing a newer
+    // file updates the reminders instead of adding copies: the kind of reminder and a hash of
+    // the profile's absolute path.
+    let owner = std::fs::canonicalize(profile).unwrap_or_else(|_| profile.to_path_buf());
+    let key = {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(owner.to_string_lossy().as_bytes());
+        digest[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
     cal.push(daily(
-        "diary@quietlegs",
+        &format!("diary-reminder-{key}@quietlegs.invalid"),
         "quietlegs: log tonight",
         "quietlegs log night --severity N (30 seconds). Informational software, not medical advice.",
         first_at(&now, diary_time)?,
@@ -113,7 +135,7 @@ pub fn reminders(
     let dose_note = match &plan.supplement {
         Some(s) => {
             cal.push(daily(
-                "dose@quietlegs",
+                &format!("dose-reminder-{key}@quietlegs.invalid"),
                 &format!("quietlegs: {} mg magnesium ({})", s.elemental_mg, s.form),
                 &format!(
                     "{} Then: quietlegs log dose \"{}={} mg elemental\"",
@@ -130,8 +152,7 @@ pub fn reminders(
                 .unwrap_or("the plan suggests no supplement")
         ),
     };
-    std::fs::write(ics, cal.done().to_string())
-        .with_context(|| format!("writing {}", ics.display()))?;
+    crate::files::write_private(ics, cal.done().to_string().as_bytes()).map_err(bad_input)?;
     println!(
         "Wrote {}: a daily diary reminder at {diary_time} and {dose_note}.",
         ics.display()

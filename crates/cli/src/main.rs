@@ -4,6 +4,7 @@
 //! 1 an internal failure (a bug or a broken installation).
 
 mod diary_cmds;
+mod files;
 mod food_cmds;
 mod insight_cmds;
 mod render;

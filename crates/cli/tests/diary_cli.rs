@@ -402,12 +402,34 @@ fn reminders_are_a_valid_calendar_at_the_plans_times() {
     // Example profile: bedtime 22:30 (diary), dose 30 minutes before bed at 22:00.
     let diary = events
         .iter()
-        .find(|e| prop(e, "UID") == "diary@quietlegs")
+        .find(|e| prop(e, "UID").starts_with("diary-reminder-"))
         .unwrap();
     let dose = events
         .iter()
-        .find(|e| prop(e, "UID") == "dose@quietlegs")
+        .find(|e| prop(e, "UID").starts_with("dose-reminder-"))
         .unwrap();
+    // Globally unique (a domain part and a per-profile key) and stable across runs.
+    assert!(prop(dose, "UID").ends_with("@quietlegs.invalid"));
+    assert_eq!(
+        prop(dose, "UID").len(),
+        "dose-reminder-".len() + 16 + "@quietlegs.invalid".len()
+    );
+    let cal_prop = |name: &str| {
+        cals[0]
+            .properties
+            .iter()
+            .find(|p| p.name == name)
+            .and_then(|p| p.value.clone())
+            .unwrap()
+    };
+    assert!(cal_prop("PRODID").starts_with("-//quietlegs//quietlegs "));
+    // Health data: the file is private to the user.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&ics).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
     assert!(prop(diary, "DTSTART").ends_with("T223000"));
     assert!(prop(dose, "DTSTART").ends_with("T220000"));
     assert_eq!(prop(dose, "RRULE"), "FREQ=DAILY");

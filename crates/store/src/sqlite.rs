@@ -793,18 +793,41 @@ impl SqliteStore {
     /// Copies the whole database to `path` with SQLite's online backup, which gives a
     /// consistent snapshot even while another process writes.
     pub fn backup_to(&self, path: &Path) -> Result<(), StoreError> {
-        let mut dest = Connection::open(path)?;
-        let backup = rusqlite::backup::Backup::new(&self.conn, &mut dest)?;
-        backup.run_to_completion(256, Duration::from_millis(5), None)?;
-        drop(backup);
-        let check: String = dest.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
-        if check != "ok" {
-            return Err(StoreError::Open {
+        // Written to a private temporary file beside the destination, checked, synced and only
+        // then renamed into place: a failed backup leaves nothing behind.
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "backup".into());
+        let temp = path.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+        let result = (|| {
+            create_private(&temp)?;
+            let mut dest = Connection::open(&temp)?;
+            let backup = rusqlite::backup::Backup::new(&self.conn, &mut dest)?;
+            backup.run_to_completion(256, Duration::from_millis(5), None)?;
+            drop(backup);
+            let check: String = dest.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+            if check != "ok" {
+                return Err(StoreError::Open {
+                    path: path.display().to_string(),
+                    message: format!("the backup failed its integrity check: {check}"),
+                });
+            }
+            dest.close().map_err(|(_, e)| StoreError::from(e))?;
+            let io = |e: std::io::Error| StoreError::Open {
                 path: path.display().to_string(),
-                message: format!("the backup failed its integrity check: {check}"),
-            });
+                message: e.to_string(),
+            };
+            std::fs::File::open(&temp)
+                .and_then(|f| f.sync_all())
+                .map_err(io)?;
+            std::fs::rename(&temp, path).map_err(io)?;
+            Ok(())
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&temp);
         }
-        Ok(())
+        result
     }
 }
 

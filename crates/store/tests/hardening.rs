@@ -181,3 +181,37 @@ fn a_lock_held_past_the_timeout_is_reported_as_busy() {
     let err = other.execute_batch("BEGIN IMMEDIATE").unwrap_err();
     assert!(matches!(StoreError::from(err), StoreError::Busy));
 }
+
+#[test]
+fn a_backup_is_private_and_a_failed_one_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.sqlite3");
+    let mut s = SqliteStore::open(&path).unwrap();
+    s.person("me", "2026-11-29T20:00:00Z").unwrap();
+    // Fails: the destination's folder is a file.
+    let blocker = dir.path().join("not-a-folder");
+    std::fs::write(&blocker, "x").unwrap();
+    assert!(s.backup_to(&blocker.join("b.sqlite3")).is_err());
+    let names = |d: &std::path::Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with("q.sqlite3"))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(dir.path()), ["not-a-folder"]);
+    // Succeeds: one complete, private file and no temporary left.
+    let dest = dir.path().join("b.sqlite3");
+    s.backup_to(&dest).unwrap();
+    assert_eq!(names(dir.path()), ["b.sqlite3", "not-a-folder"]);
+    let copy = SqliteStore::open_read_only(&dest).unwrap();
+    assert!(copy.find_person("me").unwrap().is_some());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+}
