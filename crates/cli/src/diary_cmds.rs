@@ -30,6 +30,29 @@ pub struct Now {
     pub instant: String,
 }
 
+/// Checks the environment variables quietlegs reads, before any work is done: a value that is
+/// set but invalid is an error naming the variable, never silently ignored.
+pub fn check_environment() -> Result<(), Failure> {
+    if let Some(v) = std::env::var_os("QUIETLEGS_TODAY") {
+        let text = v.to_string_lossy();
+        let date = text.parse::<Date>().map_err(|_| {
+            bad_input(anyhow!(
+                "QUIETLEGS_TODAY: '{}' is not a date: use YYYY-MM-DD, or unset it to use the \
+                 real date",
+                quietlegs_core::text::escape_controls(&text)
+            ))
+        })?;
+        if date < quietlegs_core::diary::DATE_FLOOR {
+            return Err(bad_input(anyhow!(
+                "QUIETLEGS_TODAY: {date} is before {}: allowed {} or later",
+                quietlegs_core::diary::DATE_FLOOR,
+                quietlegs_core::diary::DATE_FLOOR
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl Now {
     /// The real clock, unless `QUIETLEGS_TODAY=YYYY-MM-DD` sets the date (for demonstrations
     /// and tests that walk a trial forward in time; documented in docs/trial.md).
@@ -133,7 +156,8 @@ fn store_failure(e: StoreError) -> Failure {
         | StoreError::NotFound { .. }
         | StoreError::NotEmpty(_)
         | StoreError::UnknownKind(_) => bad_input(e),
-        other => Failure::Internal(anyhow!(other)),
+        // Busy, read-only, foreign file, duplicates: classified in one place (main.rs).
+        other => Failure::from(anyhow!(other)),
     }
 }
 
@@ -217,12 +241,15 @@ pub fn save(
 }
 
 /// A one-line description of a record.
+/// Stored text is escaped: nothing in a note or a name can drive the terminal.
 pub fn summary(r: &Record) -> String {
-    r.fields()
+    let line = r
+        .fields()
         .into_iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    quietlegs_core::text::escape_controls(&line)
 }
 
 pub struct NightArgs {
@@ -480,7 +507,7 @@ pub fn history(
             irls,
             d.magnesium_food_mg,
             d.magnesium_supplement_mg,
-            extra
+            quietlegs_core::text::escape_controls(&extra)
         );
     }
     Ok(())
@@ -606,9 +633,25 @@ pub fn import(db: &Path, data: &ReferenceData, now: &Now, file: &Path) -> Result
     let records = parse_export(&text, &data.irls)
         .with_context(|| format!("{}", file.display()))
         .map_err(bad_input)?;
+    let mut seen_ids = std::collections::BTreeSet::new();
+    let mut seen_dates = std::collections::BTreeSet::new();
     for r in &records {
-        r.record
-            .validate(now.date, &data.irls)
+        let kind = r.record.kind();
+        if !seen_ids.insert((kind, r.id)) {
+            return Err(bad_input(anyhow!(
+                "{}: {kind} {} appears twice; nothing was imported",
+                file.display(),
+                r.id
+            )));
+        }
+        if r.record.one_per_date() && !seen_dates.insert((kind, r.record.date())) {
+            return Err(bad_input(anyhow!(
+                "{}: two {kind} entries for {} (one per date is allowed); nothing was imported",
+                file.display(),
+                r.record.date()
+            )));
+        }
+        r.validate(now.date, &data.irls)
             .with_context(|| format!("{} {} in {}", r.record.kind(), r.id, file.display()))
             .map_err(bad_input)?;
     }

@@ -444,7 +444,9 @@ impl From<anyhow::Error> for Failure {
                     StoreError::Busy | StoreError::ReadOnly(_) | StoreError::DiskFull(_) => {
                         return Failure::Unavailable(e)
                     }
-                    StoreError::NotQuietlegs { .. } => return Failure::BadInput(e),
+                    StoreError::NotQuietlegs { .. } | StoreError::Conflict(_) => {
+                        return Failure::BadInput(e)
+                    }
                     _ => {}
                 }
             }
@@ -504,6 +506,7 @@ pub(crate) fn emit(text: &str) -> Result<(), Failure> {
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
+    diary_cmds::check_environment()?;
     let data = ReferenceData::shipped().context("loading the shipped reference tables")?;
     let db = quietlegs_store::database_path(cli.db.clone()).map_err(bad_input)?;
     match cli.command {

@@ -442,6 +442,8 @@ fn insights_need_enough_nights_and_find_a_strong_association() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("q.sqlite3");
     // 20 nights in October: evening alcohol on alternate nights with severity 7-8, otherwise 2-3.
+    // Any valid RFC 3339 stamp (imports check it).
+    const T: &str = "2026-11-29T20:00:00Z";
     let mut lines = vec!["id,kind,date,field,value,created_at,updated_at,tz".to_string()];
     for day in 1..=20 {
         let date = format!("2026-10-{day:02}");
@@ -451,9 +453,9 @@ fn insights_need_enough_nights_and_find_a_strong_association() {
         } else {
             2 + day % 3 % 2
         };
-        lines.push(format!("{day},night,{date},severity,{sev},t,t,UTC"));
+        lines.push(format!("{day},night,{date},severity,{sev},{T},{T},UTC"));
         if drink {
-            lines.push(format!("{day},factor,{date},factor,alcohol,t,t,UTC"));
+            lines.push(format!("{day},factor,{date},factor,alcohol,{T},{T},UTC"));
         }
     }
     let file = dir.path().join("diary.csv");
@@ -494,4 +496,163 @@ fn another_programs_database_is_refused_unchanged_with_exit_2() {
         assert!(stderr.contains("left unchanged"), "{stderr}");
     }
     assert_eq!(std::fs::read(&db).unwrap(), before);
+}
+
+/// One night record in the export JSON format, with fields to spoil.
+fn export_json(id: &str, created_at: &str, tz: &str, date: &str, note: &str) -> String {
+    format!(
+        r#"{{"schema":"quietlegs.diary/1","records":[{{"id":{id},"created_at":{created_at},"updated_at":"2026-11-29T19:35:11Z","tz":{tz},"record":{{"kind":"night","date":"{date}","severity":3,"symptoms_began":null,"sleep_quality":null,"hours_slept":null,"minutes_to_sleep":null,"awakenings":null,"note":{note}}}}}]}}"#
+    )
+}
+
+#[test]
+fn imports_validate_every_field_and_leave_the_diary_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    let ok_time = "\"2026-11-29T19:35:11Z\"";
+    let utc = "\"Etc/UTC\"";
+    let long_tz = format!("\"{}\"", "A".repeat(100_000));
+    let cases = [
+        (
+            export_json("1", "\"not a time\"", utc, "2026-11-20", "null"),
+            "created_at: 'not a time' is not an RFC 3339 time",
+        ),
+        (
+            export_json("1", ok_time, &long_tz, "2026-11-20", "null"),
+            "tz: is 100000 characters long: allowed at most 64",
+        ),
+        (
+            export_json("-5", ok_time, utc, "2026-11-20", "null"),
+            "id: -5 is out of range: allowed 1 to 9007199254740991",
+        ),
+        (
+            export_json("9223372036854775807", ok_time, utc, "2026-11-20", "null"),
+            "id: 9223372036854775807 is out of range",
+        ),
+        (
+            export_json("1", ok_time, utc, "0001-01-01", "null"),
+            "date: 0001-01-01 is before 1900-01-01",
+        ),
+        (
+            export_json("1", ok_time, utc, "2026-11-20", "\"\\u0000=1+1\""),
+            "note: contains control characters",
+        ),
+        (
+            export_json("1", ok_time, utc, "2026-11-20", "\"\\u001b[2J\""),
+            "note: contains control characters",
+        ),
+    ];
+    for (text, expected) in cases {
+        let file = dir.path().join("in.json");
+        std::fs::write(&file, &text).unwrap();
+        let out = ql(&db, &["import", file.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{expected}: {stderr}");
+        assert!(
+            stderr.contains(expected),
+            "expected {expected:?} in {stderr}"
+        );
+        assert!(!out.stderr.contains(&0x1b), "raw escape echoed");
+    }
+    // Nothing was stored.
+    let out = ql(&db, &["history", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["days"].as_array().map(Vec::len), Some(0));
+}
+
+#[test]
+fn notes_with_control_characters_are_refused_and_environment_values_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    let out = ql(
+        &db,
+        &[
+            "log",
+            "night",
+            "--severity",
+            "3",
+            "--date",
+            "2026-11-20",
+            "--note",
+            "ok\u{1b}[31mred",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("note: contains control characters"),
+        "{stderr}"
+    );
+    assert!(!out.stderr.contains(&0x1b));
+    // A date before the floor.
+    let out = ql(
+        &db,
+        &["log", "night", "--severity", "3", "--date", "1899-12-31"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is before 1900-01-01"));
+    // Environment variables that are set but invalid name the variable.
+    let run = |vars: &[(&str, &str)]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_quietlegs"));
+        cmd.args(["history"])
+            .env_remove("QUIETLEGS_DB")
+            .env_remove("QUIETLEGS_TODAY");
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    let out = run(&[("QUIETLEGS_DB", "")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("QUIETLEGS_DB"));
+    let db_text = db.to_str().unwrap();
+    let out = run(&[
+        ("QUIETLEGS_DB", db_text),
+        ("QUIETLEGS_TODAY", "tomorrow-ish"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("QUIETLEGS_TODAY: 'tomorrow-ish' is not a date"));
+    let out = run(&[("QUIETLEGS_DB", db_text), ("QUIETLEGS_TODAY", "2026-11-20")]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn duplicate_records_in_an_import_are_a_clear_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    let t = "\"2026-11-29T19:35:11Z\"";
+    let one = |id: &str, date: &str| {
+        let full = export_json(id, t, "\"Etc/UTC\"", date, "null");
+        // The record object alone, out of the one-record file.
+        let start = full.find("[{").unwrap() + 1;
+        full[start..full.len() - 2].to_string()
+    };
+    for (records, expected) in [
+        (
+            format!("{},{}", one("1", "2026-11-20"), one("1", "2026-11-21")),
+            "night 1 appears twice",
+        ),
+        (
+            format!("{},{}", one("1", "2026-11-20"), one("2", "2026-11-20")),
+            "two night entries for 2026-11-20",
+        ),
+    ] {
+        let file = dir.path().join("dup.json");
+        std::fs::write(
+            &file,
+            format!("{{\"schema\":\"quietlegs.diary/1\",\"records\":[{records}]}}"),
+        )
+        .unwrap();
+        let out = ql(&db, &["import", file.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(expected), "{stderr}");
+        assert!(stderr.contains("nothing was imported"), "{stderr}");
+    }
 }

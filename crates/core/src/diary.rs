@@ -21,6 +21,16 @@ const AWAKENINGS_MAX: u32 = 100;
 const DOSE_MG_MAX: f64 = 10_000.0;
 const FOOD_GRAMS_MAX: f64 = 10_000.0;
 const NOTE_CHARS_MAX: usize = 2_000;
+/// Product, food and amount texts: real names are well under these lengths.
+const NAME_CHARS_MAX: usize = 120;
+const FOOD_NAME_CHARS_MAX: usize = 300;
+const SHORT_TEXT_CHARS_MAX: usize = 60;
+/// Time zone names (IANA names are at most about 30 characters).
+const TZ_CHARS_MAX: usize = 64;
+/// Record ids: positive and within the integers a JSON reader keeps exactly (2^53 - 1).
+const ID_MAX: i64 = (1 << 53) - 1;
+/// The earliest date a diary entry may have: anything earlier is a typo (0001-01-01).
+pub const DATE_FLOOR: Date = jiff::civil::date(1900, 1, 1);
 /// Items of the RLS-6 (each 0-10, reported individually; FACTS.md 4b).
 pub const RLS6_ITEMS: usize = 6;
 
@@ -69,6 +79,7 @@ impl FactorKind {
     /// Parses a built-in name or `custom:NAME` (NAME: letters, digits, '-', 1-40 chars).
     pub fn parse(text: &str) -> Result<Self, DiaryError> {
         let t = text.trim().to_lowercase();
+        let text = &crate::text::escape_controls(text);
         if let Some((_, k)) = Self::BUILT_IN.iter().find(|(n, _)| *n == t) {
             return Ok(k.clone());
         }
@@ -281,6 +292,18 @@ impl Record {
                 format!("{} is in the future (today is {today})", self.date()),
             ));
         }
+        if self.date() < DATE_FLOOR {
+            return Err(err(
+                "date",
+                format!(
+                    "{} is before {DATE_FLOOR}: allowed {DATE_FLOOR} to today",
+                    self.date()
+                ),
+            ));
+        }
+        let text = |field: &str, value: &str, max: usize, multi_line: bool| {
+            crate::text::check_text(value, max, multi_line).map_err(|e| err(field, e.to_string()))
+        };
         let scale = |field: &str, v: u8, (lo, hi): (u8, u8)| {
             if v < lo || v > hi {
                 Err(err(
@@ -328,12 +351,7 @@ impl Record {
                     ));
                 }
                 if let Some(note) = &n.note {
-                    if note.chars().count() > NOTE_CHARS_MAX {
-                        return Err(err(
-                            "note",
-                            format!("too long: at most {NOTE_CHARS_MAX} characters"),
-                        ));
-                    }
+                    text("note", note, NOTE_CHARS_MAX, true)?;
                 }
             }
             Record::Irls(i) => {
@@ -359,9 +377,16 @@ impl Record {
                 if d.product.trim().is_empty() {
                     return Err(err("product", "must not be empty"));
                 }
+                text("product", &d.product, NAME_CHARS_MAX, false)?;
+                if let Some(form) = &d.form {
+                    text("form", form, SHORT_TEXT_CHARS_MAX, false)?;
+                }
                 positive("elemental_mg", d.elemental_mg, DOSE_MG_MAX, "mg")?;
             }
             Record::Food(f) => {
+                text("food_id", &f.food_id, SHORT_TEXT_CHARS_MAX, false)?;
+                text("food_name", &f.food_name, FOOD_NAME_CHARS_MAX, false)?;
+                text("amount", &f.amount, SHORT_TEXT_CHARS_MAX, false)?;
                 positive("grams", f.grams, FOOD_GRAMS_MAX, "g")?;
                 if let Some(m) = f.magnesium_mg {
                     if !(m.is_finite() && m >= 0.0) {
@@ -564,6 +589,45 @@ pub struct Stamp {
     pub updated_at: String,
     /// The IANA time zone of the person when the record was written.
     pub tz: String,
+}
+
+impl Stamp {
+    /// The stamp of an imported record: RFC 3339 instants and a short, printable time zone.
+    pub fn validate(&self) -> Result<(), DiaryError> {
+        for (field, value) in [
+            ("created_at", &self.created_at),
+            ("updated_at", &self.updated_at),
+        ] {
+            crate::text::check_text(value, SHORT_TEXT_CHARS_MAX, false)
+                .map_err(|e| err(field, e.to_string()))?;
+            value.parse::<jiff::Timestamp>().map_err(|_| {
+                err(
+                    field,
+                    format!(
+                        "'{}' is not an RFC 3339 time (for example 2026-11-29T21:30:00Z)",
+                        crate::text::escape_controls(value)
+                    ),
+                )
+            })?;
+        }
+        crate::text::check_text(&self.tz, TZ_CHARS_MAX, false)
+            .map_err(|e| err("tz", e.to_string()))?;
+        Ok(())
+    }
+}
+
+impl StoredRecord {
+    /// Every field of an imported record: its id, its stamp and its content.
+    pub fn validate(&self, today: Date, irls: &IrlsDefinition) -> Result<(), DiaryError> {
+        if !(1..=ID_MAX).contains(&self.id) {
+            return Err(err(
+                "id",
+                format!("{} is out of range: allowed 1 to {ID_MAX}", self.id),
+            ));
+        }
+        self.stamp.validate()?;
+        self.record.validate(today, irls)
+    }
 }
 
 /// A stored record: its id (unique within its kind), stamp and content.

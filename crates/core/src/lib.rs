@@ -16,6 +16,7 @@ pub mod plan;
 pub mod profile;
 pub mod reference;
 pub mod supplement;
+pub mod text;
 pub mod timing;
 pub mod trial;
 

@@ -225,18 +225,7 @@ fn readable_toml_error(message: &str) -> String {
     escape_controls(out.trim())
 }
 
-/// The text with control characters written as escapes, so nothing typed can drive a terminal.
-pub fn escape_controls(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() && c != '\n' {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+pub use crate::text::escape_controls;
 
 /// A medicine or product name: not empty, not over [`MAX_NAME_CHARS`], no control characters.
 fn check_name(field: String, name: &str) -> Result<String, ProfileError> {

@@ -33,6 +33,9 @@ pub enum StoreError {
     /// The disk is full: nothing was written.
     #[error("the disk is full: nothing was written ({0})")]
     DiskFull(String),
+    /// The write would break a uniqueness rule (a duplicate record): nothing was written.
+    #[error("a duplicate entry: {0}; nothing was written")]
+    Conflict(String),
     /// An existing file that is not a quietlegs database: refused, and left unchanged.
     #[error("{path} is not a quietlegs database (it belongs to another program or is not SQLite); it was left unchanged: choose another file with --db")]
     NotQuietlegs { path: String },
@@ -67,6 +70,9 @@ impl From<rusqlite::Error> for StoreError {
             Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Self::Busy,
             Some(ErrorCode::ReadOnly) => Self::ReadOnly(e.to_string()),
             Some(ErrorCode::DiskFull) => Self::DiskFull(e.to_string()),
+            Some(ErrorCode::ConstraintViolation) if e.to_string().contains("UNIQUE") => {
+                Self::Conflict(e.to_string())
+            }
             Some(ErrorCode::NotADatabase) => Self::NotQuietlegs {
                 path: "the file".to_string(),
             },
@@ -236,7 +242,15 @@ pub fn database_path(explicit: Option<PathBuf>) -> Result<PathBuf, StoreError> {
     if let Some(p) = explicit {
         return Ok(p);
     }
-    if let Some(p) = std::env::var_os("QUIETLEGS_DB").filter(|p| !p.is_empty()) {
+    if let Some(p) = std::env::var_os("QUIETLEGS_DB") {
+        if p.is_empty() {
+            return Err(StoreError::Open {
+                path: "QUIETLEGS_DB".into(),
+                message: "is set but empty: give a file path, or unset it to use the default \
+                          database"
+                    .into(),
+            });
+        }
         return Ok(PathBuf::from(p));
     }
     let dirs =
