@@ -218,6 +218,7 @@ pub fn trial_126_nights() -> (String, quietlegs_core::trial::analysis::AnalysisS
         randomization_exact_max: rule.randomization_exact_max,
         randomization_monte_carlo: rule.randomization_monte_carlo,
         randomization_seed: 1,
+        outcome: Some(d.outcome),
     };
     (csv, spec)
 }

@@ -138,6 +138,7 @@ fn spec_for(
         randomization_exact_max: data.rules.trial.randomization_exact_max,
         randomization_monte_carlo: data.rules.trial.randomization_monte_carlo,
         randomization_seed: seed,
+        outcome: Some(plan.outcome),
     }
 }
 
@@ -803,6 +804,7 @@ pub fn analyze_cmd(
                 randomization_exact_max: data.rules.trial.randomization_exact_max,
                 randomization_monte_carlo: data.rules.trial.randomization_monte_carlo,
                 randomization_seed: csv_opts.seed,
+                outcome: None,
             };
             analyze(&d, &spec).map_err(|e| bad_input(anyhow!("{}: {e}", file.display())))?
         }

@@ -1,7 +1,7 @@
 //! The pre-registered analysis of an n-of-1 trial and its plain-language verdict.
 
 use super::data::TrialData;
-use super::design::VerdictThresholds;
+use super::design::{Outcome, VerdictThresholds};
 use super::model::{contrast_posterior, ContrastPosterior, Errors, ModelError, Obs};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -25,7 +25,17 @@ pub struct AnalysisSpec {
     pub randomization_exact_max: u64,
     pub randomization_monte_carlo: u64,
     pub randomization_seed: u64,
+    /// The outcome, when known (a stored trial); a CSV's scale is not known.
+    pub outcome: Option<Outcome>,
 }
+
+/// The two-sided level at which a sensitivity analysis is read as finding a difference: the
+/// same 5 % as the primary model's 95 % interval, so that "agrees" means the same thing for all.
+pub const SENSITIVITY_ALPHA: f64 = 0.05;
+
+/// Outcomes whose pooled within-arm spread is below this share of their size are treated as
+/// having no night-to-night variation (a constant, up to floating-point round-off).
+const NO_VARIATION_RELATIVE: f64 = 1e-9;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Contrast {
@@ -106,12 +116,19 @@ pub struct TrialAnalysis {
     pub mcid: f64,
     pub higher_is_better: bool,
     pub verdict: Verdict,
+    /// Plain-language warnings about the data or the design (also in the verdict text when
+    /// they bear on it): merged periods, a single cycle.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AnalysisError {
     #[error("arm '{0}' is not in the trial")]
     UnknownArm(String),
+    #[error("the treatment and the control are the same arm ('{0}'): compare two different arms")]
+    SameArm(String),
+    #[error("cannot be analysed: {0}")]
+    NoVariation(String),
     #[error("{0}")]
     Model(#[from] ModelError),
 }
@@ -134,26 +151,18 @@ fn summarise(post: &ContrastPosterior, spec: &AnalysisSpec, with_rho: bool) -> B
 
 fn cycle_anova(data: &TrialData, means: &[PeriodMean]) -> Option<CycleAnova> {
     let k = data.arms.len();
-    let cycles: Vec<usize> = {
-        let mut c: Vec<usize> = means.iter().filter_map(|m| m.cycle).collect();
-        c.sort_unstable();
-        c.dedup();
-        c
-    };
-    // A cycle counts when all its periods have a mean.
-    let mut table: Vec<Vec<f64>> = Vec::new(); // [cycle][arm]
-    for c in &cycles {
-        let mut row = vec![f64::NAN; k];
-        for m in means.iter().filter(|m| m.cycle == Some(*c)) {
-            if let Some(v) = m.mean {
-                let arm = data.arms.iter().position(|a| *a == m.arm).unwrap_or(0);
-                row[arm] = v;
-            }
-        }
-        if row.iter().all(|v| v.is_finite()) {
-            table.push(row);
+    // [cycle][arm] period means; a cycle counts when all its periods have a mean.
+    let mut rows: std::collections::BTreeMap<usize, Vec<f64>> = Default::default();
+    for m in means {
+        if let (Some(c), Some(v)) = (m.cycle, m.mean) {
+            let arm = data.arms.iter().position(|a| *a == m.arm).unwrap_or(0);
+            rows.entry(c).or_insert_with(|| vec![f64::NAN; k])[arm] = v;
         }
     }
+    let table: Vec<Vec<f64>> = rows
+        .into_values()
+        .filter(|row| row.iter().all(|v| v.is_finite()))
+        .collect();
     let c = table.len();
     if c < 2 {
         return None;
@@ -190,18 +199,17 @@ fn cycle_anova(data: &TrialData, means: &[PeriodMean]) -> Option<CycleAnova> {
     })
 }
 
-/// Difference of arm means (treatment − control) over the analysed nights, with the arm of
-/// each period taken from `period_arm`.
-fn arm_difference(obs: &[(usize, f64)], period_arm: &[usize], t: usize, c: usize) -> f64 {
+/// Difference of arm means (treatment − control) over the analysed nights, from each period's
+/// (sum, count) of analysed outcomes, with the arm of each period taken from `period_arm`.
+fn arm_difference(sums: &[(f64, usize)], period_arm: &[usize], t: usize, c: usize) -> f64 {
     let (mut st, mut nt, mut sc, mut nc) = (0.0, 0usize, 0.0, 0usize);
-    for &(period, y) in obs {
-        let arm = period_arm[period];
+    for (&(sum, count), &arm) in sums.iter().zip(period_arm) {
         if arm == t {
-            st += y;
-            nt += 1;
+            st += sum;
+            nt += count;
         } else if arm == c {
-            sc += y;
-            nc += 1;
+            sc += sum;
+            nc += count;
         }
     }
     if nt == 0 || nc == 0 {
@@ -239,13 +247,14 @@ fn randomization_test(
         period_arm[n.period] = n.arm;
         period_cycle[n.period] = n.cycle;
     }
-    let obs: Vec<(usize, f64)> = data
-        .nights
-        .iter()
-        .filter(|n| !n.run_in)
-        .filter_map(|n| n.outcome.map(|y| (n.period, y)))
-        .collect();
-    let observed = arm_difference(&obs, &period_arm, t, c);
+    let mut sums = vec![(0.0, 0usize); n_periods];
+    for n in data.nights.iter().filter(|n| !n.run_in) {
+        if let Some(y) = n.outcome {
+            sums[n.period].0 += y;
+            sums[n.period].1 += 1;
+        }
+    }
+    let observed = arm_difference(&sums, &period_arm, t, c);
     if !observed.is_finite() {
         return None;
     }
@@ -268,7 +277,8 @@ fn randomization_test(
     let total = (per_cycle.len() as u64)
         .checked_pow(cycles.len() as u32)
         .unwrap_or(u64::MAX);
-    let extreme = |arms: &[usize]| arm_difference(&obs, arms, t, c).abs() >= observed.abs() - 1e-12;
+    let extreme =
+        |arms: &[usize]| arm_difference(&sums, arms, t, c).abs() >= observed.abs() - 1e-12;
     let mut assignment = period_arm.clone();
     if total <= spec.randomization_exact_max {
         let mut hits = 0u64;
@@ -324,14 +334,191 @@ fn randomization_test(
     })
 }
 
-fn fmt1(x: f64) -> String {
-    format!("{x:+.1}")
+/// A signed effect with one decimal, or more while one would show a non-zero value as zero;
+/// never "-0.0".
+pub fn signed(x: f64) -> String {
+    for decimals in 1..=3 {
+        let f = 10f64.powi(decimals);
+        let r = (x * f).round() / f;
+        if r != 0.0 {
+            return format!("{r:+.*}", decimals as usize);
+        }
+    }
+    "0.0".into()
 }
 
+/// A probability in percent; below 1 % and above 99 % it says so rather than rounding to
+/// "0 %" or "100 %", which would claim certainty.
+pub fn percent(p: f64) -> String {
+    if p < 0.01 {
+        "< 1 %".into()
+    } else if p > 0.99 {
+        "> 99 %".into()
+    } else {
+        format!("{:.0} %", p * 100.0)
+    }
+}
+
+/// "1 point", "2 points", "1.5 points": `amount` as printed.
+fn points(amount: &str) -> String {
+    let unit = if matches!(amount, "1" | "+1" | "-1") {
+        "point"
+    } else {
+        "points"
+    };
+    format!("{amount} {unit}")
+}
+
+/// Which way a result points for the person: benefit, harm or no clear difference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Benefit,
+    Harm,
+    Unclear,
+}
+
+impl Direction {
+    /// From a 95 % interval of treatment − control: clear only when it excludes 0.
+    fn of_interval(ci: [f64; 2], higher_is_better: bool) -> Self {
+        let up = if ci[0] > 0.0 {
+            Some(true)
+        } else if ci[1] < 0.0 {
+            Some(false)
+        } else {
+            None
+        };
+        Self::of_sign(up, higher_is_better)
+    }
+
+    /// From a test: clear when p < SENSITIVITY_ALPHA, in the direction of `effect`.
+    fn of_test(p: f64, effect: f64, higher_is_better: bool) -> Self {
+        let clear = p < SENSITIVITY_ALPHA && effect != 0.0;
+        Self::of_sign(clear.then_some(effect > 0.0), higher_is_better)
+    }
+
+    fn of_sign(up: Option<bool>, higher_is_better: bool) -> Self {
+        match up {
+            None => Self::Unclear,
+            Some(up) if up == higher_is_better => Self::Benefit,
+            Some(_) => Self::Harm,
+        }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Self::Benefit => "points to a benefit",
+            Self::Harm => "points to harm",
+            Self::Unclear => "finds no clear difference",
+        }
+    }
+}
+
+/// Complete cycles that hold analysed nights of every arm.
+fn complete_cycles(means: &[PeriodMean]) -> usize {
+    let mut by_cycle: std::collections::BTreeMap<usize, (usize, usize)> = Default::default();
+    for m in means {
+        if let Some(c) = m.cycle {
+            let e = by_cycle.entry(c).or_default();
+            e.0 += 1;
+            e.1 += usize::from(m.mean.is_some());
+        }
+    }
+    by_cycle.values().filter(|(n, with)| n == with).count()
+}
+
+/// The sentence saying how the sensitivity analyses (mean-only, cycle ANOVA, randomization
+/// test) disagree with the primary model, or "" when none does.
+fn sensitivity_sentence(
+    primary: &BayesSummary,
+    models: &Models,
+    arms: usize,
+    anova_effect: Option<f64>,
+    higher_is_better: bool,
+) -> String {
+    let main = Direction::of_interval(primary.ci95, higher_is_better);
+    let mut parts: Vec<String> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
+    let mean_only = Direction::of_interval(models.mean_only.ci95, higher_is_better);
+    if mean_only != main {
+        parts.push(format!("the mean-only model {}", mean_only.words()));
+        let width = |b: &BayesSummary| b.ci95[1] - b.ci95[0];
+        if width(&models.mean_only) < width(primary) {
+            notes.push("The mean-only model ignores the correlation between nights and here it is the more certain of the two (a narrower interval): it overstates certainty.".into());
+        } else {
+            notes.push("The mean-only model ignores the correlation between nights, yet here it is the less certain of the two (a wider interval, as when nights alternate up and down): its doubt deserves weight.".into());
+        }
+    }
+    // The ANOVA's F has no direction; with two arms its sign is that of the arm difference.
+    if let (Some(a), Some(effect), 2) = (&models.cycle_anova, anova_effect, arms) {
+        let d = Direction::of_test(a.p, effect, higher_is_better);
+        if d != main {
+            parts.push(format!("the cycle ANOVA (p = {:.3}) {}", a.p, d.words()));
+        }
+    }
+    if let Some(r) = &models.randomization {
+        let d = Direction::of_test(r.p, r.statistic, higher_is_better);
+        if d != main {
+            parts.push(format!("the randomization test (p = {:.3}) {}", r.p, d.words()));
+            // With two arms the mirror-image allocation is always as extreme as the observed
+            // one, so the smallest possible p is 2 / allocations (exact) or 1 / (draws + 1).
+            let smallest = if r.method == "exact" {
+                (if arms == 2 { 2.0 } else { 1.0 }) / r.allocations.max(1) as f64
+            } else {
+                0.0
+            };
+            if smallest >= SENSITIVITY_ALPHA {
+                notes.push(format!(
+                    "With only {} possible allocations the randomization test cannot give a p-value below {:.3}, so it cannot confirm a difference at the 5 % level however large it is.",
+                    r.allocations, smallest
+                ));
+            }
+        }
+    }
+    if parts.is_empty() {
+        return String::new();
+    }
+    let primary_words = match main {
+        Direction::Benefit => "finds a benefit",
+        Direction::Harm => "finds harm",
+        Direction::Unclear => "finds no clear difference",
+    };
+    let mut out = format!(
+        " Sensitivity analyses disagree with the primary model, which {primary_words}: {}.",
+        parts.join("; ")
+    );
+    for n in notes {
+        out.push(' ');
+        out.push_str(&n);
+    }
+    if main != Direction::Unclear {
+        out.push_str(" The result depends on the primary model's assumptions; hold it less firmly.");
+    }
+    out
+}
+
+fn caveat(spec: &AnalysisSpec) -> String {
+    let (t, c) = (&spec.treatment, &spec.control);
+    match (spec.placebo_controlled, spec.blinded) {
+        (true, true) => format!("The trial was blinded and placebo-controlled, so expectation is balanced between {t} and {c}."),
+        (true, false) => format!("The trial was placebo-controlled but not blinded: expectation may have favoured {t} or {c}."),
+        (false, _) => {
+            let size = match spec.outcome {
+                Some(Outcome::WeeklyIrls) => "in RLS trials placebo alone lowers the IRLS total by 5-9 points".to_string(),
+                _ => "in RLS trials placebo alone brings large improvements (5-9 points on the 0-40 IRLS), so expectation alone could produce a difference on this outcome".to_string(),
+            };
+            format!("Open label, with no placebo: {size}, so this cannot separate the effect of {t} from expectation.")
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn verdict(
     s: &BayesSummary,
     spec: &AnalysisSpec,
-    sens: &Models,
+    models: &Models,
+    arms: usize,
+    anova_effect: Option<f64>,
+    warnings: &[String],
     periods_done: usize,
     planned: usize,
 ) -> Verdict {
@@ -341,34 +528,30 @@ fn verdict(
     } else {
         "lower"
     };
+    let mcid = format!("{}", spec.mcid);
     let effect = format!(
-        "{} minus {}: {} points (95 % interval {} to {}; {better} is better). Probability that {} is better: {:.0} %; that it is better by at least {} points (the minimal important difference): {:.0} %.",
-        spec.treatment, spec.control, fmt1(s.mean), fmt1(s.ci95[0]), fmt1(s.ci95[1]),
-        spec.treatment, s.p_benefit * 100.0, spec.mcid, s.p_mcid * 100.0
+        "{} minus {}: {} (95 % interval {} to {}; {better} is better). Probability that {} is better: {}; that it is better by at least {} (the minimal important difference): {}.",
+        spec.treatment, spec.control, points(&signed(s.mean)), signed(s.ci95[0]), signed(s.ci95[1]),
+        spec.treatment, percent(s.p_benefit), points(&mcid), percent(s.p_mcid)
     );
-    let caveat = match (spec.placebo_controlled, spec.blinded) {
-        (true, true) => "The trial was blinded and placebo-controlled, so expectation is balanced between arms.".to_string(),
-        (true, false) => "The trial was placebo-controlled but not blinded: expectation may have favoured one arm.".to_string(),
-        (false, _) => "Open label against nothing: in RLS, placebo alone lowers IRLS by 5-9 points, so this cannot separate the effect of magnesium from expectation.".to_string(),
-    };
-    let disagree = (sens.mean_only.p_benefit >= th.likely_helps_p_benefit)
-        != (s.p_benefit >= th.likely_helps_p_benefit);
-    let sensitivity = if disagree {
-        " The model that ignores night-to-night correlation disagrees; it overstates certainty, so the primary (AR(1)) result stands."
-    } else {
-        ""
-    };
+    let caveat = caveat(spec);
+    let sensitivity =
+        sensitivity_sentence(s, models, arms, anova_effect, spec.higher_is_better);
+    let warned: String = warnings.iter().map(|w| format!(" {w}")).collect();
     if !spec.complete {
         return Verdict {
             label: "incomplete".into(),
             text: format!(
-                "The trial is incomplete ({periods_done} of {planned} periods): no verdict, and no claim of benefit, until it is finished. Interim only: {effect} {caveat}"
+                "The trial is incomplete ({periods_done} of {planned} periods): no verdict, and no claim of benefit, until it is finished. Interim only: {effect}{warned} {caveat}"
             ),
         };
     }
-    let (label, head) = if s.p_benefit >= th.likely_helps_p_benefit
-        && s.p_mcid >= th.likely_helps_p_mcid
-    {
+    // One rule: a headline of benefit or harm only when the 95 % interval shown excludes no
+    // effect (with the plan's thresholds on top; from 0.975 / 0.025 they are the same rule).
+    let direction = Direction::of_interval(s.ci95, spec.higher_is_better);
+    let benefit = direction == Direction::Benefit && s.p_benefit >= th.likely_helps_p_benefit;
+    let harm = direction == Direction::Harm && s.p_benefit <= th.likely_worse_p_benefit;
+    let (label, head) = if benefit && s.p_mcid >= th.likely_helps_p_mcid {
         (
             "likely-helps",
             format!(
@@ -376,9 +559,9 @@ fn verdict(
                 spec.treatment
             ),
         )
-    } else if s.p_benefit >= th.likely_helps_p_benefit {
+    } else if benefit {
         ("small-benefit", format!("{} probably helps a little, but likely less than the minimal important difference.", spec.treatment))
-    } else if s.p_benefit <= th.likely_worse_p_benefit {
+    } else if harm {
         (
             "likely-worse",
             format!(
@@ -399,8 +582,34 @@ fn verdict(
     };
     Verdict {
         label: label.into(),
-        text: format!("{head} {effect}{sensitivity} {caveat}"),
+        text: format!("{head} {effect}{sensitivity}{warned} {caveat}"),
     }
+}
+
+/// Refuses data whose arms are each constant: with no night-to-night variation the models'
+/// uncertainty is zero and any label would be decided by round-off.
+fn check_variation(obs: &[Obs], arms: &[String]) -> Result<(), AnalysisError> {
+    let k = arms.len();
+    let mut sum = vec![0.0; k];
+    let mut count = vec![0usize; k];
+    for o in obs {
+        sum[o.arm] += o.y;
+        count[o.arm] += 1;
+    }
+    let mean: Vec<f64> = (0..k).map(|a| sum[a] / count[a].max(1) as f64).collect();
+    let ss: f64 = obs.iter().map(|o| (o.y - mean[o.arm]).powi(2)).sum();
+    let size = obs.iter().map(|o| o.y.abs()).fold(0.0, f64::max).max(1.0);
+    if ss <= (NO_VARIATION_RELATIVE * size).powi(2) * obs.len() as f64 {
+        let each: Vec<String> = (0..k)
+            .filter(|&a| count[a] > 0)
+            .map(|a| format!("{} always {}", arms[a], mean[a]))
+            .collect();
+        return Err(AnalysisError::NoVariation(format!(
+            "every arm has the same outcome on every analysed night ({}); with no night-to-night variation there is no uncertainty to measure, so no interval or probability can be given",
+            each.join(", ")
+        )));
+    }
+    Ok(())
 }
 
 /// Runs every pre-registered model on the data.
@@ -415,6 +624,9 @@ pub fn analyze(data: &TrialData, spec: &AnalysisSpec) -> Result<TrialAnalysis, A
         .iter()
         .position(|a| *a == spec.control)
         .ok_or_else(|| AnalysisError::UnknownArm(spec.control.clone()))?;
+    if t == c {
+        return Err(AnalysisError::SameArm(spec.treatment.clone()));
+    }
     let obs: Vec<Obs> = data
         .nights
         .iter()
@@ -427,36 +639,54 @@ pub fn analyze(data: &TrialData, spec: &AnalysisSpec) -> Result<TrialAnalysis, A
             })
         })
         .collect();
+    check_variation(&obs, &data.arms)?;
     let k = data.arms.len();
     let ar1 = contrast_posterior(&obs, k, (t, c), Errors::Ar1, false)?;
     let mean_only = contrast_posterior(&obs, k, (t, c), Errors::Independent, false)?;
     let trend = contrast_posterior(&obs, k, (t, c), Errors::Ar1, true).ok();
-    let mut period_means: Vec<PeriodMean> = Vec::new();
+    // Period means in one pass: (cycle, arm, analysed sum, analysed count) per period.
     let n_periods = data.nights.iter().map(|n| n.period + 1).max().unwrap_or(0);
-    for p in 0..n_periods {
-        let nights: Vec<&_> = data.nights.iter().filter(|n| n.period == p).collect();
-        let Some(first) = nights.first() else {
-            continue;
-        };
-        let vals: Vec<f64> = nights
-            .iter()
-            .filter(|n| !n.run_in)
-            .filter_map(|n| n.outcome)
-            .collect();
-        period_means.push(PeriodMean {
-            period: p,
-            cycle: first.cycle,
-            arm: data.arms[first.arm].clone(),
-            nights: vals.len(),
-            mean: (!vals.is_empty()).then(|| vals.iter().sum::<f64>() / vals.len() as f64),
-        });
+    let mut acc: Vec<Option<(Option<usize>, usize, f64, usize)>> = vec![None; n_periods];
+    for n in &data.nights {
+        let e = acc[n.period].get_or_insert((n.cycle, n.arm, 0.0, 0));
+        if let (false, Some(y)) = (n.run_in, n.outcome) {
+            e.2 += y;
+            e.3 += 1;
+        }
     }
+    let period_means: Vec<PeriodMean> = acc
+        .into_iter()
+        .enumerate()
+        .filter_map(|(p, e)| {
+            e.map(|(cycle, arm, sum, count)| PeriodMean {
+                period: p,
+                cycle,
+                arm: data.arms[arm].clone(),
+                nights: count,
+                mean: (count > 0).then(|| sum / count as f64),
+            })
+        })
+        .collect();
     let models = Models {
         ar1: summarise(&ar1, spec, true),
         mean_only: summarise(&mean_only, spec, false),
         ar1_trend: trend.as_ref().map(|p| summarise(p, spec, true)),
         cycle_anova: cycle_anova(data, &period_means),
         randomization: randomization_test(data, spec, t, c),
+    };
+    // Treatment − control over the cycle ANOVA's table (the direction of its F with two arms).
+    let anova_effect = {
+        let mean_of = |arm: &str| {
+            let v: Vec<f64> = period_means
+                .iter()
+                .filter(|m| m.cycle.is_some() && m.arm == arm)
+                .filter_map(|m| m.mean)
+                .collect();
+            (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+        };
+        mean_of(&spec.treatment)
+            .zip(mean_of(&spec.control))
+            .map(|(a, b)| a - b)
     };
     let nights = NightCounts {
         used: obs.len(),
@@ -467,7 +697,20 @@ pub fn analyze(data: &TrialData, spec: &AnalysisSpec) -> Result<TrialAnalysis, A
             .count(),
         run_in_excluded: data.nights.iter().filter(|n| n.run_in).count(),
     };
-    let verdict = verdict(&models.ar1, spec, &models, n_periods, data.periods_planned);
+    let mut warnings = data.warnings.clone();
+    if complete_cycles(&period_means) <= 1 {
+        warnings.push("Only one cycle: with each arm run once, a difference between the arms cannot be told apart from drift over time or from a period effect; more cycles are needed before relying on it.".into());
+    }
+    let verdict = verdict(
+        &models.ar1,
+        spec,
+        &models,
+        k,
+        anova_effect,
+        &warnings,
+        n_periods,
+        data.periods_planned,
+    );
     Ok(TrialAnalysis {
         contrast: Contrast {
             treatment: spec.treatment.clone(),
@@ -481,6 +724,7 @@ pub fn analyze(data: &TrialData, spec: &AnalysisSpec) -> Result<TrialAnalysis, A
         mcid: spec.mcid,
         higher_is_better: spec.higher_is_better,
         verdict,
+        warnings,
     })
 }
 
@@ -505,6 +749,7 @@ mod tests {
             randomization_exact_max: rule.randomization_exact_max,
             randomization_monte_carlo: 1000,
             randomization_seed: 7,
+            outcome: None,
         }
     }
 

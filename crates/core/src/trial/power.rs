@@ -147,6 +147,7 @@ mod tests {
             randomization_exact_max: rule.randomization_exact_max,
             randomization_monte_carlo: 200,
             randomization_seed: 1,
+            outcome: Some(d.outcome),
         }
     }
 
