@@ -716,8 +716,12 @@ fn analyse_stored(
         .count();
     let complete = through >= design.last_day();
     let spec = spec_for(&t.plan, data, complete, t.plan.blinded, design.seed);
-    let analysis =
-        analyze(&trial_data, &spec).map_err(|e| bad_input(anyhow!("cannot analyse yet: {e}")))?;
+    let analysis = analyze(&trial_data, &spec).map_err(|e| match e {
+        quietlegs_core::trial::analysis::AnalysisError::Model(_) => {
+            bad_input(anyhow!("cannot analyse yet: {e}"))
+        }
+        _ => bad_input(anyhow!("trial '{}': {e}", t.stored.name)),
+    })?;
     // Side effects by arm (mean of the three 0-3 scores, per logged day).
     let records = store
         .records(
@@ -780,6 +784,11 @@ pub fn analyze_cmd(
                     .cloned()
                     .unwrap_or_default(),
             };
+            if treatment == control {
+                return Err(bad_input(anyhow!(
+                    "--treatment '{treatment}' and --control '{control}' are the same condition: compare two different conditions"
+                )));
+            }
             if !d.arms.contains(&treatment) {
                 return Err(bad_input(anyhow!(
                     "--treatment '{treatment}' is not a condition in the file: found {}",

@@ -70,6 +70,10 @@ pub struct RandomizationTest {
     /// "exact" or "monte-carlo (seed N)".
     pub method: String,
     pub statistic: f64,
+    /// The smallest p-value this design's allocation set can give: with two arms the
+    /// mirror-image allocation is always as extreme as the observed one, so 2 / allocations
+    /// (exact); 1 / (draws + 1) by Monte Carlo.
+    pub min_p: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -299,6 +303,7 @@ fn randomization_test(
                         allocations: total,
                         method: "exact".into(),
                         statistic: observed,
+                        min_p: (if k == 2 { 2.0 } else { 1.0 }) / total as f64,
                     });
                 }
                 idx[pos] += 1;
@@ -331,6 +336,7 @@ fn randomization_test(
             spec.randomization_seed
         ),
         statistic: observed,
+        min_p: 1.0 / (draws + 1) as f64,
     })
 }
 
@@ -455,23 +461,20 @@ fn sensitivity_sentence(
             parts.push(format!("the cycle ANOVA (p = {:.3}) {}", a.p, d.words()));
         }
     }
-    if let Some(r) = &models.randomization {
+    // A test that cannot reach the 5 % level (too few allocations) says nothing either way
+    // at that level: it is not counted as disagreeing (the table states its smallest p).
+    if let Some(r) = models
+        .randomization
+        .as_ref()
+        .filter(|r| r.min_p < SENSITIVITY_ALPHA)
+    {
         let d = Direction::of_test(r.p, r.statistic, higher_is_better);
         if d != main {
-            parts.push(format!("the randomization test (p = {:.3}) {}", r.p, d.words()));
-            // With two arms the mirror-image allocation is always as extreme as the observed
-            // one, so the smallest possible p is 2 / allocations (exact) or 1 / (draws + 1).
-            let smallest = if r.method == "exact" {
-                (if arms == 2 { 2.0 } else { 1.0 }) / r.allocations.max(1) as f64
-            } else {
-                0.0
-            };
-            if smallest >= SENSITIVITY_ALPHA {
-                notes.push(format!(
-                    "With only {} possible allocations the randomization test cannot give a p-value below {:.3}, so it cannot confirm a difference at the 5 % level however large it is.",
-                    r.allocations, smallest
-                ));
-            }
+            parts.push(format!(
+                "the randomization test (p = {:.3}) {}",
+                r.p,
+                d.words()
+            ));
         }
     }
     if parts.is_empty() {
@@ -491,7 +494,9 @@ fn sensitivity_sentence(
         out.push_str(&n);
     }
     if main != Direction::Unclear {
-        out.push_str(" The result depends on the primary model's assumptions; hold it less firmly.");
+        out.push_str(
+            " The result depends on the primary model's assumptions; hold it less firmly.",
+        );
     }
     out
 }
@@ -503,8 +508,9 @@ fn caveat(spec: &AnalysisSpec) -> String {
         (true, false) => format!("The trial was placebo-controlled but not blinded: expectation may have favoured {t} or {c}."),
         (false, _) => {
             let size = match spec.outcome {
-                Some(Outcome::WeeklyIrls) => "in RLS trials placebo alone lowers the IRLS total by 5-9 points".to_string(),
-                _ => "in RLS trials placebo alone brings large improvements (5-9 points on the 0-40 IRLS), so expectation alone could produce a difference on this outcome".to_string(),
+                Some(Outcome::WeeklyIrls) => "in RLS trials placebo alone lowers the IRLS total (0-40) by 5-9 points",
+                Some(Outcome::NightlySeverity) => "in RLS trials placebo alone brings a large improvement (5-9 points on the 0-40 IRLS; no figure is established for the 0-10 nightly severity used here)",
+                None => "in RLS trials placebo alone brings a large improvement (5-9 points on the 0-40 IRLS; how much on this file's outcome is not known)",
             };
             format!("Open label, with no placebo: {size}, so this cannot separate the effect of {t} from expectation.")
         }
@@ -535,8 +541,7 @@ fn verdict(
         spec.treatment, percent(s.p_benefit), points(&mcid), percent(s.p_mcid)
     );
     let caveat = caveat(spec);
-    let sensitivity =
-        sensitivity_sentence(s, models, arms, anova_effect, spec.higher_is_better);
+    let sensitivity = sensitivity_sentence(s, models, arms, anova_effect, spec.higher_is_better);
     let warned: String = warnings.iter().map(|w| format!(" {w}")).collect();
     if !spec.complete {
         return Verdict {
@@ -771,6 +776,8 @@ mod tests {
             (rt.allocations, rt.p, rt.method.as_str()),
             (4, 0.5, "exact")
         );
+        // The mirror image of the observed allocation is as extreme: p >= 2/4.
+        assert_eq!(rt.min_p, 0.5);
         assert!((rt.statistic - 3.0).abs() < 1e-12);
         // Mean-only model: the pooled two-sample t. A: 5,6,7,6,6,6 (mean 6, SS 2); B: 3,3,3,2,3,4
         // (mean 3, SS 2); s² = 4/10; se = sqrt(0.4 (1/6 + 1/6)) = 0.36515; t(0.975, 10) = 2.22814;
@@ -839,6 +846,266 @@ mod tests {
             .contains("cannot separate"));
     }
 
+    fn summary(mean: f64, ci95: [f64; 2], p_benefit: f64, p_mcid: f64) -> BayesSummary {
+        BayesSummary {
+            mean,
+            median: mean,
+            ci95,
+            p_benefit,
+            p_mcid,
+            rho_mean: None,
+        }
+    }
+
+    fn models(ar1: &BayesSummary, mean_only: &BayesSummary) -> Models {
+        Models {
+            ar1: ar1.clone(),
+            mean_only: mean_only.clone(),
+            ar1_trend: None,
+            cycle_anova: None,
+            randomization: None,
+        }
+    }
+
+    #[test]
+    fn the_treatment_and_the_control_must_differ() {
+        let data = from_csv(TINY, "B", 0).unwrap();
+        assert_eq!(
+            analyze(&data, &spec("B", "B")).unwrap_err(),
+            AnalysisError::SameArm("B".into())
+        );
+    }
+
+    #[test]
+    fn data_without_variation_cannot_be_analysed() {
+        let all_equal = "day,condition,outcome\n1,A,4\n2,A,4\n3,A,4\n4,B,4\n5,B,4\n6,B,4\n";
+        let each_constant = "day,condition,outcome\n1,A,5\n2,A,5\n3,A,5\n4,B,3\n5,B,3\n6,B,3\n";
+        for csv in [all_equal, each_constant] {
+            let err = analyze(&from_csv(csv, "B", 0).unwrap(), &spec("A", "B")).unwrap_err();
+            assert!(matches!(err, AnalysisError::NoVariation(_)), "{err}");
+            assert!(err.to_string().starts_with("cannot be analysed: "), "{err}");
+        }
+        // One arm varying is enough: the pooled spread is not zero.
+        let one_varies = "day,condition,outcome\n1,A,5\n2,A,6\n3,A,5\n4,B,3\n5,B,3\n6,B,3\n";
+        assert!(analyze(&from_csv(one_varies, "B", 0).unwrap(), &spec("A", "B")).is_ok());
+    }
+
+    #[test]
+    fn a_headline_of_benefit_or_harm_needs_the_shown_interval_to_exclude_zero() {
+        // A plan made under the old one-sided thresholds (0.95 / 0.05). Lower is better.
+        let mut sp = spec("A", "B");
+        sp.thresholds.likely_helps_p_benefit = 0.95;
+        sp.thresholds.likely_worse_p_benefit = 0.05;
+        let label = |s: &BayesSummary| verdict(s, &sp, &models(s, s), 2, None, &[], 6, 6).label;
+        // P(benefit) 0.96 but the 95 % interval [-2.0, +0.1] includes 0: no benefit headline.
+        assert_eq!(
+            label(&summary(-1.0, [-2.0, 0.1], 0.96, 0.3)),
+            "inconclusive"
+        );
+        // The interval excludes 0: benefit, small (P(>= MCID) 0.3 < 0.5).
+        assert_eq!(
+            label(&summary(-1.0, [-2.0, -0.1], 0.98, 0.3)),
+            "small-benefit"
+        );
+        assert_eq!(
+            label(&summary(-3.0, [-4.0, -2.0], 0.999, 0.9)),
+            "likely-helps"
+        );
+        // Harm: P(benefit) 0.04 with [-0.1, +2.0] -> not "likely worse" (P(MCID) 0 -> no
+        // meaningful benefit); with [+0.1, +2.0] -> likely worse.
+        assert_eq!(
+            label(&summary(1.0, [-0.1, 2.0], 0.04, 0.0)),
+            "no-meaningful-benefit"
+        );
+        assert_eq!(label(&summary(1.0, [0.1, 2.0], 0.02, 0.0)), "likely-worse");
+        // The shipped thresholds are the interval rule itself: 0.975 / 0.025.
+        let th = spec("A", "B").thresholds;
+        assert_eq!(
+            (th.likely_helps_p_benefit, th.likely_worse_p_benefit),
+            (0.975, 0.025)
+        );
+    }
+
+    #[test]
+    fn disagreement_of_the_sensitivity_analyses_is_said_in_the_right_direction() {
+        let sp = spec("A", "B");
+        let unclear = summary(-1.0, [-2.5, 0.5], 0.9, 0.2);
+        let clear = summary(-1.0, [-1.8, -0.2], 0.99, 0.2);
+        // Primary unclear, mean-only narrower and clear: it overstates certainty.
+        let v = verdict(&unclear, &sp, &models(&unclear, &clear), 2, None, &[], 6, 6);
+        assert!(
+            v.text.contains(
+                "which finds no clear difference: the mean-only model points to a benefit."
+            ),
+            "{}",
+            v.text
+        );
+        assert!(v.text.contains("it overstates certainty"), "{}", v.text);
+        // Primary clear, mean-only wider (negatively correlated nights): it is the less
+        // certain one, and nothing says it overstates.
+        let v = verdict(&clear, &sp, &models(&clear, &unclear), 2, None, &[], 6, 6);
+        assert!(
+            v.text
+                .contains("which finds a benefit: the mean-only model finds no clear difference."),
+            "{}",
+            v.text
+        );
+        assert!(
+            v.text.contains("less certain of the two") && !v.text.contains("overstates"),
+            "{}",
+            v.text
+        );
+        // A cycle ANOVA that agrees (p 0.03, A lower) is not mentioned; a randomization test
+        // over 8 allocations cannot reach 0.05 (smallest p 0.25), so it is not counted; one
+        // over 64 allocations with p 0.25 disagrees.
+        let mut m = models(&clear, &clear);
+        m.cycle_anova = Some(CycleAnova {
+            f: 30.0,
+            df: [1, 2],
+            p: 0.03,
+            note: String::new(),
+        });
+        m.randomization = Some(RandomizationTest {
+            p: 0.25,
+            allocations: 8,
+            method: "exact".into(),
+            statistic: -1.0,
+            min_p: 0.25,
+        });
+        let v = verdict(&clear, &sp, &m, 2, Some(-1.0), &[], 6, 6);
+        assert!(!v.text.contains("Sensitivity"), "{}", v.text);
+        m.randomization = Some(RandomizationTest {
+            p: 0.25,
+            allocations: 64,
+            method: "exact".into(),
+            statistic: -1.0,
+            min_p: 2.0 / 64.0,
+        });
+        let v = verdict(&clear, &sp, &m, 2, Some(-1.0), &[], 6, 6);
+        assert!(!v.text.contains("cycle ANOVA"), "{}", v.text);
+        assert!(v.text.contains("which finds a benefit: the randomization test (p = 0.250) finds no clear difference."), "{}", v.text);
+        assert!(v.text.contains("hold it less firmly"), "{}", v.text);
+        // An ANOVA pointing the other way is named with its direction.
+        let v = verdict(&clear, &sp, &m, 2, Some(1.0), &[], 6, 6);
+        assert!(
+            v.text
+                .contains("the cycle ANOVA (p = 0.030) points to harm"),
+            "{}",
+            v.text
+        );
+        // Everything agreeing: no sentence.
+        m.randomization = None;
+        let v = verdict(&clear, &sp, &m, 2, Some(-1.0), &[], 6, 6);
+        assert!(!v.text.contains("Sensitivity"), "{}", v.text);
+    }
+
+    #[test]
+    fn caveats_use_the_trials_own_arms_and_outcome() {
+        let data = from_csv(TINY, "A", 0).unwrap();
+        let open = AnalysisSpec {
+            placebo_controlled: false,
+            blinded: false,
+            ..spec("B", "A")
+        };
+        let text = analyze(&data, &open).unwrap().verdict.text;
+        assert!(
+            text.contains("separate the effect of B from expectation"),
+            "{text}"
+        );
+        assert!(
+            text.contains("how much on this file's outcome is not known"),
+            "{text}"
+        );
+        assert!(!text.contains("magnesium"), "{text}");
+        let irls = AnalysisSpec {
+            outcome: Some(Outcome::WeeklyIrls),
+            ..open.clone()
+        };
+        let text = analyze(&data, &irls).unwrap().verdict.text;
+        assert!(
+            text.contains("lowers the IRLS total (0-40) by 5-9 points"),
+            "{text}"
+        );
+        let text = analyze(&data, &spec("B", "A")).unwrap().verdict.text;
+        assert!(text.contains("balanced between B and A"), "{text}");
+    }
+
+    #[test]
+    fn numbers_in_words() {
+        assert_eq!(percent(0.003), "< 1 %");
+        assert_eq!(percent(0.9999), "> 99 %");
+        assert_eq!(percent(0.01), "1 %");
+        assert_eq!(percent(0.99), "99 %");
+        assert_eq!(percent(0.414), "41 %");
+        assert_eq!(signed(-0.04), "-0.04");
+        assert_eq!(signed(-0.0001), "0.0");
+        assert_eq!(signed(-0.0), "0.0");
+        assert_eq!(signed(2.34), "+2.3");
+        assert_eq!(signed(-4.66), "-4.7");
+        assert_eq!(points("1"), "1 point");
+        assert_eq!(points("2"), "2 points");
+        assert_eq!(points("+1.0"), "+1.0 points");
+        // In a verdict: an MCID of 1 is "1 point".
+        let data = from_csv(TINY, "A", 0).unwrap();
+        let text = analyze(
+            &data,
+            &AnalysisSpec {
+                mcid: 1.0,
+                ..spec("B", "A")
+            },
+        )
+        .unwrap()
+        .verdict
+        .text;
+        assert!(text.contains("by at least 1 point (the minimal"), "{text}");
+        assert!(text.contains("better: > 99 %"), "{text}");
+    }
+
+    #[test]
+    fn a_single_cycle_is_warned_about() {
+        // One cycle: A then B, 4 nights each.
+        let csv = "day,condition,outcome\n1,A,5\n2,A,6\n3,A,5\n4,A,7\n5,B,3\n6,B,4\n7,B,2\n8,B,3\n";
+        let r = analyze(&from_csv(csv, "B", 0).unwrap(), &spec("A", "B")).unwrap();
+        assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+        assert!(r.warnings[0].starts_with("Only one cycle"));
+        assert!(
+            r.verdict.text.contains("Only one cycle"),
+            "{}",
+            r.verdict.text
+        );
+        // Two cycles (TINY): no warning.
+        let r = analyze(&from_csv(TINY, "B", 0).unwrap(), &spec("A", "B")).unwrap();
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    }
+
+    #[test]
+    fn absent_rows_and_empty_outcomes_give_the_same_analysis() {
+        // 4 periods of 4 nights, A B B A with a period column, run-in 2. Empty outcomes on
+        // day 3 (analysed), day 5 (the first night of period 2) and day 11 (analysed).
+        let full = "day,condition,outcome,period\n1,A,5,1\n2,A,6,1\n3,A,,1\n4,A,7,1\n5,B,,2\n6,B,3,2\n7,B,4,2\n8,B,2,2\n9,B,3,3\n10,B,4,3\n11,B,,3\n12,B,3,3\n13,A,6,4\n14,A,5,4\n15,A,5,4\n16,A,6,4\n";
+        let absent: String = full
+            .lines()
+            .filter(|l| !l.contains(",,"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let (f, a) = (
+            from_csv(full, "B", 2).unwrap(),
+            from_csv(&absent, "B", 2).unwrap(),
+        );
+        assert_eq!(f, a);
+        let (rf, ra) = (
+            analyze(&f, &spec("A", "B")).unwrap(),
+            analyze(&a, &spec("A", "B")).unwrap(),
+        );
+        assert_eq!(rf, ra);
+        // 16 nights: run-in 1-2, 5-6, 9-10, 13-14 (8, counted from each period's start even
+        // where its first row is absent); missing 3 and 11; used 16 - 8 - 2 = 6.
+        assert_eq!(
+            (ra.nights.used, ra.nights.missing, ra.nights.run_in_excluded),
+            (6, 2, 8)
+        );
+    }
+
     fn series(values: &[(i64, bool, i32)]) -> String {
         let mut s = String::from("day,condition,outcome\n");
         for (day, a, y) in values {
@@ -863,6 +1130,16 @@ mod tests {
                 prop_assert!((ab.models.ar1.mean + ba.models.ar1.mean).abs() < 1e-6);
                 prop_assert!((ab.models.ar1.ci95[0] + ba.models.ar1.ci95[1]).abs() < 1e-5);
                 prop_assert!((ab.models.mean_only.mean + ba.models.mean_only.mean).abs() < 1e-9);
+                // Lower is better: a benefit headline only with the interval below 0, harm
+                // only with it above 0.
+                for r in [&ab, &ba] {
+                    let [lo, hi] = r.models.ar1.ci95;
+                    match r.verdict.label.as_str() {
+                        "likely-helps" | "small-benefit" => prop_assert!(hi < 0.0),
+                        "likely-worse" => prop_assert!(lo > 0.0),
+                        _ => {}
+                    }
+                }
                 let shifted: Vec<(i64, bool, i32)> = rows.iter().map(|&(d, a, y)| (d, a, y + shift)).collect();
                 let s = analyze(&from_csv(&series(&shifted), "B", 1).unwrap(), &spec("A", "B")).unwrap();
                 prop_assert!((s.models.ar1.mean - ab.models.ar1.mean).abs() < 1e-6);

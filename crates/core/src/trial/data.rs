@@ -282,7 +282,11 @@ pub fn from_csv(text: &str, control: &str, run_in_days: u32) -> Result<TrialData
     let mut warnings = Vec::new();
     if cp.is_none() && periods.len() >= 2 {
         // The last run may be cut short, so it does not set the shortest period.
-        let shortest = lengths[..lengths.len() - 1].iter().copied().min().unwrap_or(1);
+        let shortest = lengths[..lengths.len() - 1]
+            .iter()
+            .copied()
+            .min()
+            .unwrap_or(1);
         let longest = lengths.iter().copied().max().unwrap_or(1);
         if longest as f64 >= MERGED_RUN_RATIO * shortest as f64 {
             warnings.push(format!(
@@ -416,6 +420,62 @@ mod tests {
         let err =
             from_csv("day,condition,outcome,period\n1,A,5,p1\n2,B,6,p1\n", "B", 0).unwrap_err();
         assert!(err.to_string().contains("period 'p1' mixes conditions"));
+    }
+
+    #[test]
+    fn every_missing_night_of_the_grid_counts() {
+        // A on days 1-5 and 56-60 (days 6-55 have no row: 50 missing nights inside the
+        // period), then B on days 61-70.
+        let mut csv = String::from("day,condition,outcome\n");
+        for day in (1..=5).chain(56..=60) {
+            csv.push_str(&format!("{day},A,{}\n", 4 + day % 3));
+        }
+        for day in 61..=70 {
+            csv.push_str(&format!("{day},B,{}\n", 2 + day % 3));
+        }
+        let d = from_csv(&csv, "B", 0).unwrap();
+        assert_eq!(d.nights.len(), 70);
+        assert_eq!(d.nights.iter().filter(|n| n.outcome.is_none()).count(), 50);
+    }
+
+    #[test]
+    fn back_to_back_periods_without_a_period_column_are_warned_about() {
+        // ABBAAB (as `trial new` can draw), 4 nights a period, outcomes varying.
+        let rows = |with_period: bool| {
+            let mut csv = String::from(if with_period {
+                "day,condition,outcome,period\n"
+            } else {
+                "day,condition,outcome\n"
+            });
+            for (i, arm) in "ABBAAB".chars().enumerate() {
+                for k in 0..4 {
+                    let day = i * 4 + k + 1;
+                    csv.push_str(&format!("{day},{arm},{}", 3 + day % 4));
+                    csv.push_str(&if with_period {
+                        format!(",{i}\n")
+                    } else {
+                        "\n".into()
+                    });
+                }
+            }
+            csv
+        };
+        let merged = from_csv(&rows(false), "B", 1).unwrap();
+        // Runs A(4) BB(8) AA(8) B(4): four periods instead of six.
+        assert_eq!(merged.periods_planned, 4);
+        assert_eq!(merged.warnings.len(), 1);
+        assert!(
+            merged.warnings[0].contains("(8 nights against 4)"),
+            "{:?}",
+            merged.warnings
+        );
+        assert!(merged.warnings[0].contains("Add a period column"));
+        let kept = from_csv(&rows(true), "B", 1).unwrap();
+        assert_eq!(kept.periods_planned, 6);
+        assert!(kept.warnings.is_empty());
+        // ABAB with a shorter last period: nothing to warn about.
+        let abab = "day,condition,outcome\n1,A,5\n2,A,6\n3,B,3\n4,B,4\n5,A,6\n6,A,5\n7,B,3\n";
+        assert!(from_csv(abab, "B", 0).unwrap().warnings.is_empty());
     }
 
     proptest! {

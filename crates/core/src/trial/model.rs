@@ -96,13 +96,7 @@ struct FitAtRho {
 
 /// Design rows: one indicator per arm, plus a centred, scaled day column if `trend`; the
 /// outcome (centred on `y_centre`) is appended as the last element.
-fn design_row(
-    o: &Obs,
-    arms: usize,
-    trend: Option<(f64, f64)>,
-    y_centre: f64,
-    row: &mut Vec<f64>,
-) {
+fn design_row(o: &Obs, arms: usize, trend: Option<(f64, f64)>, y_centre: f64, row: &mut Vec<f64>) {
     row.clear();
     for a in 0..arms {
         row.push(if o.arm == a { 1.0 } else { 0.0 });
@@ -403,6 +397,35 @@ mod tests {
         assert!((post.quantile(0.975) - 4.41273).abs() < 1e-4);
         // P(A − B < 0) = T6(−3 / 0.57735) = T6(−5.196) = 0.00101.
         assert!((post.cdf(0.0) - 0.001017).abs() < 2e-5, "{}", post.cdf(0.0));
+    }
+
+    #[test]
+    fn huge_gaps_mean_independence_not_a_panic_or_a_wrap() {
+        // Three nights of each arm, then the same after a gap. A gap of 2^32 + 1 days must not
+        // be read as 1 day (an i32 wrap), and gaps beyond i32 must not panic: at such gaps ρ^gap
+        // is 0 for every |ρ| < 1, exactly as at a gap of a million days.
+        let with_gap = |gap: i64| {
+            obs(
+                &[0, 1, 2, 3, 4, 5, 5 + gap, 6 + gap, 7 + gap, 8 + gap],
+                &[0, 0, 0, 1, 1, 1, 0, 0, 1, 1],
+                &[5.0, 6.0, 5.5, 3.0, 2.5, 4.0, 6.5, 5.0, 3.5, 3.0],
+            )
+        };
+        let post =
+            |gap: i64| contrast_posterior(&with_gap(gap), 2, (0, 1), Errors::Ar1, false).unwrap();
+        let million = post(1_000_000);
+        for gap in [1i64 << 31, (1i64 << 32) + 1, i64::MAX - 20] {
+            let p = post(gap);
+            assert!((p.mean() - million.mean()).abs() < 1e-9, "gap {gap}");
+            assert!(
+                (p.quantile(0.975) - million.quantile(0.975)).abs() < 1e-6,
+                "gap {gap}"
+            );
+        }
+        // The trend model scales days to the span; it must not panic either.
+        assert!(contrast_posterior(&with_gap(i64::MAX - 20), 2, (0, 1), Errors::Ar1, true).is_ok());
+        // A gap of 1 is a different model: the two halves are correlated.
+        assert!((post(1).quantile(0.975) - million.quantile(0.975)).abs() > 1e-4);
     }
 
     /// log p(ρ | y) by brute force from the full n × n covariance (independent of the
