@@ -4,7 +4,7 @@ use super::data::TrialData;
 use super::design::{Outcome, VerdictThresholds};
 use super::model::{contrast_posterior, ContrastPosterior, Errors, ModelError, Obs};
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
+use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, FisherSnedecor};
@@ -317,16 +317,60 @@ fn randomization_test(
     }
     let mut rng = ChaCha8Rng::seed_from_u64(spec.randomization_seed);
     let draws = spec.randomization_monte_carlo.max(1);
+    // Each draw only re-deals the arms inside every cycle, so it needs only each cycle's
+    // period sums, and the fixed part from periods outside complete cycles: O(periods) a draw.
+    let add = |acc: &mut (f64, usize, f64, usize), arm: usize, (sum, count): (f64, usize)| {
+        if arm == t {
+            acc.0 += sum;
+            acc.1 += count;
+        } else if arm == c {
+            acc.2 += sum;
+            acc.3 += count;
+        }
+    };
+    let mut fixed = (0.0, 0usize, 0.0, 0usize);
+    for (p, cyc) in period_cycle.iter().enumerate() {
+        if cyc.is_none() {
+            add(&mut fixed, period_arm[p], sums[p]);
+        }
+    }
+    let slots: Vec<Vec<(f64, usize)>> = cycles
+        .iter()
+        .map(|periods| periods.iter().map(|&p| sums[p]).collect())
+        .collect();
     let mut hits = 1u64; // the observed allocation counts (Phipson & Smyth)
+    let mut arms: Vec<usize> = (0..k).collect();
+    let (mut bits, mut bits_left) = (0u64, 0u32);
     for _ in 0..draws {
-        for periods in &cycles {
-            let mut arms: Vec<usize> = (0..k).collect();
-            arms.shuffle(&mut rng);
-            for (slot, &p) in periods.iter().enumerate() {
-                assignment[p] = arms[slot % k];
+        let mut acc = fixed;
+        for slot in &slots {
+            if k == 2 {
+                // Two arms: one random bit per cycle, 64 cycles per draw of the generator.
+                if bits_left == 0 {
+                    bits = rng.next_u64();
+                    bits_left = 64;
+                }
+                arms[0] = (bits & 1) as usize;
+                arms[1] = 1 - arms[0];
+                bits >>= 1;
+                bits_left -= 1;
+            } else {
+                for (i, a) in arms.iter_mut().enumerate() {
+                    *a = i;
+                }
+                arms.shuffle(&mut rng);
+            }
+            for (i, &ps) in slot.iter().enumerate() {
+                add(&mut acc, arms[i % k], ps);
             }
         }
-        hits += u64::from(extreme(&assignment));
+        let (st, nt, sc, nc) = acc;
+        let diff = if nt == 0 || nc == 0 {
+            f64::NAN
+        } else {
+            st / nt as f64 - sc / nc as f64
+        };
+        hits += u64::from(diff.abs() >= observed.abs() - 1e-12);
     }
     Some(RandomizationTest {
         p: hits as f64 / (draws + 1) as f64,
@@ -865,6 +909,73 @@ mod tests {
             cycle_anova: None,
             randomization: None,
         }
+    }
+
+    #[test]
+    fn monte_carlo_randomization_agrees_with_exact_enumeration() {
+        // 17 cycles of 2 arms (2^17 = 131,072 allocations), 4 nights a period, a weak effect.
+        let mut csv = String::from("day,condition,outcome,period\n");
+        let mut x: u64 = 12345;
+        let mut first_a = true;
+        for p in 0..34u64 {
+            // Order inside each cycle from a fixed pseudo-random sequence (an LCG).
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            if p % 2 == 0 {
+                first_a = (x >> 33) % 2 == 0;
+            }
+            let a = (p % 2 == 0) == first_a;
+            for n in 0..4 {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let noise = ((x >> 33) % 5) as f64;
+                let y = noise + if a { 0.0 } else { 0.4 };
+                csv.push_str(&format!(
+                    "{},{},{y},{p}\n",
+                    p * 4 + n,
+                    if a { "A" } else { "B" }
+                ));
+            }
+        }
+        let data = from_csv(&csv, "B", 0).unwrap();
+        let exact = randomization_test(
+            &data,
+            &AnalysisSpec {
+                randomization_exact_max: 1 << 20,
+                ..spec("A", "B")
+            },
+            0,
+            1,
+        )
+        .unwrap();
+        assert_eq!(
+            (exact.method.as_str(), exact.allocations),
+            ("exact", 131_072)
+        );
+        let mc = randomization_test(
+            &data,
+            &AnalysisSpec {
+                randomization_exact_max: 1000,
+                randomization_monte_carlo: 20_000,
+                ..spec("A", "B")
+            },
+            0,
+            1,
+        )
+        .unwrap();
+        assert!(
+            mc.method.starts_with("monte-carlo (20000 draws"),
+            "{}",
+            mc.method
+        );
+        // Monte Carlo SE <= sqrt(0.25 / 20,000) = 0.0035: 4 SE.
+        assert!(
+            (mc.p - exact.p).abs() < 0.015,
+            "exact {} mc {}",
+            exact.p,
+            mc.p
+        );
+        assert!(exact.p > 0.01 && exact.p < 0.99, "{}", exact.p);
     }
 
     #[test]
