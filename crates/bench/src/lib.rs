@@ -243,7 +243,7 @@ pub fn long_trial_csv(nights: usize, seed: u64) -> String {
     let mut order = [0usize, 1];
     for day in 0..nights {
         let period = day / PERIOD;
-        if period % 2 == 0 && day % PERIOD == 0 {
+        if day.is_multiple_of(2 * PERIOD) {
             order.shuffle(&mut rng);
         }
         let arm = order[period % 2];

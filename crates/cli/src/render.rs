@@ -485,11 +485,12 @@ fn signed2(x: f64) -> String {
     format!("{r:+.2}")
 }
 
-/// A probability with three decimals that never rounds to a certainty.
+/// A probability with three decimals that never shows a certainty (a posterior probability of
+/// exactly 0 or 1 is floating-point saturation, not knowledge).
 fn prob3(p: f64) -> String {
-    if p > 0.0 && p < 0.0005 {
+    if p < 0.0005 {
         "<0.001".into()
-    } else if p < 1.0 && p >= 0.9995 {
+    } else if p >= 0.9995 {
         ">0.999".into()
     } else {
         format!("{p:.3}")

@@ -864,6 +864,10 @@ pub struct CsvOptions {
     pub seed: u64,
 }
 
+/// `trial power` recommends the fewest cycles reaching a confident verdict in this share of
+/// simulated trials: 80 %, the conventional planning power.
+const RECOMMEND_CONFIDENT_SHARE: f64 = 0.8;
+
 #[allow(clippy::too_many_arguments)]
 pub fn power_cmd(
     data: &ReferenceData,
@@ -935,7 +939,7 @@ pub fn power_cmd(
     bar.finish_and_clear();
     let recommended = results
         .iter()
-        .find(|r| r.p_likely_helps >= 0.8)
+        .find(|r| r.p_confident >= RECOMMEND_CONFIDENT_SHARE)
         .map(|r| r.cycles);
     if json_out {
         return print_json(

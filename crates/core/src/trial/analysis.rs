@@ -695,7 +695,8 @@ pub fn analyze(data: &TrialData, spec: &AnalysisSpec) -> Result<TrialAnalysis, A
     let trend = contrast_posterior(&obs, k, (t, c), Errors::Ar1, true).ok();
     // Period means in one pass: (cycle, arm, analysed sum, analysed count) per period.
     let n_periods = data.nights.iter().map(|n| n.period + 1).max().unwrap_or(0);
-    let mut acc: Vec<Option<(Option<usize>, usize, f64, usize)>> = vec![None; n_periods];
+    type PeriodAcc = (Option<usize>, usize, f64, usize);
+    let mut acc: Vec<Option<PeriodAcc>> = vec![None; n_periods];
     for n in &data.nights {
         let e = acc[n.period].get_or_insert((n.cycle, n.arm, 0.0, 0));
         if let (false, Some(y)) = (n.run_in, n.outcome) {
@@ -919,9 +920,11 @@ mod tests {
         let mut first_a = true;
         for p in 0..34u64 {
             // Order inside each cycle from a fixed pseudo-random sequence (an LCG).
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             if p % 2 == 0 {
-                first_a = (x >> 33) % 2 == 0;
+                first_a = (x >> 33).is_multiple_of(2);
             }
             let a = (p % 2 == 0) == first_a;
             for n in 0..4 {
