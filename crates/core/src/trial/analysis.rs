@@ -748,8 +748,10 @@ pub fn analyze(data: &TrialData, spec: &AnalysisSpec) -> Result<TrialAnalysis, A
         run_in_excluded: data.nights.iter().filter(|n| n.run_in).count(),
     };
     let mut warnings = data.warnings.clone();
-    if complete_cycles(&period_means) <= 1 {
-        warnings.push("Only one cycle: with each arm run once, a difference between the arms cannot be told apart from drift over time or from a period effect; more cycles are needed before relying on it.".into());
+    match complete_cycles(&period_means) {
+        0 => warnings.push("No complete cycle (every arm once in consecutive periods): a difference between the arms cannot be told apart from drift over time or from a period effect; complete cycles are needed before relying on it.".into()),
+        1 => warnings.push("Only one cycle: with each arm run once, a difference between the arms cannot be told apart from drift over time or from a period effect; more cycles are needed before relying on it.".into()),
+        _ => {}
     }
     let verdict = verdict(
         &models.ar1,

@@ -405,6 +405,9 @@ mod tests {
                 "line 1: the header must be day,condition,outcome",
             ),
         ];
+        let crlf_bom = "\u{feff}day,condition,outcome\r\n1,A,5\r\n2,B,4\r\n2,B,3\r\n";
+        let err = from_csv(crlf_bom, "B", 0).unwrap_err().to_string();
+        assert_eq!(err, "line 4: day 2 is repeated (first on line 3)");
         for (csv, msg) in cases {
             let err = from_csv(csv, "B", 0).unwrap_err().to_string();
             assert!(err.contains(msg), "{csv:?}: {err}");
