@@ -321,8 +321,9 @@ mod tests {
 
     #[test]
     fn the_line_counter_agrees_with_a_fresh_count_in_any_order() {
-        // "a\nb\r\nc\n": bytes 0-1 on line 1, 2-4 on line 2 (the '\n' at 4 ends it, and
-        // counts: a CRLF record starts there), 5-6 on line 3.
+        // "a\nb\r\nc\n" is bytes a \n b \r \n c \n. The line of byte i is 1 + the '\n' in
+        // bytes 0..=i, so a '\n' already counts at its own offset (where the csv crate starts
+        // the next CRLF record): 1, 2, 2, 2, 3, 3, 4.
         let text = "a\nb\r\nc\n";
         let expected = [1, 2, 2, 2, 3, 3, 4];
         let mut c = LineCounter::new(text);
