@@ -218,8 +218,45 @@ pub fn trial_126_nights() -> (String, quietlegs_core::trial::analysis::AnalysisS
         randomization_exact_max: rule.randomization_exact_max,
         randomization_monte_carlo: rule.randomization_monte_carlo,
         randomization_seed: 1,
+        outcome: Some(d.outcome),
     };
     (csv, spec)
+}
+
+/// A long synthetic trial as the CSV of `quietlegs trial analyze --csv` (with a period column):
+/// `nights` nights in 28-night periods, the two arms in a random order inside every cycle,
+/// AR(1) noise (SD 1.5, ρ 0.5), magnesium 1 point lower, 5 % of outcomes left empty.
+pub fn long_trial_csv(nights: usize, seed: u64) -> String {
+    use rand::seq::SliceRandom;
+    use rand::{Rng, SeedableRng};
+    const PERIOD: usize = 28;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut out = String::with_capacity(nights * 24);
+    out.push_str("day,condition,outcome,period\n");
+    let (sd, rho) = (1.5f64, 0.5f64);
+    let innovation = sd * (1.0 - rho * rho).sqrt();
+    // Sum of 12 uniforms minus 6: a standard normal to within what a timing input needs.
+    let normal = |rng: &mut rand_chacha::ChaCha8Rng| -> f64 {
+        (0..12).map(|_| rng.random::<f64>()).sum::<f64>() - 6.0
+    };
+    let mut e = sd * normal(&mut rng);
+    let mut order = [0usize, 1];
+    for day in 0..nights {
+        let period = day / PERIOD;
+        if day.is_multiple_of(2 * PERIOD) {
+            order.shuffle(&mut rng);
+        }
+        let arm = order[period % 2];
+        e = rho * e + innovation * normal(&mut rng);
+        let label = ["magnesium", "placebo"][arm];
+        if rng.random_bool(0.05) {
+            out.push_str(&format!("{day},{label},,{period}\n"));
+        } else {
+            let y = 5.0 - if arm == 0 { 1.0 } else { 0.0 } + e;
+            out.push_str(&format!("{day},{label},{y:.1},{period}\n"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

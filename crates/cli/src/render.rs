@@ -478,16 +478,35 @@ pub fn outcome_name(o: quietlegs_core::trial::design::Outcome) -> &'static str {
     }
 }
 
+/// A signed number with two decimals, never "-0.00".
+fn signed2(x: f64) -> String {
+    let r = (x * 100.0).round() / 100.0;
+    let r = if r == 0.0 { 0.0 } else { r };
+    format!("{r:+.2}")
+}
+
+/// A probability with three decimals that never shows a certainty (a posterior probability of
+/// exactly 0 or 1 is floating-point saturation, not knowledge).
+fn prob3(p: f64) -> String {
+    if p < 0.0005 {
+        "<0.001".into()
+    } else if p >= 0.9995 {
+        ">0.999".into()
+    } else {
+        format!("{p:.3}")
+    }
+}
+
 fn bayes_line(name: &str, b: &BayesSummary) -> String {
     format!(
-        "  {name:<22} {:+6.2} [{:+.2}, {:+.2}]   P(benefit) {:.3}   P(>= MCID) {:.3}{}",
-        b.mean,
-        b.ci95[0],
-        b.ci95[1],
-        b.p_benefit,
-        b.p_mcid,
+        "  {name:<22} {:>6} [{}, {}]   P(benefit) {}   P(>= MCID) {}{}",
+        signed2(b.mean),
+        signed2(b.ci95[0]),
+        signed2(b.ci95[1]),
+        prob3(b.p_benefit),
+        prob3(b.p_mcid),
         b.rho_mean
-            .map(|r| format!("   rho {r:.2}"))
+            .map(|r| format!("   rho {}", signed2(r).trim_start_matches('+')))
             .unwrap_or_default()
     )
 }
@@ -528,8 +547,18 @@ pub fn trial_text(a: &TrialAnalysis) -> String {
     if let Some(r) = &a.models.randomization {
         let _ = writeln!(
             out,
-            "  randomization test     p = {:.3} (two-sided, {} allocations, {})",
-            r.p, r.allocations, r.method
+            "  randomization test     p = {:.3} (two-sided, {} allocations, {}){}",
+            r.p,
+            r.allocations,
+            r.method,
+            if r.min_p >= quietlegs_core::trial::analysis::SENSITIVITY_ALPHA {
+                format!(
+                    "; it cannot give p below {:.3}, so it cannot show a difference at the 5 % level",
+                    r.min_p
+                )
+            } else {
+                String::new()
+            }
         );
     }
     let _ = writeln!(

@@ -138,6 +138,7 @@ fn spec_for(
         randomization_exact_max: data.rules.trial.randomization_exact_max,
         randomization_monte_carlo: data.rules.trial.randomization_monte_carlo,
         randomization_seed: seed,
+        outcome: Some(plan.outcome),
     }
 }
 
@@ -715,8 +716,12 @@ fn analyse_stored(
         .count();
     let complete = through >= design.last_day();
     let spec = spec_for(&t.plan, data, complete, t.plan.blinded, design.seed);
-    let analysis =
-        analyze(&trial_data, &spec).map_err(|e| bad_input(anyhow!("cannot analyse yet: {e}")))?;
+    let analysis = analyze(&trial_data, &spec).map_err(|e| match e {
+        quietlegs_core::trial::analysis::AnalysisError::Model(_) => {
+            bad_input(anyhow!("cannot analyse yet: {e}"))
+        }
+        _ => bad_input(anyhow!("trial '{}': {e}", t.stored.name)),
+    })?;
     // Side effects by arm (mean of the three 0-3 scores, per logged day).
     let records = store
         .records(
@@ -779,6 +784,11 @@ pub fn analyze_cmd(
                     .cloned()
                     .unwrap_or_default(),
             };
+            if treatment == control {
+                return Err(bad_input(anyhow!(
+                    "--treatment '{treatment}' and --control '{control}' are the same condition: compare two different conditions"
+                )));
+            }
             if !d.arms.contains(&treatment) {
                 return Err(bad_input(anyhow!(
                     "--treatment '{treatment}' is not a condition in the file: found {}",
@@ -803,6 +813,7 @@ pub fn analyze_cmd(
                 randomization_exact_max: data.rules.trial.randomization_exact_max,
                 randomization_monte_carlo: data.rules.trial.randomization_monte_carlo,
                 randomization_seed: csv_opts.seed,
+                outcome: None,
             };
             analyze(&d, &spec).map_err(|e| bad_input(anyhow!("{}: {e}", file.display())))?
         }
@@ -852,6 +863,10 @@ pub struct CsvOptions {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
 }
+
+/// `trial power` recommends the fewest cycles reaching a confident verdict in this share of
+/// simulated trials: 80 %, the conventional planning power.
+const RECOMMEND_CONFIDENT_SHARE: f64 = 0.8;
 
 #[allow(clippy::too_many_arguments)]
 pub fn power_cmd(
@@ -924,7 +939,7 @@ pub fn power_cmd(
     bar.finish_and_clear();
     let recommended = results
         .iter()
-        .find(|r| r.p_likely_helps >= 0.8)
+        .find(|r| r.p_confident >= RECOMMEND_CONFIDENT_SHARE)
         .map(|r| r.cycles);
     if json_out {
         return print_json(

@@ -365,3 +365,165 @@ fn power_reports_and_recommends() {
         "--rho: allowed -0.95 to 0.95",
     );
 }
+
+fn analyze_csv(db: &Path, file: &Path, text: &str, extra: &[&str]) -> Output {
+    std::fs::write(file, text).unwrap();
+    let mut args = vec!["trial", "analyze", "--csv", file.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    ql_on(db, None, &args)
+}
+
+/// 6 periods of 6 nights in the order A B B A A B, A about 2 points lower (better), with
+/// night-to-night variation; `period` adds the period column.
+fn abbaab(period: bool) -> String {
+    let mut csv = String::from(if period {
+        "day,condition,outcome,period\n"
+    } else {
+        "day,condition,outcome\n"
+    });
+    for (i, arm) in "ABBAAB".chars().enumerate() {
+        for k in 0..6 {
+            let day = i * 6 + k + 1;
+            let y = if arm == 'A' { 3 } else { 5 } + (day * day) % 7;
+            csv.push_str(&format!("{day},{arm},{y}"));
+            csv.push_str(&if period {
+                format!(",p{i}\n")
+            } else {
+                "\n".into()
+            });
+        }
+    }
+    csv
+}
+
+#[test]
+fn csv_analysis_refuses_what_cannot_be_analysed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    let f = dir.path().join("t.csv");
+    // The same label as treatment and control.
+    fails(
+        analyze_csv(
+            &db,
+            &f,
+            &abbaab(true),
+            &["--treatment", "B", "--control", "B"],
+        ),
+        "--treatment 'B' and --control 'B' are the same condition",
+    );
+    // Days outside the documented range, including gaps of 2^31 and more and days near
+    // i64::MAX (which used to panic or wrap).
+    for (text, line, day) in [
+        (
+            "day,condition,outcome\n0,A,3\n1,A,4\n2147483648,B,5\n",
+            4,
+            "2147483648",
+        ),
+        (
+            "day,condition,outcome\n0,A,3\n1,A,4\n4294967297,B,5\n",
+            4,
+            "4294967297",
+        ),
+        (
+            "day,condition,outcome\n1,A,3\n9223372036854775806,B,5\n9223372036854775807,B,4\n",
+            3,
+            "9223372036854775806",
+        ),
+    ] {
+        fails(
+            analyze_csv(&db, &f, text, &["--control", "A"]),
+            &format!(
+                "line {line}: day {day} is out of range: allowed -1000000 to 1000000 (whole days)"
+            ),
+        );
+    }
+    // No variation: reported as "cannot be analysed", not as a verdict.
+    for text in [
+        "day,condition,outcome\n1,A,4\n2,A,4\n3,A,4\n4,B,4\n5,B,4\n6,B,4\n",
+        "day,condition,outcome\n1,A,5\n2,A,5\n3,A,5\n4,B,3\n5,B,3\n6,B,3\n",
+    ] {
+        let out = analyze_csv(&db, &f, text, &["--control", "B"]);
+        assert!(out.stdout.is_empty());
+        fails(out, "cannot be analysed: every arm has the same outcome");
+    }
+}
+
+#[test]
+fn csv_absent_rows_and_empty_outcomes_are_the_same_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    let f = dir.path().join("t.csv");
+    // Empty outcomes on the first night of periods 2 and 5 and inside periods 1 and 4.
+    let full: String = abbaab(true)
+        .lines()
+        .map(|l| match l.split(',').next() {
+            Some("3" | "7" | "21" | "25") => {
+                let cells: Vec<&str> = l.split(',').collect();
+                format!("{},{},,{}\n", cells[0], cells[1], cells[3])
+            }
+            _ => format!("{l}\n"),
+        })
+        .collect();
+    let absent: String = full
+        .lines()
+        .filter(|l| !l.contains(",,"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(absent.lines().count() + 4, full.lines().count());
+    let args = ["--control", "B", "--run-in-days", "2", "--json"];
+    let a = ok(analyze_csv(&db, &f, &full, &args));
+    let b = ok(analyze_csv(&db, &f, &absent, &args));
+    assert_eq!(a, b);
+    let v: serde_json::Value = serde_json::from_str(&a).unwrap();
+    // 36 nights: run-in 2 of each of 6 periods = 12; missing: days 3 and 21 (after run-in;
+    // days 7 and 25 are run-in); used 36 - 12 - 2 = 22.
+    assert_eq!(v["nights"]["run_in_excluded"], 12);
+    assert_eq!(v["nights"]["missing"], 2);
+    assert_eq!(v["nights"]["used"], 22);
+}
+
+#[test]
+fn csv_without_a_period_column_warns_when_periods_may_have_merged() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    let f = dir.path().join("t.csv");
+    let v: serde_json::Value = serde_json::from_str(&ok(analyze_csv(
+        &db,
+        &f,
+        &abbaab(false),
+        &["--control", "B", "--json"],
+    )))
+    .unwrap();
+    let warnings = v["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{v}");
+    assert!(warnings[0]
+        .as_str()
+        .unwrap()
+        .contains("(12 nights against 6)"));
+    let text = ok(analyze_csv(&db, &f, &abbaab(false), &["--control", "B"]));
+    assert!(text.contains("Add a period column"), "{text}");
+    // With the column: six periods, no warning.
+    let v: serde_json::Value = serde_json::from_str(&ok(analyze_csv(
+        &db,
+        &f,
+        &abbaab(true),
+        &["--control", "B", "--json"],
+    )))
+    .unwrap();
+    assert_eq!(v["warnings"].as_array().unwrap().len(), 0);
+    assert_eq!(v["period_means"].as_array().unwrap().len(), 6);
+}
+
+#[test]
+fn csv_analysis_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    let f = dir.path().join("t.csv");
+    let text = ok(analyze_csv(
+        &db,
+        &f,
+        &abbaab(true),
+        &["--control", "B", "--run-in-days", "1", "--mcid", "1"],
+    ));
+    insta::assert_snapshot!("csv_abbaab_open", text);
+}

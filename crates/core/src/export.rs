@@ -71,13 +71,50 @@ pub fn from_json(text: &str) -> Result<Vec<StoredRecord>, ExportError> {
 /// The 1-based line of a csv record's byte offset, counted here: the csv crate's own line
 /// numbers are one short for CRLF files (a CRLF record "starts" at the '\n' of the previous
 /// line end, so that newline counts).
+///
+/// Records arrive in file order, so the counter only scans the bytes between the previous
+/// offset and this one: reading a whole file costs one pass over it, not one pass per record.
+/// An offset behind the previous one (never produced by the csv reader) is counted afresh.
+#[derive(Debug)]
+pub struct LineCounter<'a> {
+    text: &'a [u8],
+    /// Bytes `..scanned` have been counted.
+    scanned: usize,
+    /// '\n' in `..scanned`.
+    newlines: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Self {
+            text: text.as_bytes(),
+            scanned: 0,
+            newlines: 0,
+        }
+    }
+
+    /// The line of `byte`: 1 + the newlines in `text[..=byte]`.
+    pub fn line_of(&mut self, byte: u64) -> u64 {
+        let end = usize::try_from(byte)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1)
+            .min(self.text.len());
+        if end < self.scanned {
+            self.scanned = 0;
+            self.newlines = 0;
+        }
+        self.newlines += self.text[self.scanned..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        self.scanned = end;
+        self.newlines + 1
+    }
+}
+
+/// The line of one byte offset (a fresh count; use [`LineCounter`] for a whole file).
 pub fn line_of_byte(text: &str, byte: u64) -> u64 {
-    let end = (byte as usize + 1).min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count() as u64
-        + 1
+    LineCounter::new(text).line_of(byte)
 }
 
 fn defuse(cell: &str) -> String {
@@ -137,13 +174,13 @@ pub fn from_csv(text: &str, irls: &IrlsDefinition) -> Result<Vec<StoredRecord>, 
     type Key = (String, i64);
     let mut order: Vec<Key> = Vec::new();
     let mut groups: BTreeMap<Key, (u64, Date, Stamp, BTreeMap<String, String>)> = BTreeMap::new();
-    let line_at = |byte: u64| line_of_byte(text, byte);
+    let mut lines = LineCounter::new(text);
     for row in rdr.records() {
         let row = row.map_err(|e| ExportError::Csv {
-            line: e.position().map(|p| line_at(p.byte())).unwrap_or(0),
+            line: e.position().map(|p| lines.line_of(p.byte())).unwrap_or(0),
             message: e.to_string(),
         })?;
-        let line = row.position().map(|p| line_at(p.byte())).unwrap_or(0);
+        let line = row.position().map(|p| lines.line_of(p.byte())).unwrap_or(0);
         let bad = |message: String| ExportError::Csv { line, message };
         let cell = |i: usize| restore(row.get(i).unwrap_or(""));
         let id: i64 = cell(0)
@@ -280,6 +317,23 @@ mod tests {
         );
         let err = parse_export("a,b\n1,2\n", &irls()).unwrap_err();
         assert!(matches!(err, ExportError::WrongKind(_)));
+    }
+
+    #[test]
+    fn the_line_counter_agrees_with_a_fresh_count_in_any_order() {
+        // "a\nb\r\nc\n" is bytes a \n b \r \n c \n. The line of byte i is 1 + the '\n' in
+        // bytes 0..=i, so a '\n' already counts at its own offset (where the csv crate starts
+        // the next CRLF record): 1, 2, 2, 2, 3, 3, 4.
+        let text = "a\nb\r\nc\n";
+        let expected = [1, 2, 2, 2, 3, 3, 4];
+        let mut c = LineCounter::new(text);
+        for (byte, line) in expected.iter().enumerate() {
+            assert_eq!(c.line_of(byte as u64), *line, "byte {byte}");
+        }
+        // Backwards and beyond the end.
+        assert_eq!(c.line_of(0), 1);
+        assert_eq!(c.line_of(99), 4);
+        assert_eq!(line_of_byte(text, 3), 2);
     }
 
     proptest! {

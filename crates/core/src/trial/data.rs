@@ -21,9 +21,14 @@ pub struct TrialNight {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrialData {
     pub arms: Vec<String>,
+    /// Every night of the grid, in day order: a night without an outcome (an empty outcome
+    /// or no row at all) is a missing night.
     pub nights: Vec<TrialNight>,
     /// Periods planned (a design) or seen (a CSV).
     pub periods_planned: usize,
+    /// What the reader should know about how the data were read (e.g. periods that may have
+    /// merged); carried into the analysis.
+    pub warnings: Vec<String>,
 }
 
 /// A CSV that cannot be analysed, with its line.
@@ -41,6 +46,18 @@ fn line_err(line: u64, message: impl Into<String>) -> DataError {
         message: message.into(),
     }
 }
+
+/// The day numbers a CSV may use. Any day count or spreadsheet date serial fits (±1,000,000
+/// days is about 2,700 years), every gap between two nights fits the model's integer powers
+/// with room to spare, and the grid of nights the file spans stays at most 2,000,001 nights
+/// (about 100 MB) however sparse the rows.
+pub const CSV_DAYS: std::ops::RangeInclusive<i64> = -1_000_000..=1_000_000;
+
+/// Without a period column, a run of one condition this many times longer than the shortest
+/// other period is reported as possibly two back-to-back periods merged into one (ABBA gives
+/// runs twice as long; 1.5 sits between that and equal periods, leaving room for uneven
+/// logging).
+pub const MERGED_RUN_RATIO: f64 = 1.5;
 
 /// One CSV row: line, day, condition, outcome, period label.
 type CsvRow = (u64, i64, String, Option<f64>, Option<String>);
@@ -67,11 +84,38 @@ fn assign_cycles(period_arms: &[usize], arms: usize) -> Vec<Option<usize>> {
     out
 }
 
+fn parse_day(text: &str, line: u64) -> Result<i64, DataError> {
+    let range = || {
+        format!(
+            "allowed {} to {} (whole days)",
+            CSV_DAYS.start(),
+            CSV_DAYS.end()
+        )
+    };
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(line_err(
+            line,
+            format!("day '{text}' is not a whole number: {}", range()),
+        ));
+    }
+    match text.parse::<i64>() {
+        Ok(day) if CSV_DAYS.contains(&day) => Ok(day),
+        _ => Err(line_err(
+            line,
+            format!("day {text} is out of range: {}", range()),
+        )),
+    }
+}
+
 /// Parses `day,condition,outcome[,period]` (header required). Without `period`, each maximal
-/// run of one condition is a period. The first `run_in_days` days of each period are run-in.
+/// run of one condition is a period. Nights are laid on one grid of consecutive days: a day
+/// without a row is a missing night exactly like a row with an empty outcome. A period begins
+/// the night after the previous period's last row (the first period at its first row), and its
+/// first `run_in_days` nights from there are run-in.
 pub fn from_csv(text: &str, control: &str, run_in_days: u32) -> Result<TrialData, DataError> {
     let text = text.trim_start_matches('\u{feff}');
-    let line_at = |byte: u64| crate::export::line_of_byte(text, byte);
+    let mut lines = crate::export::LineCounter::new(text);
     let mut rdr = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
@@ -93,15 +137,13 @@ pub fn from_csv(text: &str, control: &str, run_in_days: u32) -> Result<TrialData
     for rec in rdr.records() {
         let rec = rec.map_err(|e| {
             line_err(
-                e.position().map(|p| line_at(p.byte())).unwrap_or(0),
+                e.position().map(|p| lines.line_of(p.byte())).unwrap_or(0),
                 e.to_string(),
             )
         })?;
-        let line = rec.position().map(|p| line_at(p.byte())).unwrap_or(0);
+        let line = rec.position().map(|p| lines.line_of(p.byte())).unwrap_or(0);
         let get = |i: usize| rec.get(i).unwrap_or("").to_string();
-        let day: i64 = get(cd)
-            .parse()
-            .map_err(|_| line_err(line, format!("day '{}' is not a whole number", get(cd))))?;
+        let day = parse_day(&get(cd), line)?;
         let condition = get(cc);
         if condition.is_empty() {
             return Err(line_err(line, "condition is empty"));
@@ -152,10 +194,9 @@ pub fn from_csv(text: &str, control: &str, run_in_days: u32) -> Result<TrialData
             arms.join(", ")
         )));
     }
-    // Periods.
+    // Periods: (arm, first row's day, last row's day).
+    let mut periods: Vec<(usize, i64, i64)> = Vec::new();
     let mut period_of_row = Vec::with_capacity(rows.len());
-    let mut period_arms: Vec<usize> = Vec::new();
-    let mut period_start: Vec<i64> = Vec::new();
     let mut labels: BTreeMap<String, usize> = BTreeMap::new();
     for (line, day, c, _, p) in &rows {
         let arm = arms.iter().position(|a| a == c).unwrap_or(0);
@@ -166,13 +207,13 @@ pub fn from_csv(text: &str, control: &str, run_in_days: u32) -> Result<TrialData
                 }
                 match labels.get(label) {
                     Some(&idx) => {
-                        if idx + 1 != period_arms.len() {
+                        if idx + 1 != periods.len() {
                             return Err(line_err(
                                 *line,
                                 format!("period '{label}' resumes after another period"),
                             ));
                         }
-                        if period_arms[idx] != arm {
+                        if periods[idx].0 != arm {
                             return Err(line_err(
                                 *line,
                                 format!("period '{label}' mixes conditions"),
@@ -181,32 +222,53 @@ pub fn from_csv(text: &str, control: &str, run_in_days: u32) -> Result<TrialData
                         false
                     }
                     None => {
-                        labels.insert(label.clone(), period_arms.len());
+                        labels.insert(label.clone(), periods.len());
                         true
                     }
                 }
             }
-            None => period_arms.last() != Some(&arm),
+            None => periods.last().map(|p| p.0) != Some(arm),
         };
         if new_period {
-            period_arms.push(arm);
-            period_start.push(*day);
+            periods.push((arm, *day, *day));
         }
-        period_of_row.push(period_arms.len() - 1);
+        if let Some(last) = periods.last_mut() {
+            last.2 = *day;
+        }
+        period_of_row.push(periods.len() - 1);
     }
+    let period_arms: Vec<usize> = periods.iter().map(|p| p.0).collect();
     let cycles = assign_cycles(&period_arms, arms.len());
-    let nights: Vec<TrialNight> = rows
-        .iter()
-        .zip(&period_of_row)
-        .map(|((_, day, _, outcome, _), &period)| TrialNight {
-            day: *day,
-            arm: period_arms[period],
-            period,
-            cycle: cycles[period],
-            outcome: *outcome,
-            run_in: *day < period_start[period] + i64::from(run_in_days),
-        })
-        .collect();
+    // The grid: period i spans from the night after period i-1's last row to its own last row.
+    let span = rows[rows.len() - 1].1 - rows[0].1 + 1;
+    let mut nights: Vec<TrialNight> = Vec::with_capacity(usize::try_from(span).unwrap_or(0));
+    let mut next_row = 0;
+    let mut lengths = Vec::with_capacity(periods.len());
+    for (i, &(arm, first_row_day, last_day)) in periods.iter().enumerate() {
+        let start = if i == 0 {
+            first_row_day
+        } else {
+            periods[i - 1].2 + 1
+        };
+        lengths.push(last_day - start + 1);
+        for day in start..=last_day {
+            let outcome = match rows.get(next_row) {
+                Some(r) if r.1 == day => {
+                    next_row += 1;
+                    r.3
+                }
+                _ => None,
+            };
+            nights.push(TrialNight {
+                day,
+                arm,
+                period: i,
+                cycle: cycles[i],
+                outcome,
+                run_in: day - start < i64::from(run_in_days),
+            });
+        }
+    }
     for (a, name) in arms.iter().enumerate() {
         let has = nights
             .iter()
@@ -217,10 +279,26 @@ pub fn from_csv(text: &str, control: &str, run_in_days: u32) -> Result<TrialData
             )));
         }
     }
+    let mut warnings = Vec::new();
+    if cp.is_none() && periods.len() >= 2 {
+        // The last run may be cut short, so it does not set the shortest period.
+        let shortest = lengths[..lengths.len() - 1]
+            .iter()
+            .copied()
+            .min()
+            .unwrap_or(1);
+        let longest = lengths.iter().copied().max().unwrap_or(1);
+        if longest as f64 >= MERGED_RUN_RATIO * shortest as f64 {
+            warnings.push(format!(
+                "The file has no period column, so each run of one condition was taken as one period; some runs are much longer than others ({longest} nights against {shortest}). If two periods of one condition were back to back (as in ABBA), they have been merged into one: the run-in, the cycles and the randomization test then differ from the trial's. Add a period column to keep them apart."
+            ));
+        }
+    }
     Ok(TrialData {
         arms,
-        periods_planned: period_arms.len(),
+        periods_planned: periods.len(),
         nights,
+        warnings,
     })
 }
 
@@ -251,6 +329,7 @@ pub fn from_design(
         arms: design.arms.clone(),
         nights,
         periods_planned: schedule.len(),
+        warnings: Vec::new(),
     }
 }
 
@@ -298,6 +377,18 @@ mod tests {
                 "line 2: day 'x' is not a whole number",
             ),
             (
+                "day,condition,outcome\n1,A,5\n1000001,B,4\n",
+                "line 3: day 1000001 is out of range: allowed -1000000 to 1000000",
+            ),
+            (
+                "day,condition,outcome\n1,A,5\n9223372036854775807,B,4\n",
+                "line 3: day 9223372036854775807 is out of range: allowed -1000000 to 1000000",
+            ),
+            (
+                "day,condition,outcome\n1,A,5\n99999999999999999999,B,4\n",
+                "line 3: day 99999999999999999999 is out of range",
+            ),
+            (
                 "day,condition,outcome\n1,A,5\n2,A,4\n",
                 "only one condition ('A')",
             ),
@@ -314,6 +405,9 @@ mod tests {
                 "line 1: the header must be day,condition,outcome",
             ),
         ];
+        let crlf_bom = "\u{feff}day,condition,outcome\r\n1,A,5\r\n2,B,4\r\n2,B,3\r\n";
+        let err = from_csv(crlf_bom, "B", 0).unwrap_err().to_string();
+        assert_eq!(err, "line 4: day 2 is repeated (first on line 3)");
         for (csv, msg) in cases {
             let err = from_csv(csv, "B", 0).unwrap_err().to_string();
             assert!(err.contains(msg), "{csv:?}: {err}");
@@ -329,6 +423,62 @@ mod tests {
         let err =
             from_csv("day,condition,outcome,period\n1,A,5,p1\n2,B,6,p1\n", "B", 0).unwrap_err();
         assert!(err.to_string().contains("period 'p1' mixes conditions"));
+    }
+
+    #[test]
+    fn every_missing_night_of_the_grid_counts() {
+        // A on days 1-5 and 56-60 (days 6-55 have no row: 50 missing nights inside the
+        // period), then B on days 61-70.
+        let mut csv = String::from("day,condition,outcome\n");
+        for day in (1..=5).chain(56..=60) {
+            csv.push_str(&format!("{day},A,{}\n", 4 + day % 3));
+        }
+        for day in 61..=70 {
+            csv.push_str(&format!("{day},B,{}\n", 2 + day % 3));
+        }
+        let d = from_csv(&csv, "B", 0).unwrap();
+        assert_eq!(d.nights.len(), 70);
+        assert_eq!(d.nights.iter().filter(|n| n.outcome.is_none()).count(), 50);
+    }
+
+    #[test]
+    fn back_to_back_periods_without_a_period_column_are_warned_about() {
+        // ABBAAB (as `trial new` can draw), 4 nights a period, outcomes varying.
+        let rows = |with_period: bool| {
+            let mut csv = String::from(if with_period {
+                "day,condition,outcome,period\n"
+            } else {
+                "day,condition,outcome\n"
+            });
+            for (i, arm) in "ABBAAB".chars().enumerate() {
+                for k in 0..4 {
+                    let day = i * 4 + k + 1;
+                    csv.push_str(&format!("{day},{arm},{}", 3 + day % 4));
+                    csv.push_str(&if with_period {
+                        format!(",{i}\n")
+                    } else {
+                        "\n".into()
+                    });
+                }
+            }
+            csv
+        };
+        let merged = from_csv(&rows(false), "B", 1).unwrap();
+        // Runs A(4) BB(8) AA(8) B(4): four periods instead of six.
+        assert_eq!(merged.periods_planned, 4);
+        assert_eq!(merged.warnings.len(), 1);
+        assert!(
+            merged.warnings[0].contains("(8 nights against 4)"),
+            "{:?}",
+            merged.warnings
+        );
+        assert!(merged.warnings[0].contains("Add a period column"));
+        let kept = from_csv(&rows(true), "B", 1).unwrap();
+        assert_eq!(kept.periods_planned, 6);
+        assert!(kept.warnings.is_empty());
+        // ABAB with a shorter last period: nothing to warn about.
+        let abab = "day,condition,outcome\n1,A,5\n2,A,6\n3,B,3\n4,B,4\n5,A,6\n6,A,5\n7,B,3\n";
+        assert!(from_csv(abab, "B", 0).unwrap().warnings.is_empty());
     }
 
     proptest! {

@@ -94,8 +94,9 @@ struct FitAtRho {
     scale: f64,
 }
 
-/// Design rows: one indicator per arm, plus a centred, scaled day column if `trend`.
-fn design_row(o: &Obs, arms: usize, trend: Option<(f64, f64)>, row: &mut Vec<f64>) {
+/// Design rows: one indicator per arm, plus a centred, scaled day column if `trend`; the
+/// outcome (centred on `y_centre`) is appended as the last element.
+fn design_row(o: &Obs, arms: usize, trend: Option<(f64, f64)>, y_centre: f64, row: &mut Vec<f64>) {
     row.clear();
     for a in 0..arms {
         row.push(if o.arm == a { 1.0 } else { 0.0 });
@@ -103,62 +104,121 @@ fn design_row(o: &Obs, arms: usize, trend: Option<(f64, f64)>, row: &mut Vec<f64
     if let Some((centre, scale)) = trend {
         row.push((o.day as f64 - centre) / scale);
     }
+    row.push(o.y - y_centre);
 }
 
-fn fit_at(
-    obs: &[Obs],
-    arms: usize,
-    trend: Option<(f64, f64)>,
-    contrast: &[f64],
-    rho: f64,
-) -> Option<FitAtRho> {
-    let p = contrast.len();
-    let n = obs.len();
+/// Sums of products of consecutive rows z = (x, y) for all pairs of nights `gap` days apart.
+/// Whitening a pair is (z_t − ρ^gap z_{t−1}) / sqrt(v(gap)), so its contribution to the
+/// cross-products is (tt − ρ^gap (tp + tp') + ρ^(2 gap) pp) / v(gap): the sums are taken once
+/// and every quadrature node costs only O(distinct gaps × p²), not O(nights).
+#[derive(Debug, Clone)]
+struct GapSums {
+    gap: i64,
+    pairs: f64,
+    /// Σ z_t z_t', Σ z_t z_{t−1}', Σ z_{t−1} z_{t−1}' (q × q, row-major; q = p + 1).
+    tt: Vec<f64>,
+    tp: Vec<f64>,
+    pp: Vec<f64>,
+}
+
+/// Everything the likelihood needs from the data, for any ρ.
+#[derive(Debug, Clone)]
+struct Sufficient {
+    /// Columns of X (arms, then the trend).
+    p: usize,
+    nights: usize,
+    /// z of the first night.
+    first: Vec<f64>,
+    gaps: Vec<GapSums>,
+}
+
+impl Sufficient {
+    /// `obs` sorted by day, distinct days. The outcome is centred on its mean: the arm
+    /// indicators span the constant, so this changes no contrast and no residual, and it
+    /// keeps the expanded sums well conditioned.
+    fn new(obs: &[Obs], arms: usize, trend: Option<(f64, f64)>) -> Self {
+        let p = arms + usize::from(trend.is_some());
+        let q = p + 1;
+        let y_centre = obs.iter().map(|o| o.y).sum::<f64>() / obs.len().max(1) as f64;
+        let mut gaps: Vec<GapSums> = Vec::new();
+        let mut index: std::collections::BTreeMap<i64, usize> = Default::default();
+        let mut first = Vec::with_capacity(q);
+        let mut prev_row: Vec<f64> = Vec::with_capacity(q);
+        let mut row: Vec<f64> = Vec::with_capacity(q);
+        let mut prev_day: Option<i64> = None;
+        for o in obs {
+            design_row(o, arms, trend, y_centre, &mut row);
+            match prev_day {
+                None => first.clone_from(&row),
+                Some(d) => {
+                    let gap = o.day.saturating_sub(d);
+                    let i = *index.entry(gap).or_insert_with(|| {
+                        gaps.push(GapSums {
+                            gap,
+                            pairs: 0.0,
+                            tt: vec![0.0; q * q],
+                            tp: vec![0.0; q * q],
+                            pp: vec![0.0; q * q],
+                        });
+                        gaps.len() - 1
+                    });
+                    let g = &mut gaps[i];
+                    g.pairs += 1.0;
+                    for a in 0..q {
+                        for b in 0..q {
+                            g.tt[a * q + b] += row[a] * row[b];
+                            g.tp[a * q + b] += row[a] * prev_row[b];
+                            g.pp[a * q + b] += prev_row[a] * prev_row[b];
+                        }
+                    }
+                }
+            }
+            std::mem::swap(&mut prev_row, &mut row);
+            prev_day = Some(o.day);
+        }
+        Self {
+            p,
+            nights: obs.len(),
+            first,
+            gaps,
+        }
+    }
+}
+
+fn fit_at(s: &Sufficient, contrast: &[f64], rho: f64) -> Option<FitAtRho> {
+    let p = s.p;
+    let q = p + 1;
+    let n = s.nights;
+    let one_minus = 1.0 - rho * rho;
+    // Whitened cross-products of z = (x, y): [X'X X'y; y'X y'y].
+    let mut m = vec![0.0; q * q];
+    for a in 0..q {
+        for b in 0..q {
+            m[a * q + b] = one_minus * s.first[a] * s.first[b];
+        }
+    }
+    let mut log_det_sigma = -one_minus.ln(); // log|Σ_ρ/σ²|
+    for g in &s.gaps {
+        // A gap beyond i32 (impossible for validated days) behaves as independence anyway.
+        let rg = rho.powi(i32::try_from(g.gap).unwrap_or(i32::MAX));
+        let v = (1.0 - rg * rg) / one_minus;
+        log_det_sigma += g.pairs * v.ln();
+        for a in 0..q {
+            for b in 0..q {
+                let cross = g.tp[a * q + b] + g.tp[b * q + a];
+                m[a * q + b] += (g.tt[a * q + b] - rg * cross + rg * rg * g.pp[a * q + b]) / v;
+            }
+        }
+    }
     let mut xtx = vec![0.0; p * p];
     let mut xty = vec![0.0; p];
-    let mut yty = 0.0;
-    let mut log_det_sigma = -(1.0 - rho * rho).ln(); // log|Σ_ρ/σ²|
-    let mut prev_row: Vec<f64> = Vec::with_capacity(p);
-    let mut row: Vec<f64> = Vec::with_capacity(p);
-    let mut w = vec![0.0; p];
-    let mut prev: Option<&Obs> = None;
-    for o in obs {
-        design_row(o, arms, trend, &mut row);
-        let yw = match prev {
-            None => {
-                let s = (1.0 - rho * rho).sqrt();
-                for k in 0..p {
-                    w[k] = s * row[k];
-                }
-                s * o.y
-            }
-            Some(q) => {
-                let g = (o.day - q.day) as i32;
-                let rg = rho.powi(g);
-                let v = (1.0 - rho.powi(2 * g)) / (1.0 - rho * rho);
-                log_det_sigma += v.ln();
-                let sv = v.sqrt();
-                for k in 0..p {
-                    w[k] = (row[k] - rg * prev_row[k]) / sv;
-                }
-                (o.y - rg * q.y) / sv
-            }
-        };
-        for i in 0..p {
-            xty[i] += w[i] * yw;
-            for j in 0..=i {
-                xtx[i * p + j] += w[i] * w[j];
-            }
+    for a in 0..p {
+        for b in 0..p {
+            xtx[a * p + b] = m[a * q + b];
         }
-        yty += yw * yw;
-        std::mem::swap(&mut prev_row, &mut row);
-        prev = Some(o);
+        xty[a] = m[a * q + p];
     }
-    for i in 0..p {
-        for j in 0..i {
-            xtx[j * p + i] = xtx[i * p + j];
-        }
-    }
+    let yty = m[p * q + p];
     let l = cholesky(&xtx, p)?;
     let beta = chol_solve(&l, p, &xty);
     let rss = (yty - beta.iter().zip(&xty).map(|(b, v)| b * v).sum::<f64>()).max(1e-300);
@@ -206,10 +266,11 @@ pub fn contrast_posterior(
         ((first + last) / 2.0, ((last - first) / 2.0).max(1.0))
     });
     let nu = (obs.len() - p) as f64;
+    let suff = Sufficient::new(obs, arms, trend);
     let mut nodes: Vec<(f64, f64, FitAtRho)> = Vec::new(); // (log weight, rho, fit)
     match errors {
         Errors::Independent => {
-            let fit = fit_at(obs, arms, trend, &contrast, 0.0).ok_or(ModelError::Singular)?;
+            let fit = fit_at(&suff, &contrast, 0.0).ok_or(ModelError::Singular)?;
             nodes.push((0.0, 0.0, fit));
         }
         Errors::Ar1 => {
@@ -219,7 +280,7 @@ pub fn contrast_posterior(
                 let rho = u.tanh();
                 // Prior on rho uniform: p(u) ∝ dρ/du = 1 − tanh²(u).
                 let jac = (1.0 - rho * rho).ln();
-                if let Some(fit) = fit_at(obs, arms, trend, &contrast, rho) {
+                if let Some(fit) = fit_at(&suff, &contrast, rho) {
                     nodes.push((fit.log_post + jac, rho, fit));
                 }
             }
@@ -338,6 +399,35 @@ mod tests {
         assert!((post.cdf(0.0) - 0.001017).abs() < 2e-5, "{}", post.cdf(0.0));
     }
 
+    #[test]
+    fn huge_gaps_mean_independence_not_a_panic_or_a_wrap() {
+        // Three nights of each arm, then the same after a gap. A gap of 2^32 + 1 days must not
+        // be read as 1 day (an i32 wrap), and gaps beyond i32 must not panic: at such gaps ρ^gap
+        // is 0 for every |ρ| < 1, exactly as at a gap of a million days.
+        let with_gap = |gap: i64| {
+            obs(
+                &[0, 1, 2, 3, 4, 5, 5 + gap, 6 + gap, 7 + gap, 8 + gap],
+                &[0, 0, 0, 1, 1, 1, 0, 0, 1, 1],
+                &[5.0, 6.0, 5.5, 3.0, 2.5, 4.0, 6.5, 5.0, 3.5, 3.0],
+            )
+        };
+        let post =
+            |gap: i64| contrast_posterior(&with_gap(gap), 2, (0, 1), Errors::Ar1, false).unwrap();
+        let million = post(1_000_000);
+        for gap in [1i64 << 31, (1i64 << 32) + 1, i64::MAX - 20] {
+            let p = post(gap);
+            assert!((p.mean() - million.mean()).abs() < 1e-9, "gap {gap}");
+            assert!(
+                (p.quantile(0.975) - million.quantile(0.975)).abs() < 1e-6,
+                "gap {gap}"
+            );
+        }
+        // The trend model scales days to the span; it must not panic either.
+        assert!(contrast_posterior(&with_gap(i64::MAX - 20), 2, (0, 1), Errors::Ar1, true).is_ok());
+        // A gap of 1 is a different model: the two halves are correlated.
+        assert!((post(1).quantile(0.975) - million.quantile(0.975)).abs() > 1e-4);
+    }
+
     /// log p(ρ | y) by brute force from the full n × n covariance (independent of the
     /// whitening): −½ log|R| − ½ log|X'R⁻¹X| − (ν/2) log(y'R⁻¹y − b'X'R⁻¹y).
     fn brute_log_post(o: &[Obs], arms: usize, rho: f64) -> f64 {
@@ -403,11 +493,12 @@ mod tests {
             &[0, 0, 0, 0, 0, 1, 1, 1, 1, 1],
             &[5.0, 6.0, 5.5, 7.0, 6.5, 3.0, 2.5, 4.0, 3.5, 3.0],
         );
+        let suff = Sufficient::new(&o, 2, None);
         for rho in [-0.5, 0.0, 0.3, 0.8] {
-            let fast = fit_at(&o, 2, None, &[1.0, -1.0], rho).unwrap().log_post;
+            let fast = fit_at(&suff, &[1.0, -1.0], rho).unwrap().log_post;
             let slow = brute_log_post(&o, 2, rho);
             // Equal up to the ρ-independent constant: compare differences against ρ = 0.
-            let fast0 = fit_at(&o, 2, None, &[1.0, -1.0], 0.0).unwrap().log_post;
+            let fast0 = fit_at(&suff, &[1.0, -1.0], 0.0).unwrap().log_post;
             let slow0 = brute_log_post(&o, 2, 0.0);
             assert!(
                 ((fast - fast0) - (slow - slow0)).abs() < 1e-9,

@@ -147,6 +147,7 @@ mod tests {
             randomization_exact_max: rule.randomization_exact_max,
             randomization_monte_carlo: 200,
             randomization_seed: 1,
+            outcome: Some(d.outcome),
         }
     }
 
@@ -165,10 +166,11 @@ mod tests {
     }
 
     #[test]
-    fn calibration_coverage_and_false_helps_over_1000_simulated_trials() {
-        // 1,000 trials (3 cycles x 2 arms x 21-day periods, 7-day run-in: 126 nights), true effect
-        // -1.0 point, SD 1.5, rho 0.5, 10 % missing nights. The 95 % interval of the AR(1) model
-        // must cover -1.0 in 93-97 % of trials; with no effect, "likely helps" in <= 5 %.
+    fn calibration_coverage_labels_and_power_over_1000_simulated_trials() {
+        // 1,000 trials (3 cycles x 2 arms x 21-day periods, 7-day run-in: 126 nights), SD 1.5,
+        // rho 0.5, 10 % missing nights, each simulated three times: true effect -1.0 (coverage
+        // of the 95 % interval), no effect (the share of every label), and -2.0 = the MCID
+        // (power). Lower is better. Figures are recorded in docs/trial.md.
         let mut d = design(3);
         d.period_days = 21;
         d.run_in_days = 7;
@@ -186,26 +188,97 @@ mod tests {
             missing: 0.1,
         };
         let null = Assumptions { effect: 0.0, ..a };
+        let at_mcid = Assumptions { effect: -2.0, ..a };
         let mut rng = ChaCha8Rng::seed_from_u64(2026);
-        let (mut covered, mut false_helps, mut runs) = (0, 0, 0);
-        for _ in 0..1000 {
+        let runs = 1000;
+        let mut covered = 0;
+        let mut null_labels: BTreeMap<String, usize> = BTreeMap::new();
+        let mut mcid_labels: BTreeMap<String, usize> = BTreeMap::new();
+        let mut small_labels: BTreeMap<String, usize> = BTreeMap::new();
+        for _ in 0..runs {
+            d.seed = rng.random();
+            for (assumed, labels) in [
+                (&a, &mut small_labels),
+                (&null, &mut null_labels),
+                (&at_mcid, &mut mcid_labels),
+            ] {
+                let data = from_design(&d, &simulate_outcomes(&d, assumed, &mut rng), d.last_day());
+                let r = analyze(&data, &spec).unwrap();
+                let [lo, hi] = r.models.ar1.ci95;
+                // The headline never outruns the interval shown.
+                match r.verdict.label.as_str() {
+                    "likely-helps" | "small-benefit" => assert!(hi < 0.0, "{}", r.verdict.text),
+                    "likely-worse" => assert!(lo > 0.0, "{}", r.verdict.text),
+                    _ => {}
+                }
+                if assumed.effect == a.effect {
+                    covered += usize::from(lo <= -1.0 && -1.0 <= hi);
+                }
+                *labels.entry(r.verdict.label).or_default() += 1;
+            }
+        }
+        let coverage = covered as f64 / runs as f64;
+        let share = |l: &BTreeMap<String, usize>, label: &str| {
+            *l.get(label).unwrap_or(&0) as f64 / runs as f64
+        };
+        eprintln!(
+            "coverage {coverage:.3}; no effect: {null_labels:?}; effect -1.0: {small_labels:?}; effect -2.0: {mcid_labels:?}"
+        );
+        assert!((0.93..=0.97).contains(&coverage), "coverage {coverage}");
+        // With no effect a benefit headline needs the interval below 0: about 2.5 % of trials
+        // (binomial SD 0.5 % over 1,000), and harm likewise.
+        let false_benefit =
+            share(&null_labels, "likely-helps") + share(&null_labels, "small-benefit");
+        assert!(false_benefit <= 0.04, "{null_labels:?}");
+        assert!(
+            share(&null_labels, "likely-worse") <= 0.04,
+            "{null_labels:?}"
+        );
+        // At an effect of the MCID, most trials see a benefit (recorded: docs/trial.md).
+        let power = share(&mcid_labels, "likely-helps") + share(&mcid_labels, "small-benefit");
+        assert!(power >= 0.8, "{mcid_labels:?}");
+    }
+
+    #[test]
+    fn overstated_certainty_is_only_said_of_the_more_certain_model() {
+        // 300 trials with negatively correlated nights (rho -0.4) and a small effect: the
+        // mean-only model is then often the *less* certain one; the text may call it
+        // overstated only when its interval is the narrower one.
+        let mut d = design(3);
+        d.period_days = 14;
+        d.run_in_days = 3;
+        let spec = AnalysisSpec {
+            randomization_exact_max: 8,
+            ..spec_for(&d)
+        };
+        let a = Assumptions {
+            effect: -0.6,
+            sd: 1.5,
+            rho: -0.4,
+            drift_per_day: 0.0,
+            baseline: 5.0,
+            missing: 0.1,
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(152);
+        let (mut overstated, mut less_certain) = (0, 0);
+        for _ in 0..300 {
             d.seed = rng.random();
             let data = from_design(&d, &simulate_outcomes(&d, &a, &mut rng), d.last_day());
             let r = analyze(&data, &spec).unwrap();
-            let [lo, hi] = r.models.ar1.ci95;
-            covered += usize::from(lo <= -1.0 && -1.0 <= hi);
-            let data = from_design(&d, &simulate_outcomes(&d, &null, &mut rng), d.last_day());
-            false_helps +=
-                usize::from(analyze(&data, &spec).unwrap().verdict.label == "likely-helps");
-            runs += 1;
+            let width = |ci: [f64; 2]| ci[1] - ci[0];
+            let narrower = width(r.models.mean_only.ci95) < width(r.models.ar1.ci95);
+            if r.verdict.text.contains("overstates certainty") {
+                assert!(narrower, "{}", r.verdict.text);
+                overstated += 1;
+            }
+            if r.verdict.text.contains("less certain of the two") {
+                assert!(!narrower, "{}", r.verdict.text);
+                less_certain += 1;
+            }
         }
-        let coverage = covered as f64 / runs as f64;
-        eprintln!("coverage {coverage:.3}, false 'likely helps' {false_helps} of {runs}");
-        assert!((0.93..=0.97).contains(&coverage), "coverage {coverage}");
-        assert!(
-            false_helps as f64 / runs as f64 <= 0.05,
-            "false helps {false_helps}"
-        );
+        eprintln!("overstated {overstated}, less certain {less_certain} of 300");
+        // The wider-mean-only case does occur here, so the check above is exercised.
+        assert!(less_certain > 0);
     }
 
     #[test]
