@@ -133,6 +133,12 @@ pub fn reminders(
         first_at(&now, diary_time)?,
     ));
     let dose_note = match &plan.supplement {
+        // A dose that is "only if your clinician agrees" gets no alarm: an alarm is an
+        // instruction.
+        Some(_) if !plan.may_start_without_clinician => format!(
+            "no dose reminder until your clinician agrees ({})",
+            plan.start_advice
+        ),
         Some(s) => {
             cal.push(daily(
                 &format!("dose-reminder-{key}@quietlegs.invalid"),

@@ -172,9 +172,11 @@ pub fn plan_text(plan: &Plan, profile: &Profile) -> String {
             &format!("{} of {}: {:.0} mg", s.amount, s.name, s.magnesium_mg),
         );
     }
-    para(&mut out, "  ", "The richest food groups:");
-    for g in &plan.food_first.food_groups {
-        bullet(&mut out, "-", &g.name);
+    if !plan.food_first.food_groups.is_empty() {
+        para(&mut out, "  ", "The richest food groups:");
+        for g in &plan.food_first.food_groups {
+            bullet(&mut out, "-", &g.name);
+        }
     }
 
     if !plan.medicines.is_empty() {

@@ -64,7 +64,7 @@ fn bad_profiles_exit_2_naming_the_field() {
         ("age = 60\nsex = \"male\"\nbedtime = \"22:00\"\ngi_tolerance = \"normal\"\n[kidney]\negfr = -5\n", "kidney.egfr: -5 is out of range"),
         ("age = 60\nsex = \"male\"\nbedtime = \"22:00\"\ngi_tolerance = \"normal\"\nferritin_ng_ml = 20000\n", "ferritin_ng_ml: 20000 is out of range"),
         ("age = 60\nsex = \"male\"\nbedtime = \"22:00\"\n", "missing field `gi_tolerance`"),
-        ("age = 60\nsex = \"male\"\nbedtime = \"22:00\"\ngi_tolerance = \"normal\"\n[[kidney]]\negfr = 50\n", "kidney[0]: line 5"),
+        ("age = 60\nsex = \"male\"\nbedtime = \"22:00\"\ngi_tolerance = \"normal\"\n[[kidney]]\negfr = 50\n", "kidney: write one [kidney] table (single brackets), not a list [[kidney]]"),
         ("age = 60\nsex = \"male\"\nbedtime = \"22:00\"\ngi_tolerance = \"normal\"\n[kidney]\ndialysis = \"no\"\n", "kidney.dialysis: line 6"),
         ("age = 75\nsex = \"female\"\nlactating = true\nbedtime = \"22:00\"\ngi_tolerance = \"normal\"\n", "lactating: true is not plausible at age 75"),
         ("age = 60\nsex = \"male\"\nbedtime = \"22:00\"\ngi_tolerance = \"normal\"\n[[supplements]]\nname = \"calcium carbonate\"\nelemental_mg = 500\n", "supplements[0].name: 'calcium carbonate' is a calcium product, not magnesium"),

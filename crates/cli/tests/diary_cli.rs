@@ -370,7 +370,9 @@ fn reminders_are_a_valid_calendar_at_the_plans_times() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("q.sqlite3");
     let ics = dir.path().join("r.ics");
-    let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/profile.toml");
+    // A profile with no caution (a dose with conditions gets no alarm): bedtime 22:30, Maalox
+    // counted, so 175 mg at 22:00.
+    let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/personas/maalox-counted.toml");
     ok(ql(
         &db,
         &[
@@ -399,7 +401,7 @@ fn reminders_are_a_valid_calendar_at_the_plans_times() {
     };
     let events = &cals[0].events;
     assert_eq!(events.len(), 2);
-    // Example profile: bedtime 22:30 (diary), dose 30 minutes before bed at 22:00.
+    // Bedtime 22:30 (diary), dose 30 minutes before bed at 22:00.
     let diary = events
         .iter()
         .find(|e| prop(e, "UID").starts_with("diary-reminder-"))
@@ -433,7 +435,7 @@ fn reminders_are_a_valid_calendar_at_the_plans_times() {
     assert!(prop(diary, "DTSTART").ends_with("T223000"));
     assert!(prop(dose, "DTSTART").ends_with("T220000"));
     assert_eq!(prop(dose, "RRULE"), "FREQ=DAILY");
-    assert!(prop(dose, "SUMMARY").contains("200 mg magnesium"));
+    assert!(prop(dose, "SUMMARY").contains("175 mg magnesium"));
     assert_eq!(dose.alarms.len(), 1);
 }
 
@@ -655,4 +657,31 @@ fn duplicate_records_in_an_import_are_a_clear_exit_2() {
         assert!(stderr.contains(expected), "{stderr}");
         assert!(stderr.contains("nothing was imported"), "{stderr}");
     }
+}
+
+#[test]
+fn a_conditional_dose_gets_no_alarm() {
+    // Breastfeeding (a caution): the dose is "only if your clinician agrees",
+    // so the calendar has the diary reminder only.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    let ics = dir.path().join("r.ics");
+    let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/personas/breastfeeding.toml");
+    let out = ok(ql(
+        &db,
+        &[
+            "reminders",
+            "--profile",
+            profile.to_str().unwrap(),
+            "--ics",
+            ics.to_str().unwrap(),
+        ],
+    ));
+    assert!(
+        out.contains("no dose reminder until your clinician agrees"),
+        "{out}"
+    );
+    let text = std::fs::read_to_string(&ics).unwrap();
+    assert_eq!(text.matches("BEGIN:VEVENT").count(), 1);
+    assert!(!text.contains("mg magnesium"));
 }

@@ -60,10 +60,28 @@ const DOSE_AND_FORM_WORDS: &[&str] = &[
     "softgels",
     "oral",
     "daily",
+    "nightly",
     "once",
     "twice",
+    "thrice",
+    "times",
+    "x",
     "a",
+    "per",
+    "each",
+    "every",
     "day",
+    "hours",
+    "hour",
+    "hrs",
+    "qd",
+    "od",
+    "bid",
+    "bd",
+    "tid",
+    "tds",
+    "qid",
+    "qds",
     "er",
     "xr",
     "sr",
@@ -131,16 +149,28 @@ fn is_amount_word(w: &str) -> bool {
 /// The words of an entry that can name a medicine, in order (also how known names are compared,
 /// so two names with the same significant words are the same name).
 pub(crate) fn significant_words(text: &str) -> Vec<String> {
-    normalize_name(text)
+    let all: Vec<String> = normalize_name(text)
         .split(' ')
-        .filter(|w| !w.is_empty() && !DOSE_AND_FORM_WORDS.contains(w) && !is_amount_word(w))
+        .filter(|w| !w.is_empty())
         .map(str::to_string)
+        .collect();
+    // A number word is part of a frequency ("four times a day"), not a name, only when "times"
+    // follows it.
+    let number_words = ["one", "two", "three", "four", "five", "six"];
+    all.iter()
+        .enumerate()
+        .filter(|(i, w)| {
+            let frequency =
+                number_words.contains(&w.as_str()) && all.get(i + 1).is_some_and(|n| n == "times");
+            !frequency && !DOSE_AND_FORM_WORDS.contains(&w.as_str()) && !is_amount_word(w)
+        })
+        .map(|(_, w)| w.clone())
         .collect()
 }
 
 /// Below this Jaro-Winkler similarity a known name is not worth suggesting ("fish oil" should
 /// not suggest "sifrol"); chosen by reading the suggestions for the test names below.
-const SUGGESTION_SIMILARITY: f64 = 0.8;
+const SUGGESTION_SIMILARITY: f64 = 0.88;
 
 /// What a known name stands for.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -154,6 +184,8 @@ enum Named {
 struct KnownName {
     words: Vec<String>,
     label: String,
+    /// The name as written in the table ("Excedrin PM").
+    original: String,
     named: Named,
 }
 
@@ -205,36 +237,93 @@ pub struct StatedAmount {
     pub unit: AmountUnit,
 }
 
-/// The amounts written in an entry. Teaspoons and tablespoons become millilitres and grams
-/// become milligrams; micrograms and units say nothing about magnesium and are skipped.
-pub fn stated_amounts(text: &str) -> Vec<StatedAmount> {
+/// An amount written in an entry that cannot be used (zero, or a unit quietlegs cannot read).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AmountNote {
+    Zero,
+}
+
+/// A number in an entry: decimals ("2.5"), fractions ("1/2", "½") and mixed numbers ("1 1/2",
+/// "1½"), with the index of the token after it.
+fn number_at(tokens: &[&str], i: usize) -> Option<(f64, usize)> {
+    let vulgar = |c: char| match c {
+        '½' => Some(0.5),
+        '¼' => Some(0.25),
+        '¾' => Some(0.75),
+        '⅓' => Some(1.0 / 3.0),
+        '⅔' => Some(2.0 / 3.0),
+        _ => None,
+    };
+    let simple = |t: &str| -> Option<f64> {
+        if let Some((n, d)) = t.split_once('/') {
+            let (n, d) = (n.parse::<f64>().ok()?, d.parse::<f64>().ok()?);
+            return (d > 0.0).then(|| n / d);
+        }
+        let mut chars = t.chars();
+        if let Some(last) = t.chars().last().and_then(vulgar) {
+            chars.next_back();
+            let whole = chars.as_str();
+            let w = if whole.is_empty() {
+                0.0
+            } else {
+                whole.parse::<f64>().ok()?
+            };
+            return Some(w + last);
+        }
+        t.parse::<f64>().ok()
+    };
+    let first = simple(tokens.get(i)?)?;
+    // A whole number followed by a fraction: "1 1/2", "2 ½".
+    if let Some(next) = tokens.get(i + 1) {
+        let is_fraction = next.contains('/') || next.chars().all(|c| vulgar(c).is_some());
+        if is_fraction && !tokens[i].contains('/') && first.fract() == 0.0 {
+            if let Some(f) = simple(next) {
+                return Some((first + f, i + 2));
+            }
+        }
+    }
+    Some((first, i + 1))
+}
+
+/// Splits an entry into lower-case tokens, a number apart from a glued unit ("30ml" -> "30 ml"),
+/// keeping decimal points, fraction slashes and vulgar fractions.
+fn amount_tokens(text: &str) -> Vec<String> {
     let lower = text.to_lowercase();
-    // Split numbers from glued units ("30ml" -> "30 ml") and keep decimal points.
     let mut spaced = String::with_capacity(lower.len() + 8);
-    let mut prev_digit = false;
+    let mut prev_numeric = false;
     for c in lower.chars() {
-        let digit = c.is_ascii_digit() || c == '.';
-        if prev_digit && c.is_alphabetic() {
+        let numeric = c.is_ascii_digit() || matches!(c, '.' | '/' | '½' | '¼' | '¾' | '⅓' | '⅔');
+        if prev_numeric && c.is_alphabetic() {
             spaced.push(' ');
         }
-        spaced.push(if c.is_alphanumeric() || c == '.' {
+        spaced.push(if c.is_alphanumeric() || numeric {
             c
         } else {
             ' '
         });
-        prev_digit = digit;
+        prev_numeric = numeric;
     }
-    let tokens: Vec<&str> = spaced.split_whitespace().collect();
+    spaced
+        .split_whitespace()
+        .map(|t| t.trim_end_matches('.').to_string())
+        .collect()
+}
+
+/// The amounts written in an entry. Teaspoons and tablespoons become millilitres and grams
+/// become milligrams; micrograms and units say nothing about magnesium and are skipped. An
+/// amount of zero is reported, never ignored.
+pub fn stated_amounts(text: &str) -> Vec<Result<StatedAmount, AmountNote>> {
+    let owned = amount_tokens(text);
+    let tokens: Vec<&str> = owned.iter().map(String::as_str).collect();
     let mut out = Vec::new();
-    for (i, t) in tokens.iter().enumerate() {
-        let Ok(value) = t.trim_end_matches('.').parse::<f64>() else {
+    let mut i = 0;
+    while i < tokens.len() {
+        let Some((value, next_i)) = number_at(&tokens, i) else {
+            i += 1;
             continue;
         };
-        if !value.is_finite() || value <= 0.0 {
-            continue;
-        }
-        let next = tokens.get(i + 1).map(|s| s.trim_end_matches('.'));
-        let after = tokens.get(i + 2).map(|s| s.trim_end_matches('.'));
+        let next = tokens.get(next_i).copied();
+        let after = tokens.get(next_i + 1).copied();
         let amount = match next {
             Some("ml") => Some((value, AmountUnit::Ml)),
             Some("tsp" | "teaspoon" | "teaspoons" | "teaspoonful" | "teaspoonfuls") => {
@@ -253,10 +342,69 @@ pub fn stated_amounts(text: &str) -> Vec<StatedAmount> {
             _ => None,
         };
         if let Some((value, unit)) = amount {
-            out.push(StatedAmount { value, unit });
+            if !value.is_finite() || value <= 0.0 {
+                out.push(Err(AmountNote::Zero));
+            } else {
+                out.push(Ok(StatedAmount { value, unit }));
+            }
         }
+        i = next_i;
     }
     out
+}
+
+/// How many doses a day an entry says ("twice daily", "4 times a day", "every 6 hours", "bid").
+pub fn stated_doses_per_day(text: &str) -> Option<u32> {
+    let owned = amount_tokens(text);
+    let t: Vec<&str> = owned.iter().map(String::as_str).collect();
+    let word_number = |w: &str| -> Option<u32> {
+        match w {
+            "one" | "once" => Some(1),
+            "two" | "twice" => Some(2),
+            "three" | "thrice" => Some(3),
+            "four" => Some(4),
+            "five" => Some(5),
+            "six" => Some(6),
+            _ => w.parse::<u32>().ok().filter(|n| (1..=24).contains(n)),
+        }
+    };
+    for (i, w) in t.iter().enumerate() {
+        // Latin abbreviations used on prescriptions.
+        let latin = match *w {
+            "qd" | "od" => Some(1),
+            "bid" | "bd" => Some(2),
+            "tid" | "tds" => Some(3),
+            "qid" | "qds" => Some(4),
+            _ => None,
+        };
+        if latin.is_some() {
+            return latin;
+        }
+        let next = t.get(i + 1).copied();
+        let after = t.get(i + 2).copied();
+        match (*w, next, after) {
+            ("once" | "twice" | "thrice", Some("daily" | "a" | "per" | "each"), _) => {
+                return word_number(w)
+            }
+            (_, Some("times" | "x"), Some("daily" | "a" | "per" | "each")) => {
+                if let Some(n) = word_number(w) {
+                    return Some(n);
+                }
+            }
+            ("every", Some(n), Some("hours" | "hour" | "h" | "hrs")) => {
+                if let Some(h) = n.parse::<u32>().ok().filter(|h| (1..=24).contains(h)) {
+                    return Some(24 / h);
+                }
+            }
+            ("daily" | "nightly", _, _)
+                if i == 0 || !matches!(t[i - 1], "once" | "twice" | "times" | "x") =>
+            {
+                return Some(1)
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// What a typed medicine entry turned out to be.
@@ -334,6 +482,7 @@ impl MedicineIndex {
                 names.push(KnownName {
                     words: significant_words(n),
                     label: normalize_name(n),
+                    original: n.clone(),
                     named: Named::Medicine(i),
                 });
             }
@@ -343,6 +492,7 @@ impl MedicineIndex {
                 names.push(KnownName {
                     words: significant_words(n),
                     label: normalize_name(n),
+                    original: n.clone(),
                     named: Named::Product(i),
                 });
             }
@@ -413,12 +563,26 @@ impl MedicineIndex {
             chosen.push((s, ki));
         }
         chosen.sort_by_key(|&(s, _)| s);
+        // "esomeprazole magnesium": "magnesium" right after another medicine is its salt, not a
+        // magnesium product.
+        let is_plain_magnesium = |ki: usize| matches!(self.names[ki].named, Named::Medicine(i) if self.medicines[i].generic == "magnesium");
+        let mut kept: Vec<(usize, usize)> = Vec::new();
+        for &(start, ki) in &chosen {
+            let after_other = kept.last().is_some_and(|&(ps, pk)| {
+                ps + self.names[pk].words.len() == start && !is_plain_magnesium(pk)
+            });
+            if is_plain_magnesium(ki) && after_other {
+                continue;
+            }
+            kept.push((start, ki));
+        }
+        let chosen = kept;
         let mut generics: Vec<String> = Vec::new();
         let mut product: Option<String> = None;
         for &(_, ki) in &chosen {
             let k = &self.names[ki];
-            if let Named::Product(i) = k.named {
-                product.get_or_insert_with(|| self.products[i].names[0].clone());
+            if let Named::Product(_) = k.named {
+                product.get_or_insert_with(|| k.original.clone());
             }
             for g in self.generics_of(k.named) {
                 if !generics.contains(&g) {
@@ -532,18 +696,40 @@ impl MedicineIndex {
         let amounts = stated_amounts(typed);
         let not_counted = |reason: String| MedicineMagnesium::NotCounted { reason };
         if amounts.len() > 1 {
-            return not_counted(format!(
-                "'{}' states more than one amount, so its magnesium cannot be counted",
-                typed
-            ));
+            return not_counted("the entry states more than one amount".into());
         }
-        let stated = amounts.first().copied();
-        if let Some(label) = identification
-            .product()
-            .and_then(|p| self.product_named(p))
-            .and_then(|p| p.magnesium.as_ref())
-        {
-            return label_magnesium(label, stated);
+        let stated = match amounts.first().copied() {
+            Some(Err(AmountNote::Zero)) => {
+                return not_counted("the amount stated is zero".into());
+            }
+            Some(Ok(a)) => Some(a),
+            None => None,
+        };
+        let words = normalize_name(typed);
+        let solid_words = [
+            "tablet",
+            "tablets",
+            "caplet",
+            "caplets",
+            "chewable",
+            "chewables",
+        ];
+        let names_solid = words.split(' ').any(|w| solid_words.contains(&w));
+        let product = identification.product().and_then(|p| self.product_named(p));
+        if let Some(product) = product {
+            return match &product.magnesium {
+                Some(label) if names_solid && label.unit != "tablet" => not_counted(format!(
+                    "the entry names tablets, but quietlegs has label values only for the liquid \
+                     of {}",
+                    product.names[0]
+                )),
+                Some(label) => label_magnesium(label, stated),
+                None => not_counted(format!(
+                    "quietlegs has no label values for {}: ask your pharmacist how much \
+                     magnesium one dose gives",
+                    identification.product().unwrap_or(&product.names[0])
+                )),
+            };
         }
         let salts: Vec<&MedicineRow> = identification
             .generics()
@@ -583,12 +769,23 @@ impl MedicineIndex {
                 },
                 assumed_dose: false,
             },
-            _ => not_counted(format!(
+            Some(_) => not_counted(format!(
+                "an amount of {} is stated by volume or count, which says nothing about its \
+                 magnesium: write the product (for example 'magnesium citrate solution 10 fl \
+                 oz') or the weight in mg",
+                salt.generic
+            )),
+            None => not_counted(format!(
                 "no amount of {} is stated (write it as, for example, '{} 200 mg')",
                 salt.generic, salt.generic
             )),
         }
     }
+}
+
+/// Rounded to 0.1 mg: label values carry no more precision than that.
+fn round_tenth(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
 }
 
 fn fmt_amount(v: f64) -> String {
@@ -658,7 +855,7 @@ fn label_magnesium(label: &LabelMagnesium, stated: Option<StatedAmount>) -> Medi
         },
     };
     MedicineMagnesium::Counted {
-        elemental_mg_per_dose: amount / label.per_amount * label.elemental_mg,
+        elemental_mg_per_dose: round_tenth(amount / label.per_amount * label.elemental_mg),
         basis: format!("{what}, at {per}"),
         assumed_dose,
     }
@@ -869,12 +1066,22 @@ mod tests {
     #[test]
     fn stated_amounts_are_read_in_label_units() {
         let amounts = |t: &str| stated_amounts(t);
-        let a = |value: f64, unit| StatedAmount { value, unit };
+        let a = |value: f64, unit| Ok(StatedAmount { value, unit });
         assert_eq!(amounts("Milk of Magnesia 30 mL"), [a(30.0, AmountUnit::Ml)]);
         assert_eq!(amounts("Milk of Magnesia 30ml"), [a(30.0, AmountUnit::Ml)]);
         // 2 tablespoons = 2 x 15 mL (label convention).
         assert_eq!(amounts("MoM 2 tbsp"), [a(30.0, AmountUnit::Ml)]);
         assert_eq!(amounts("Maalox 2 tsp"), [a(10.0, AmountUnit::Ml)]);
+        // Fractions and mixed numbers: 2 1/2 tsp = 12.5 mL; 1/2 tsp = 2.5 mL; 1½ tbsp = 22.5.
+        assert_eq!(
+            amounts("Milk of Magnesia 2 1/2 tsp"),
+            [a(12.5, AmountUnit::Ml)]
+        );
+        assert_eq!(amounts("Maalox 1/2 tsp"), [a(2.5, AmountUnit::Ml)]);
+        assert_eq!(amounts("Maalox 1 1/2 tsp"), [a(7.5, AmountUnit::Ml)]);
+        assert_eq!(amounts("MoM 1½ tbsp"), [a(22.5, AmountUnit::Ml)]);
+        assert_eq!(amounts("MoM ½ tbsp"), [a(7.5, AmountUnit::Ml)]);
+        assert_eq!(amounts("MoM 2.5 ml"), [a(2.5, AmountUnit::Ml)]);
         assert_eq!(
             amounts("magnesium citrate solution 10 fl oz"),
             [a(10.0, AmountUnit::FlOz)]
@@ -884,8 +1091,27 @@ mod tests {
             amounts("magnesium oxide 400 mg"),
             [a(400.0, AmountUnit::Mg)]
         );
+        assert_eq!(amounts("Milk of Magnesia 0 mL"), [Err(AmountNote::Zero)]);
         assert_eq!(amounts("Mag-Ox 400"), []);
         assert_eq!(amounts("levothyroxine 50 mcg"), []);
+    }
+
+    #[test]
+    fn doses_per_day_are_read_from_the_entry() {
+        let cases = [
+            ("magnesium 100 mg twice daily", Some(2)),
+            ("Maalox 10 mL four times a day", Some(4)),
+            ("Milk of Magnesia 5 mL 4 times a day", Some(4)),
+            ("Maalox 10 mL 3x per day", Some(3)),
+            ("Maalox 10 mL every 6 hours", Some(4)),
+            ("Maalox bid", Some(2)),
+            ("magnesium 200 mg daily", Some(1)),
+            ("magnesium 200 mg once a day", Some(1)),
+            ("Maalox 10 mL", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(stated_doses_per_day(text), want, "{text}");
+        }
     }
 
     #[test]
@@ -925,6 +1151,13 @@ mod tests {
         close(mg("magnesium oxide 400 mg"), 400.0, false);
         close(mg("Epsom salt 5 g"), 5000.0, false);
         close(mg("magnesium trisilicate 500 mg"), 500.0, false);
+        // Fractions: 2 1/2 tsp of Milk of Magnesia = 12.5 mL x 500/15 = 416.7 mg.
+        close(mg("Milk of Magnesia 2 1/2 tsp"), 416.7, false);
+        // "esomeprazole magnesium": the salt of a PPI, not a magnesium product.
+        assert_eq!(
+            idx.identify("esomeprazole magnesium 40 mg").generics(),
+            ["esomeprazole"]
+        );
         // The salt reading is named: 400 mg MgO x 24.305 / 40.304 = 241 mg.
         let basis = match idx.magnesium_per_dose(
             "magnesium oxide 400 mg",
@@ -941,5 +1174,7 @@ mod tests {
         assert_eq!(mg("Mylanta"), None);
         assert_eq!(mg("magnesium citrate solution"), None);
         assert_eq!(mg("Maalox 400 mg"), None);
+        assert_eq!(mg("Milk of Magnesia 0 mL"), None);
+        assert_eq!(mg("milk of magnesia tablets 2"), None);
     }
 }

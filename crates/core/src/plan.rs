@@ -65,7 +65,7 @@ pub struct SupplementAdvice {
 /// What the plan says about iron.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IronAdvice {
-    /// unknown | low | borderline | adequate | possible-overload
+    /// unknown | low | borderline | adequate | possible-overload | raised-ferritin
     pub status: &'static str,
     pub ferritin_ng_ml: Option<f64>,
     pub tsat_percent: Option<f64>,
@@ -319,6 +319,9 @@ pub fn build_plan(profile: &Profile, data: &ReferenceData, foods: &FoodTable) ->
         }
     }
 
+    // The same point twice (a condition listed twice, a name matched twice) is said once.
+    let mut seen = std::collections::BTreeSet::new();
+    flags.retain(|f| seen.insert((f.code.clone(), f.message.clone())));
     let stops = codes_of(&flags, Severity::Stop);
     let cautions = codes_of(&flags, Severity::Caution);
     let (mut supplement, supplement_note) = if !stops.is_empty() {
@@ -369,13 +372,28 @@ pub fn build_plan(profile: &Profile, data: &ReferenceData, foods: &FoodTable) ->
                 ""
             }
         )
+    } else if supplement.is_none() {
+        format!(
+            "No new supplement: {}",
+            supplement_note
+                .as_deref()
+                .unwrap_or("the plan suggests no supplement.")
+        )
     } else {
         "Yes: nothing in your profile calls for a clinician first. Still tell your clinician and \
          pharmacist that you take magnesium."
             .to_string()
     };
 
-    let food_first = food_first(profile, data, foods, limits.rda_mg, current);
+    let food_first = food_first(
+        profile,
+        data,
+        foods,
+        limits.rda_mg,
+        (supplement_mg, screen.medicine_magnesium_mg),
+        kidney == Some(Severity::Stop),
+        !stops.is_empty(),
+    );
     flags.sort_by(|a, b| a.severity.cmp(&b.severity).then(a.code.cmp(&b.code)));
 
     let mut plan = Plan {
@@ -446,11 +464,22 @@ fn limits(profile: &Profile, data: &ReferenceData) -> Limits {
     sources.extend(ul_row.map(|r| r.source.clone()));
     sources.push("rda-scope".to_string());
     sources.extend(efsa.sources.iter().cloned());
-    let eu = if profile.age >= efsa.min_age_years {
+    let eu = if profile.age >= efsa.min_age_years && efsa.ul_mg < supplemental_ul_mg {
         format!(
-            "The EU (EFSA) sets a lower {} mg/day for supplements from age {}, including \
-             pregnancy and breastfeeding.",
-            efsa.ul_mg, efsa.min_age_years
+            "The EU (EFSA) sets a lower {} mg/day for supplements from age {}{}.",
+            efsa.ul_mg,
+            efsa.min_age_years,
+            if profile.pregnant || profile.lactating {
+                ", in pregnancy and breastfeeding too"
+            } else {
+                ""
+            }
+        )
+    } else if profile.age >= efsa.min_age_years {
+        format!(
+            "The EU (EFSA) limit of {} mg/day is higher than this one; the lower limit above \
+             applies.",
+            efsa.ul_mg
         )
     } else {
         format!(
@@ -526,7 +555,8 @@ fn person_flags(profile: &Profile, data: &ReferenceData, flags: &mut Vec<Flag>) 
         ));
     }
     let k = &profile.kidney;
-    if k.egfr.is_none() && k.ckd_stage.is_none() && !k.dialysis {
+    // Stage 0 ("no CKD") without an eGFR is a statement, not a measurement.
+    if k.egfr.is_none() && matches!(k.ckd_stage, None | Some(0)) && !k.dialysis {
         let unknown = &rules.kidney_unknown;
         let mut why: Vec<String> = Vec::new();
         if profile.age >= rules.older_adult.min_age_years {
@@ -596,8 +626,9 @@ fn screen_medicines(
                 Severity::Caution,
                 format!(
                     "'{}': {} recognised, but '{}' matched nothing quietlegs knows, so this \
-                     entry may name another medicine that was not screened. Check the name, or \
-                     ask your pharmacist whether it interacts with magnesium.",
+                     entry may name another medicine that was not screened (one brand often \
+                     sells different medicines under one name). Check the active ingredients on \
+                     the pack, or ask your pharmacist whether it interacts with magnesium.",
                     m.name,
                     generics.join(", "),
                     unmatched_words.join(" ")
@@ -657,7 +688,12 @@ fn screen_medicines(
                         .push_str(" Ask your prescriber whether a lower-risk alternative exists.");
                 } else {
                     message.push_str(&format!(
-                        " Lower-risk options to discuss with your prescriber: {}.",
+                        " Lower-risk options to discuss with your prescriber or pharmacist{}: {}.",
+                        class
+                            .alternatives_for
+                            .as_deref()
+                            .map(|f| format!(" ({f})"))
+                            .unwrap_or_default(),
                         class.alternatives.join(", ")
                     ));
                 }
@@ -755,7 +791,16 @@ fn medicine_magnesium_flag(
             sources.extend(row.sources.iter().cloned());
         }
     }
-    let doses = m.times.len().max(1);
+    let stated = crate::medicines::stated_doses_per_day(&m.name);
+    let doses_known = !m.times.is_empty() || stated.is_some();
+    let doses = (m.times.len() as u32).max(stated.unwrap_or(0)).max(1) as usize;
+    let how_often = if doses_known {
+        String::new()
+    } else {
+        " quietlegs counted one dose a day: add its dose times (times = [\"08:00\"]) or how \
+         often you take it ('twice daily') for a true count, and so its timing can be checked."
+            .to_string()
+    };
     match &per_dose {
         MedicineMagnesium::Counted {
             elemental_mg_per_dose,
@@ -766,10 +811,14 @@ fn medicine_magnesium_flag(
             screen.medicine_magnesium_mg += per_day;
             flags.push(flag(
                 "magnesium-medicine",
-                Severity::Info,
+                if doses_known {
+                    Severity::Info
+                } else {
+                    Severity::Caution
+                },
                 format!(
                     "{} contains magnesium: about {} mg a day is counted toward the upper limit \
-                     ({basis}{}).{}",
+                     ({basis}{}).{}{how_often}",
                     m.name,
                     fmt_mg(per_day),
                     if doses > 1 {
@@ -831,6 +880,24 @@ fn current_magnesium_timing_flags(
                 .filter(|r| r.magnesium.is_some())
                 .map(|r| (r.name.as_str(), &r.times)),
         );
+    if !screen.constraints.is_empty() {
+        for r in screen
+            .readings
+            .iter()
+            .filter(|r| r.magnesium.is_some() && r.times.is_empty())
+        {
+            flags.push(flag(
+                "spacing-current-magnesium",
+                Severity::Caution,
+                format!(
+                    "{} contains magnesium but has no dose times, so quietlegs cannot check it \
+                     against the spacing rules of your other medicines: add its times.",
+                    r.name
+                ),
+                &[],
+            ));
+        }
+    }
     for (name, times) in timed {
         for &t in times {
             for c in screen.constraints.iter().filter(|c| !c.allows(t)) {
@@ -972,6 +1039,9 @@ fn iron_advice(profile: &Profile, data: &ReferenceData, flags: &mut Vec<Flag>) -
     .into_iter()
     .flatten()
     .collect();
+    if let Some(advice) = iron_overload(profile, rule, &sources, flags) {
+        return advice;
+    }
     let (status, message) = if low_ferritin || low_tsat {
         let mut why = Vec::new();
         if low_ferritin {
@@ -1058,8 +1128,25 @@ fn iron_advice(profile: &Profile, data: &ReferenceData, flags: &mut Vec<Flag>) -
             &sources,
         ));
     }
-    let female = profile.sex == Sex::Female;
-    let (tsat_above, ferritin_above) = if female {
+    IronAdvice {
+        status,
+        ferritin_ng_ml: ferritin,
+        tsat_percent: tsat,
+        message,
+        sources,
+    }
+}
+
+/// A TSAT above the sex's overload threshold (whatever the ferritin), or a raised ferritin: never
+/// "adequate", never "discuss iron".
+fn iron_overload(
+    profile: &Profile,
+    rule: &crate::reference::IronRule,
+    sources: &[String],
+    flags: &mut Vec<Flag>,
+) -> Option<IronAdvice> {
+    let (ferritin, tsat) = (profile.ferritin_ng_ml, profile.tsat_percent);
+    let (tsat_above, ferritin_above) = if profile.sex == Sex::Female {
         (
             rule.overload_tsat_above_percent_female,
             rule.overload_ferritin_above_ng_ml_female,
@@ -1070,39 +1157,53 @@ fn iron_advice(profile: &Profile, data: &ReferenceData, flags: &mut Vec<Flag>) -
             rule.overload_ferritin_above_ng_ml_male,
         )
     };
-    let overload = match (ferritin, tsat) {
-        (Some(f), Some(t)) => f > ferritin_above && t > tsat_above,
-        _ => false,
+    let high_tsat = tsat.is_some_and(|t| t > tsat_above);
+    let high_ferritin = ferritin.is_some_and(|f| f > ferritin_above);
+    let ferritin_words = match ferritin {
+        Some(f) if high_ferritin => format!("with a raised ferritin of {f} ng/mL"),
+        Some(f) => format!("even with a ferritin of {f} ng/mL"),
+        None => "and ferritin is not known".to_string(),
     };
-    let (status, message) = if overload {
-        let message = format!(
-            "Iron: ferritin {} ng/mL with TSAT {}% (above {ferritin_above} ng/mL and \
-             {tsat_above}%) can mean iron overload (for example haemochromatosis). Do not take \
-             iron supplements, and ask your clinician to look into it.",
-            ferritin.unwrap_or_default(),
-            tsat.unwrap_or_default()
-        );
-        flags.push(flag(
+    let (status, code, message) = if high_tsat {
+        (
+            "possible-overload",
             "iron-overload-possible",
-            Severity::Caution,
-            message.clone(),
-            &rule.overload_sources,
-        ));
-        ("possible-overload", message)
+            format!(
+                "Iron: transferrin saturation {}% is above {tsat_above}% {ferritin_words}: this \
+                 can mean iron overload (for example haemochromatosis). Do not take iron \
+                 supplements, and ask your clinician to look into it before anything else.",
+                tsat.unwrap_or_default()
+            ),
+        )
+    } else if high_ferritin {
+        (
+            "raised-ferritin",
+            "iron-ferritin-high",
+            format!(
+                "Iron: ferritin {} ng/mL is above {ferritin_above} ng/mL (raised). Inflammation, \
+                 liver disease and iron overload can all raise it: do not take iron \
+                 supplements, and ask your clinician to look into it{}.",
+                ferritin.unwrap_or_default(),
+                if tsat.is_none() {
+                    " (with a transferrin saturation test)"
+                } else {
+                    ""
+                }
+            ),
+        )
     } else {
-        (status, message)
+        return None;
     };
-    let mut sources = sources;
-    if overload {
-        sources.extend(rule.overload_sources.iter().cloned());
-    }
-    IronAdvice {
+    let mut sources = sources.to_vec();
+    sources.extend(rule.overload_sources.iter().cloned());
+    flags.push(flag(code, Severity::Caution, message.clone(), &sources));
+    Some(IronAdvice {
         status,
         ferritin_ng_ml: ferritin,
         tsat_percent: tsat,
         message,
         sources,
-    }
+    })
 }
 
 fn suggest_supplement(
@@ -1217,28 +1318,64 @@ fn food_first(
     data: &ReferenceData,
     foods: &FoodTable,
     rda_mg: Option<u32>,
-    current: f64,
+    (supplement_mg, medicine_mg): (f64, f64),
+    kidney_stop: bool,
+    any_stop: bool,
 ) -> FoodFirst {
+    let current = supplement_mg + medicine_mg;
     let dietary = profile.dietary_magnesium_mg;
-    let total = dietary.map(|d| d + current);
+    let total = dietary.map(|d| no_negative_zero(d + current));
     let gap = match (rda_mg, total) {
-        (Some(r), Some(t)) => Some(f64::from(r) - t),
+        (Some(r), Some(t)) => Some(no_negative_zero(f64::from(r) - t)),
         _ => None,
     };
+    let mut sources = vec![
+        "rda-scope".to_string(),
+        "usda-food-groups".to_string(),
+        "usda-sr28".to_string(),
+    ];
+    let taken = if medicine_mg > 0.0 {
+        format!(
+            "supplements and medicines {} mg",
+            fmt_mg(supplement_mg + medicine_mg)
+        )
+    } else {
+        format!("supplements {} mg", fmt_mg(supplement_mg))
+    };
+    if kidney_stop {
+        // Severe kidney disease limits potassium and phosphorus, which many magnesium-rich
+        // foods are high in: no food advice without the kidney team.
+        sources.push("kdigo-2024-ckd".to_string());
+        return FoodFirst {
+            dietary_mg: dietary,
+            current_supplement_mg: current,
+            total_mg: total,
+            gap_to_rda_mg: gap,
+            message: "With severe kidney disease, ask your kidney team or renal dietitian before \
+                      eating more of any food for magnesium: many magnesium-rich foods (nuts, \
+                      seeds, beans, bananas, avocado, chocolate) are high in potassium and \
+                      phosphorus, which kidney disease limits."
+                .to_string(),
+            suggestions: Vec::new(),
+            food_groups: Vec::new(),
+            sources,
+        };
+    }
     let message = match (rda_mg, dietary, gap) {
         (Some(r), Some(d), Some(g)) if g > 0.0 => format!(
-            "Food gives about {} mg and supplements {} mg: {} mg short of your RDA of {r} mg. \
-             Close the gap with food first: the foods below in everyday portions would do it.",
+            "Food gives about {} mg and {taken}: {} mg short of your RDA of {r} mg. Close the \
+             gap with food first: the foods below in everyday portions would do it.",
             fmt_mg(d),
-            fmt_mg(current),
             fmt_mg(g)
         ),
+        (Some(r), Some(d), _) if any_stop => format!(
+            "Food gives about {} mg and {taken}: your RDA of {r} mg is met.",
+            fmt_mg(d)
+        ),
         (Some(r), Some(d), _) => format!(
-            "Food gives about {} mg and supplements {} mg: your RDA of {r} mg is met. A \
-             supplement for RLS is then a test, not a need: run an n-of-1 trial to see whether \
-             it helps you.",
-            fmt_mg(d),
-            fmt_mg(current)
+            "Food gives about {} mg and {taken}: your RDA of {r} mg is met. A supplement for \
+             RLS is then a test, not a need: run an n-of-1 trial to see whether it helps you.",
+            fmt_mg(d)
         ),
         (Some(r), None, _) => format!(
             "Your food intake is not known, so the gap to your RDA of {r} mg is not known. Add \
@@ -1257,11 +1394,7 @@ fn food_first(
         message,
         suggestions: gap.map(|g| gap_closers(foods, g, &[])).unwrap_or_default(),
         food_groups: data.food_groups.clone(),
-        sources: vec![
-            "rda-scope".to_string(),
-            "usda-food-groups".to_string(),
-            "usda-sr28".to_string(),
-        ],
+        sources,
     }
 }
 
@@ -1433,7 +1566,7 @@ mod tests {
             (
                 // Milk of Magnesia 30 mL = 30/15 x 500 = 1000 mg > 350: over the limit, stop.
                 "milk of magnesia",
-                format!("{BASE}{KIDNEY_OK}{}", med("Milk of Magnesia 30 mL", &[])),
+                format!("{BASE}{KIDNEY_OK}{}", med("Milk of Magnesia 30 mL", &["21:00"])),
                 Expect {
                     flags: &[("magnesium-medicine", Info), ("ul-exceeded", Stop)],
                     supplement: None,
@@ -1466,14 +1599,15 @@ mod tests {
                 "magnesium oxide as a medicine",
                 format!("{BASE}{KIDNEY_OK}{}", med("magnesium oxide 400 mg", &[])),
                 Expect {
-                    flags: &[("magnesium-medicine", Info), ("ul-exceeded", Stop)],
+                    // No times or frequency: a caution as well as the stop.
+                    flags: &[("magnesium-medicine", Caution), ("ul-exceeded", Stop)],
                     supplement: None,
                 },
             ),
             (
                 // eGFR 45 (caution) with a magnesium antacid: the kidney stop.
                 "kidney disease and an antacid",
-                format!("{BASE}[kidney]\negfr = 45\n{}", med("Maalox 5 mL", &[])),
+                format!("{BASE}[kidney]\negfr = 45\n{}", med("Maalox 5 mL", &["13:00"])),
                 Expect {
                     flags: &[
                         ("kidney-disease", Caution),
@@ -1526,9 +1660,10 @@ mod tests {
                 },
             ),
             (
-                // Man: TSAT 48 is not above 50: no overload flag (the women's 45 does not apply).
+                // Man: TSAT 48 is not above 50 and ferritin 250 not above 300: no flag (the
+                // women's 45 and 200 do not apply).
                 "high TSAT below the men's threshold",
-                format!("{}{KIDNEY_OK}", BASE.replace("ferritin_ng_ml = 150\ntsat_percent = 30", "ferritin_ng_ml = 400\ntsat_percent = 48")),
+                format!("{}{KIDNEY_OK}", BASE.replace("ferritin_ng_ml = 150\ntsat_percent = 30", "ferritin_ng_ml = 250\ntsat_percent = 48")),
                 Expect { flags: &[], supplement: Some((200, "22:00", false)) },
             ),
             (
@@ -1596,6 +1731,78 @@ mod tests {
                 format!("{BASE}{KIDNEY_OK}{}", med("Maxzide", &["08:00"])),
                 Expect {
                     flags: &[("retention-potassium-sparing", Caution), ("depletion-diuretic", Info)],
+                    supplement: Some((200, "22:00", true)),
+                },
+            ),
+            (
+                // Frequency words count: 100 mg twice daily = 200 mg; room 150 -> 150.
+                "frequency in the name",
+                format!("{BASE}{KIDNEY_OK}{}", med("magnesium 100 mg twice daily", &[])),
+                Expect {
+                    flags: &[("magnesium-medicine", Info)],
+                    supplement: Some((150, "22:00", false)),
+                },
+            ),
+            (
+                // Maalox 10 mL four times a day = 4 x 170 = 680 mg > 350.
+                "four times a day",
+                format!("{BASE}{KIDNEY_OK}{}", med("Maalox 10 mL four times a day", &[])),
+                Expect {
+                    flags: &[("magnesium-medicine", Info), ("ul-exceeded", Stop)],
+                    supplement: None,
+                },
+            ),
+            (
+                // 2 1/2 tsp = 12.5 mL x 500/15 = 416.7 mg > 350 (not 10 mL).
+                "mixed-number amount",
+                format!("{BASE}{KIDNEY_OK}{}", med("Milk of Magnesia 2 1/2 tsp", &["21:00"])),
+                Expect {
+                    flags: &[("magnesium-medicine", Info), ("ul-exceeded", Stop)],
+                    supplement: None,
+                },
+            ),
+            (
+                // No times and no frequency: counted once a day, but as a caution.
+                "antacid with unknown frequency",
+                format!("{BASE}{KIDNEY_OK}{}", med("Maalox", &[])),
+                Expect {
+                    flags: &[("magnesium-medicine", Caution)],
+                    supplement: Some((175, "22:00", true)),
+                },
+            ),
+            (
+                // The magnesium salt of a PPI is not a magnesium product.
+                "esomeprazole magnesium",
+                format!("{BASE}{KIDNEY_OK}{}", med("esomeprazole magnesium 40 mg", &["07:00"])),
+                Expect {
+                    flags: &[("depletion-ppi", Info)],
+                    supplement: Some((200, "22:00", false)),
+                },
+            ),
+            (
+                // Woman: TSAT 60 > 45 with a normal ferritin of 50: overload, not "low iron".
+                "high TSAT with low ferritin",
+                "age = 40\nsex = \"female\"\npregnant = false\nlactating = false\nbedtime = \"22:30\"\ngi_tolerance = \"normal\"\nferritin_ng_ml = 50\ntsat_percent = 60\n[kidney]\negfr = 90\n".to_string(),
+                Expect {
+                    flags: &[("iron-overload-possible", Caution)],
+                    supplement: Some((200, "22:00", true)),
+                },
+            ),
+            (
+                // Man: ferritin 1500 > 300 with TSAT 30: raised ferritin, never "adequate".
+                "raised ferritin",
+                format!("{}{KIDNEY_OK}", BASE.replace("ferritin_ng_ml = 150", "ferritin_ng_ml = 1500")),
+                Expect {
+                    flags: &[("iron-ferritin-high", Caution)],
+                    supplement: Some((200, "22:00", true)),
+                },
+            ),
+            (
+                // "CKD stage 0" with no eGFR at 70 is not a kidney result.
+                "stage 0 is not a kidney result",
+                BASE.replace("age = 40", "age = 70") + "[kidney]\nckd_stage = 0\n",
+                Expect {
+                    flags: &[("kidney-function-unknown", Caution), ("deficiency-risk", Info)],
                     supplement: Some((200, "22:00", true)),
                 },
             ),

@@ -25,6 +25,8 @@ const PREGNANCY_PLAUSIBLE_AGE: RangeInclusive<i64> = 10..=60;
 /// Longest medicine or product name accepted: the longest real product names are well under
 /// 100 characters; anything longer is pasted text, not a name.
 pub const MAX_NAME_CHARS: usize = 120;
+/// Plausible time asleep between bedtime and wake (input plausibility: 2 to 16 hours).
+const SLEEP_MINUTES: RangeInclusive<u16> = 120..=960;
 
 /// A profile that cannot be used, naming the field.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -47,10 +49,11 @@ const OTHER_MINERALS: &[&str] = &[
     "copper",
 ];
 
+/// Every message is escaped: a value echoed back can never drive the terminal.
 fn field_error(field: impl Into<String>, message: impl Into<String>) -> ProfileError {
     ProfileError::Field {
-        field: field.into(),
-        message: message.into(),
+        field: escape_controls(&field.into()),
+        message: escape_controls(&message.into()),
     }
 }
 
@@ -177,6 +180,8 @@ fn check_f64(
     range: RangeInclusive<f64>,
     unit: &str,
 ) -> Result<Option<f64>, ProfileError> {
+    // -0.0 is read as 0 (it would print as "-0").
+    let value = value.map(|v| v + 0.0);
     match value {
         Some(v) if !v.is_finite() || !range.contains(&v) => Err(field_error(
             field,
@@ -233,25 +238,8 @@ fn check_name(field: String, name: &str) -> Result<String, ProfileError> {
     if trimmed.is_empty() {
         return Err(field_error(field, "must not be empty"));
     }
-    if trimmed.chars().count() > MAX_NAME_CHARS {
-        return Err(field_error(
-            field,
-            format!(
-                "is {} characters long: allowed at most {MAX_NAME_CHARS}",
-                trimmed.chars().count()
-            ),
-        ));
-    }
-    if trimmed.chars().any(char::is_control) {
-        return Err(field_error(
-            field,
-            format!(
-                "'{}' contains control characters: allowed letters, digits, spaces and \
-                 punctuation",
-                escape_controls(trimmed)
-            ),
-        ));
-    }
+    crate::text::check_text(trimmed, MAX_NAME_CHARS, false)
+        .map_err(|e| field_error(field, e.to_string()))?;
     Ok(trimmed.to_string())
 }
 
@@ -268,6 +256,11 @@ impl Profile {
             let message = readable_toml_error(&e.inner().to_string());
             if path.is_empty() || path == "." {
                 ProfileError::Syntax(message)
+            } else if path.starts_with("kidney[") {
+                field_error(
+                    "kidney",
+                    "write one [kidney] table (single brackets), not a list [[kidney]]",
+                )
             } else {
                 field_error(path, message)
             }
@@ -349,6 +342,20 @@ impl Profile {
                          waking day",
                     ));
                 }
+                let sleep = bedtime.minutes_until(wake);
+                if !SLEEP_MINUTES.contains(&sleep) {
+                    return Err(field_error(
+                        "wake",
+                        format!(
+                            "{wake} is {}h{:02} after bedtime {bedtime}: allowed {} to {} hours \
+                             of sleep",
+                            sleep / 60,
+                            sleep % 60,
+                            SLEEP_MINUTES.start() / 60,
+                            SLEEP_MINUTES.end() / 60
+                        ),
+                    ));
+                }
                 Some(wake)
             }
             None => None,
@@ -368,6 +375,12 @@ impl Profile {
         )?;
         let known: Vec<&str> = data.rules.condition.iter().map(|c| c.id.as_str()).collect();
         for (i, c) in raw.conditions.iter().enumerate() {
+            if raw.conditions[..i].contains(c) {
+                return Err(field_error(
+                    format!("conditions[{i}]"),
+                    format!("'{c}' is listed twice: list each condition once"),
+                ));
+            }
             if !known.contains(&c.as_str()) {
                 return Err(field_error(
                     format!("conditions[{i}]"),
@@ -585,7 +598,11 @@ mod tests {
                 minimal("[[supplements]]\nname = \"magnesium\"\nelemental_mg = 100\ntimes = [\"9pm\"]"),
                 "supplements[0].times[0]: '9pm' is not a time of day",
             ),
-            (minimal("[[kidney]]\negfr = 50"), "kidney[0]: line 5, column 1: invalid type: map"),
+            (minimal("[[kidney]]\negfr = 50"), "kidney: write one [kidney] table"),
+            (minimal("wake = \"22:15\""), "wake: 22:15 is 23h45 after bedtime 22:30: allowed 2 to 16 hours"),
+            (minimal("conditions = [\"hypertension\", \"hypertension\"]"), "conditions[1]: 'hypertension' is listed twice"),
+            (minimal("\"e\\u001b[31m\" = 1"), "unknown field `e\\u{1b}[31m`"),
+            (minimal("").replace("22:30", "2\\u001b[31m2:30"), "bedtime: '2\\u{1b}[31m2:30' is not a time of day"),
             (
                 minimal("[kidney]\negfr = \"fifty\""),
                 "kidney.egfr: line 6, column 8: invalid type: string \"fifty\", expected a number",
@@ -600,7 +617,7 @@ mod tests {
             ),
             (
                 minimal("[[medications]]\nname = \"lasix\\u001b[31m\""),
-                "medications[0].name: 'lasix\\u{1b}[31m' contains control characters",
+                "medications[0].name: contains control characters ('lasix\\u{1b}[31m')",
             ),
             (
                 "age = 8\nsex = \"female\"\npregnant = true\nbedtime = \"22:30\"\ngi_tolerance = \"normal\"".to_string(),
@@ -623,6 +640,7 @@ mod tests {
         for (text, expected) in cases {
             let err = parse(&text).unwrap_err().to_string();
             assert!(err.contains(expected), "expected {expected:?} in {err:?}");
+            assert!(!err.contains('\u{1b}'), "raw escape in {err:?}");
         }
     }
 

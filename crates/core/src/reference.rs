@@ -159,6 +159,9 @@ pub struct MedicineClass {
     pub note: String,
     #[serde(default)]
     pub alternatives: Vec<String>,
+    /// What the alternatives are for ("for allergy"), when they replace only one use.
+    #[serde(default)]
+    pub alternatives_for: Option<String>,
     pub sources: Vec<String>,
 }
 
