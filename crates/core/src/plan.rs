@@ -926,15 +926,20 @@ fn limit_flags(
 ) {
     let ul = f64::from(limits.supplemental_ul_mg);
     let ul_sources = vec!["iom-dri-2006".to_string(), "iom-1997-mg".to_string()];
+    // Whole milligrams, unless rounding would hide that the total is over the limit.
+    let total = if (current.round() - ul).abs() < f64::EPSILON && current != ul {
+        format!("{current:.1}")
+    } else {
+        fmt_mg(current)
+    };
     let what = if screen.medicine_magnesium_mg > 0.0 {
         format!(
-            "Your supplements ({} mg) and magnesium-containing medicines ({} mg) give {} mg",
+            "Your supplements ({} mg) and magnesium-containing medicines ({} mg) give {total} mg",
             fmt_mg(supplement_mg),
             fmt_mg(screen.medicine_magnesium_mg),
-            fmt_mg(current)
         )
     } else {
-        format!("Your current supplements give {} mg", fmt_mg(current))
+        format!("Your current supplements give {total} mg")
     };
     if current > ul {
         flags.push(flag(
