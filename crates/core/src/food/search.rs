@@ -147,14 +147,36 @@ const COOKED_BY_DEFAULT_HEADS: &[&str] = &["potato", "sweet potato", "yam", "cas
 /// First segments that name a class of foods, not the food: the food is the second segment
 /// (stemmed words, joined by spaces).
 const CLASS_HEADS: &[&str] = &[
-    "nut", "seed", "fish", "spice", "beverage", "cereal", "cereal ready to eat", "babyfood",
-    "snack", "crustacean", "mollusk", "game meat", "alcoholic beverage", "infant formula",
-    "fast food", "restaurant", "usda commodity", "sweetener", "leavening agent", "candy",
+    "nut",
+    "seed",
+    "fish",
+    "spice",
+    "beverage",
+    "cereal",
+    "cereal ready to eat",
+    "babyfood",
+    "snack",
+    "crustacean",
+    "mollusk",
+    "game meat",
+    "alcoholic beverage",
+    "infant formula",
+    "fast food",
+    "restaurant",
+    "usda commodity",
+    "sweetener",
+    "leavening agent",
+    "candy",
     "school lunch",
 ];
 /// Second-level classes after a class head ("Restaurant, Chinese, fried rice").
 const CLASS_SUBHEADS: &[&str] = &[
-    "chinese", "italian", "mexican", "latino", "family style", "pizza chain",
+    "chinese",
+    "italian",
+    "mexican",
+    "latino",
+    "family style",
+    "pizza chain",
 ];
 
 /// Acceptance: the share of the query a match must cover to be used without asking (every word
@@ -182,14 +204,22 @@ pub const CLOSEST_LISTED: usize = 5;
 const METHOD_SYNONYMS: &[&[&str]] = &[
     &["grilled", "broiled", "grill", "broil"],
     &["baked", "roasted", "dryheat", "bake", "roast"],
-    &["boiled", "moistheat", "boil", "cooked", "simmered", "stewed", "steamed"],
+    &[
+        "boiled",
+        "moistheat",
+        "boil",
+        "cooked",
+        "simmered",
+        "stewed",
+        "steamed",
+    ],
     &["steamed", "moistheat", "boiled", "cooked"],
     &["poached", "moistheat", "cooked"],
 ];
 /// Everyday words whose USDA name differs: the query is also read with the word replaced by
 /// these (stemmed) words. Meanings from the USDA names of the foods the words denote.
 const EVERYDAY_MEANINGS: &[(&str, &[&str])] = &[
-    ("oatmeal", &["oat", "cooked"]),  // "Cereals, oats, ..., cooked with water"
+    ("oatmeal", &["oat", "cooked"]), // "Cereals, oats, ..., cooked with water"
     ("porridge", &["oat", "cooked"]), // the same food in British usage
     ("fry", &["potato", "french", "fried"]), // "fries": "Potatoes, french fried, ..."
     ("yoghurt", &["yogurt"]),
@@ -202,50 +232,192 @@ const EVERYDAY_MEANINGS: &[(&str, &[&str])] = &[
 
 /// Derived products and components: below the food itself unless the query names them.
 const DERIVED: &[&str] = &[
-    "oil", "butter", "flour", "powder", "bar", "creamer", "soup", "substitute", "snack",
-    "crumb", "fried", "juice", "sauce", "spread", "syrup", "paste", "mix", "chip", "cake",
-    "cooky", "cracker", "pie", "drink", "nectar", "jam", "jelly", "gravy", "pudding", "muffin",
-    "puff", "meal", "puree", "meatless", "imitation", "shell", "wrapper", "crust", "filling",
-    "topping", "dough", "relish", "analog", "sandwich", "salad", "burrito", "casserole",
-    "nugget", "stick", "breading", "tender",
+    "oil",
+    "butter",
+    "flour",
+    "powder",
+    "bar",
+    "creamer",
+    "soup",
+    "substitute",
+    "snack",
+    "crumb",
+    "fried",
+    "juice",
+    "sauce",
+    "spread",
+    "syrup",
+    "paste",
+    "mix",
+    "chip",
+    "cake",
+    "cooky",
+    "cracker",
+    "pie",
+    "drink",
+    "nectar",
+    "jam",
+    "jelly",
+    "gravy",
+    "pudding",
+    "muffin",
+    "puff",
+    "meal",
+    "puree",
+    "meatless",
+    "imitation",
+    "shell",
+    "wrapper",
+    "crust",
+    "filling",
+    "topping",
+    "dough",
+    "relish",
+    "analog",
+    "sandwich",
+    "salad",
+    "burrito",
+    "casserole",
+    "nugget",
+    "stick",
+    "breading",
+    "tender",
     // by-products: USDA's "variety meats and by-products"
-    "giblet", "gizzard", "heart", "liver", "kidney", "tongue", "brain", "lung", "spleen",
-    "pancrea", "tripe", "feet", "thymus", "chitterling", "mechanically",
+    "giblet",
+    "gizzard",
+    "heart",
+    "liver",
+    "kidney",
+    "tongue",
+    "brain",
+    "lung",
+    "spleen",
+    "pancrea",
+    "tripe",
+    "feet",
+    "thymus",
+    "chitterling",
+    "mechanically",
 ];
 /// Cooking methods (a cooked state).
 const COOKING: &[&str] = &[
-    "cooked", "boiled", "baked", "roasted", "broiled", "grilled", "steamed", "stewed", "braised",
-    "simmered", "microwaved", "poached", "scrambled", "toasted", "dryheat", "moistheat",
-    "prepared", "brewed", "heated", "sauteed",
+    "cooked",
+    "boiled",
+    "baked",
+    "roasted",
+    "broiled",
+    "grilled",
+    "steamed",
+    "stewed",
+    "braised",
+    "simmered",
+    "microwaved",
+    "poached",
+    "scrambled",
+    "toasted",
+    "dryheat",
+    "moistheat",
+    "prepared",
+    "brewed",
+    "heated",
+    "sauteed",
 ];
 /// The raw state.
 const RAW: &[&str] = &["raw", "uncooked"];
 /// Forms meant to be prepared first ("as purchased" for frozen foods cooked at home,
 /// "concentrate" to be diluted).
 const UNPREPARED: &[&str] = &[
-    "unprepared", "dry", "unheated", "purchased", "concentrate", "condensed",
+    "unprepared",
+    "dry",
+    "unheated",
+    "purchased",
+    "concentrate",
+    "condensed",
 ];
 /// Processing a fresh food has not had.
 const PROCESSED: &[&str] = &[
-    "frozen", "canned", "dried", "dehydrated", "smoked", "pickled", "cured", "sweetened",
-    "glazed", "candied", "fermented", "defatted", "distilled", "breaded",
-    "battered", "seasoned", "prepackaged", "refrigerated", "ground",
+    "frozen",
+    "canned",
+    "dried",
+    "dehydrated",
+    "smoked",
+    "pickled",
+    "cured",
+    "sweetened",
+    "glazed",
+    "candied",
+    "fermented",
+    "defatted",
+    "distilled",
+    "breaded",
+    "battered",
+    "seasoned",
+    "prepackaged",
+    "refrigerated",
+    "ground",
 ];
 /// Variants of the regular food.
 const VARIANT: &[&str] = &[
-    "low", "reduced", "light", "lite", "diet", "free", "nonfat", "lowfat", "decaffeinated",
-    "instant", "flavor", "flavored", "seasoning",
+    "low",
+    "reduced",
+    "light",
+    "lite",
+    "diet",
+    "free",
+    "nonfat",
+    "lowfat",
+    "decaffeinated",
+    "instant",
+    "flavor",
+    "flavored",
+    "seasoning",
 ];
 /// USDA's markers of the generic entry ("mixed" only in "mixed species").
 const GENERIC: &[&str] = &[
-    "regular", "composite", "all", "average", "plain", "original", "standard", "commercially",
+    "regular",
+    "composite",
+    "all",
+    "average",
+    "plain",
+    "original",
+    "standard",
+    "commercially",
     "commercial",
 ];
 /// Words that only connect or restate the default ("fresh", "whole"): no cost when unnamed.
 const NEUTRAL: &[&str] = &[
-    "with", "without", "and", "or", "in", "of", "to", "for", "from", "the", "a", "added", "only",
-    "fresh", "type", "ready", "eat", "includes", "include", "ns", "nfs", "not", "no", "drained",
-    "solid", "whole", "made", "enriched", "unenriched", "fortified", "unfortified", "as",
+    "with",
+    "without",
+    "and",
+    "or",
+    "in",
+    "of",
+    "to",
+    "for",
+    "from",
+    "the",
+    "a",
+    "added",
+    "only",
+    "fresh",
+    "type",
+    "ready",
+    "eat",
+    "includes",
+    "include",
+    "ns",
+    "nfs",
+    "not",
+    "no",
+    "drained",
+    "solid",
+    "whole",
+    "made",
+    "enriched",
+    "unenriched",
+    "fortified",
+    "unfortified",
+    "as",
 ];
 /// Words after which a derived word is an ingredient, not what the food is ("made with butter";
 /// also before "added": "butter added").
@@ -595,7 +767,9 @@ fn segments_of(food: &Food) -> (Segments, bool) {
         .split([',', ';'])
         .map(|part| {
             let ts = tokens(part);
-            let kinds = (0..ts.len()).map(|k| classify(&ts, k, all_capitals)).collect();
+            let kinds = (0..ts.len())
+                .map(|k| classify(&ts, k, all_capitals))
+                .collect();
             (ts, kinds)
         })
         .collect();
@@ -1105,10 +1279,7 @@ impl FoodIndex {
         }
         // A name with no state at all, where the food is eaten cooked and comes cooked: the
         // uncooked form ("Barley, hulled").
-        if !facts.has_state
-            && q.state == State::Unnamed
-            && cooked_default
-            && facts.has_cooked_form
+        if !facts.has_state && q.state == State::Unnamed && cooked_default && facts.has_cooked_form
         {
             state = state.max(DEFAULT_STATE_PENALTY);
         }
@@ -1208,30 +1379,30 @@ mod tests {
     fn the_food_a_person_means_comes_first() {
         // (query, expected first hit: SR28 NDB) with the rule that puts it there.
         let cases = [
-            ("banana", "09040"),           // Bananas, raw: fruit raw by default
-            ("bananas", "09040"),          // plural
-            ("milk", "01077"),             // Milk, whole (common-food tie-breaker)
-            ("almonds", "12061"),          // Nuts, almonds: class head "Nuts"
-            ("almnd", "12061"),            // typo
-            ("spinach", "11457"),          // Spinach, raw: vegetables raw by default
-            ("boiled spinach", "11458"),   // cooking method named
-            ("spinach boiled", "11458"),   // word order
-            ("avocado", "09037"),          // "all commercial varieties": generic marker
-            ("black beans", "16015"),      // legumes cooked by default
-            ("brown rice", "20037"),       // grains cooked by default
-            ("salmon", "15237"),           // fish cooked by default
-            ("dark chocolate", "19904"),   // common-food tie-breaker among the cacao bands
-            ("chia", "12006"),             // only entry
-            ("egg", "01123"),              // Egg, whole, raw, fresh
+            ("banana", "09040"),            // Bananas, raw: fruit raw by default
+            ("bananas", "09040"),           // plural
+            ("milk", "01077"),              // Milk, whole (common-food tie-breaker)
+            ("almonds", "12061"),           // Nuts, almonds: class head "Nuts"
+            ("almnd", "12061"),             // typo
+            ("spinach", "11457"),           // Spinach, raw: vegetables raw by default
+            ("boiled spinach", "11458"),    // cooking method named
+            ("spinach boiled", "11458"),    // word order
+            ("avocado", "09037"),           // "all commercial varieties": generic marker
+            ("black beans", "16015"),       // legumes cooked by default
+            ("brown rice", "20037"),        // grains cooked by default
+            ("salmon", "15237"),            // fish cooked by default
+            ("dark chocolate", "19904"),    // common-food tie-breaker among the cacao bands
+            ("chia", "12006"),              // only entry
+            ("egg", "01123"),               // Egg, whole, raw, fresh
             ("whole wheat bread", "18075"), // variety segment before "Bread, pita, ..."
             // The issue's nine examples.
-            ("walnuts", "12155"),          // not "Oil, walnut": derived product
-            ("peanuts", "16390"),          // not peanut butter; unsalted before salted
-            ("oatmeal", "08121"),          // everyday meaning: cooked oats
-            ("granola", "08037"),          // not a granola bar
-            ("corn flakes", "08506"),      // not "Corn Flakes Crumbs" (derived)
+            ("walnuts", "12155"),           // not "Oil, walnut": derived product
+            ("peanuts", "16390"),           // not peanut butter; unsalted before salted
+            ("oatmeal", "08121"),           // everyday meaning: cooked oats
+            ("granola", "08037"),           // not a granola bar
+            ("corn flakes", "08506"),       // not "Corn Flakes Crumbs" (derived)
             ("pork chop grilled", "10058"), // grilled = broiled
-            ("mackerel", "15201"),         // cooked, not salted
+            ("mackerel", "15201"),          // cooked, not salted
             ("sweet potato baked", "11508"), // not frozen, not salted
         ];
         for (q, id) in cases {
@@ -1240,7 +1411,11 @@ mod tests {
         }
         // Tofu: any plain tofu, not fried.
         let tofu = top("tofu");
-        assert!(name(&tofu).starts_with("Tofu, raw"), "{tofu} {}", name(&tofu));
+        assert!(
+            name(&tofu).starts_with("Tofu, raw"),
+            "{tofu} {}",
+            name(&tofu)
+        );
     }
 
     #[test]
