@@ -223,7 +223,7 @@ fn trim(v: f64) -> String {
 
 /// The portion to use among candidates with their grams per one unit, and the others when
 /// their weights disagree: the first candidate in USDA's order is the default (module docs).
-fn pick<'a>(candidates: Vec<(&'a Portion, f64)>) -> Option<((&'a Portion, f64), Vec<String>)> {
+fn pick(candidates: Vec<(&Portion, f64)>) -> Option<((&Portion, f64), Vec<String>)> {
     let &first = candidates.first()?;
     let others: Vec<String> = candidates[1..]
         .iter()

@@ -30,7 +30,31 @@
 use super::{Food, FoodTable};
 use fst::automaton::{Levenshtein, Str};
 use fst::{Automaton, IntoStreamer, Map, MapBuilder, Streamer};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+
+/// Slack for skipping a food by its upper bound: far above float rounding, far below any
+/// weight, so a food tied with the last kept one is always scored (ties are then ordered by
+/// name length and id).
+const BOUND_MARGIN: f32 = 1e-3;
+
+/// A score ordered by `total_cmp`, for the top-scores heap.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Score(f32);
+
+impl Eq for Score {}
+
+impl PartialOrd for Score {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Score {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
 
 /// Weight of a query word that equals a name word (after plural stemming).
 const EXACT: f32 = 3.0;
@@ -139,6 +163,8 @@ const GROUP_PENALTIES: &[(&str, f32)] = &[
 const COOKED_BY_DEFAULT_GROUPS: &[&str] = &[
     "0500", "0700", "0800", "1000", "1300", "1500", "1600", "1700", "2000",
 ];
+/// The SR28 group of nuts and seeds.
+const NUTS_AND_SEEDS_GROUP: &str = "1200";
 /// Meat groups, whose names put the animal first and the cut later ("Beef, top sirloin,
 /// steak"): a query naming the cut names the food wherever the cut stands.
 const CUT_GROUPS: &[&str] = &["0500", "1000", "1300", "1700"];
@@ -543,11 +569,12 @@ fn classify(ws: &[Token], i: usize, all_capitals: bool) -> Kind {
     if ws[i].capitals && !all_capitals && !NOT_BRANDS.contains(&w) {
         return Kind::Brand;
     }
+    let base = word_kinds().get(w).copied();
     let before = &ws[..i];
     let absent = before
         .iter()
         .any(|t| matches!(t.word.as_str(), "without" | "no" | "unsalted"));
-    let alternative = (prev == Some("or") || next == Some("or")) && !DERIVED.contains(&w);
+    let alternative = (prev == Some("or") || next == Some("or")) && base != Some(Kind::Derived);
     if ws[i].parens || alternative || absent || w.chars().all(|c| c.is_ascii_digit()) {
         // An explanation, another name for the same food ("hazelnuts or filberts"), something
         // the food is without, or a number.
@@ -590,6 +617,9 @@ fn classify(ws: &[Token], i: usize, all_capitals: bool) -> Kind {
         };
     }
     let with_at = before.iter().rposition(|t| t.word == "with");
+    if base.is_none() && with_at.is_none() {
+        return Kind::Plain; // the common case, without the context scans below
+    }
     let addition = with_at.is_some_and(|at| {
         !matches!(
             ws.get(at + 1).map(|t| t.word.as_str()),
@@ -603,33 +633,40 @@ fn classify(ws: &[Token], i: usize, all_capitals: bool) -> Kind {
         .iter()
         .any(|t| INGREDIENT_MARKERS.contains(&t.word.as_str()))
         || ws[i + 1..].iter().any(|t| t.word == "added");
-    if w == "cooked" || w == "prepared" {
-        Kind::CookedGeneric
-    } else if DERIVED.contains(&w) {
-        if ingredient || next == Some("type") {
-            Kind::Plain
-        } else {
-            Kind::Derived
-        }
-    } else if COOKING.contains(&w) {
-        Kind::Cooking
-    } else if RAW.contains(&w) {
-        Kind::Raw
-    } else if UNPREPARED.contains(&w) {
-        Kind::Unprepared
-    } else if PROCESSED.contains(&w) {
-        Kind::Processed
-    } else if VARIANT.contains(&w) {
-        Kind::Variant
-    } else if GENERIC.contains(&w) || (w == "year" && next == Some("round")) {
-        Kind::Generic
-    } else if NEUTRAL.contains(&w) || w == "round" {
-        Kind::Neutral
-    } else if addition {
-        Kind::Addition
-    } else {
-        Kind::Plain
+    match base {
+        Some(Kind::Derived) if ingredient || next == Some("type") => Kind::Plain,
+        Some(Kind::Generic) if w == "year" && next != Some("round") => Kind::Plain,
+        Some(kind) => kind,
+        None if addition => Kind::Addition,
+        None => Kind::Plain,
     }
+}
+
+/// The kind of each listed word, built once (the first list naming a word decides).
+fn word_kinds() -> &'static HashMap<&'static str, Kind> {
+    static KINDS: std::sync::OnceLock<HashMap<&'static str, Kind>> = std::sync::OnceLock::new();
+    KINDS.get_or_init(|| {
+        let lists: [(&[&str], Kind); 9] = [
+            (&["cooked", "prepared"], Kind::CookedGeneric),
+            (DERIVED, Kind::Derived),
+            (COOKING, Kind::Cooking),
+            (RAW, Kind::Raw),
+            (UNPREPARED, Kind::Unprepared),
+            (PROCESSED, Kind::Processed),
+            (VARIANT, Kind::Variant),
+            (GENERIC, Kind::Generic),
+            (NEUTRAL, Kind::Neutral),
+        ];
+        let mut map = HashMap::new();
+        for (words, kind) in lists {
+            for w in words {
+                map.entry(*w).or_insert(kind);
+            }
+        }
+        map.entry("year").or_insert(Kind::Generic); // "year round average"
+        map.entry("round").or_insert(Kind::Neutral);
+        map
+    })
 }
 
 /// The state a query names.
@@ -653,31 +690,53 @@ struct NameWord {
     kind: Kind,
 }
 
-/// Per-food facts for scoring, from the name and the table.
+/// Per-food facts for scoring, from the name and the table: 16 bytes, so that scoring many
+/// candidates touches little memory.
 #[derive(Debug, Clone, Copy, Default)]
 struct FoodFacts {
+    prior: f32,
+    /// The last plain word of the head (see [`HEAD_NOUN_BONUS`]); [`NO_TERM`] if none.
+    head_noun: u32,
+    flags: u16,
     /// Plain words naming the head food, and the comma segment that names it.
     head_len: u8,
     head_segment: u8,
-    /// The last plain word of the head (see [`HEAD_NOUN_BONUS`]).
-    head_noun: Option<u32>,
-    branded: bool,
-    /// Meat: a cut named anywhere names the food ([`CUT_GROUPS`]).
-    cut_anywhere: bool,
-    /// Eaten cooked: no cost for cooking words, a cost for raw ones.
-    cooked_by_default: bool,
-    /// The same head food comes raw or fresh in the table: processing and cooking are choices.
-    has_fresh_form: bool,
-    /// The same head food comes cooked in the table.
-    has_cooked_form: bool,
-    /// The same head food comes without processing (frozen, canned, ...) in the table.
-    has_unprocessed_form: bool,
-    /// The name has a cooking or uncooked state word.
-    has_state: bool,
-    /// The name has a cooking word: an unprepared form in it was prepared ("Lemonade, frozen
-    /// concentrate, prepared with water").
-    prepared: bool,
-    prior: f32,
+    /// USDA generic markers in the name, up to [`GENERIC_COUNTED`].
+    generic: u8,
+}
+
+const NO_TERM: u32 = u32::MAX;
+/// [`FoodFacts::flags`] bits.
+const BRANDED: u16 = 1;
+/// Meat: a cut named anywhere names the food ([`CUT_GROUPS`]).
+const CUT_ANYWHERE: u16 = 1 << 1;
+/// Eaten cooked: no cost for cooking words, a cost for raw ones.
+const COOKED_BY_DEFAULT: u16 = 1 << 2;
+/// The same head food comes raw in the table: processing and cooking are choices.
+const FRESH_FORM: u16 = 1 << 3;
+/// The same head food comes cooked in the table.
+const COOKED_FORM: u16 = 1 << 4;
+/// The same head food comes without processing (frozen, canned, ...) in the table.
+const UNPROCESSED_FORM: u16 = 1 << 5;
+/// The name has a cooking or uncooked state word.
+const HAS_STATE: u16 = 1 << 6;
+/// The name has a cooking word: an unprepared form in it was prepared ("Lemonade, frozen
+/// concentrate, prepared with water").
+const PREPARED: u16 = 1 << 7;
+/// Branded with no brand word in the name (an all-capitals FDC Branded description): the brand
+/// cannot be typed, so the branded penalty always applies.
+const BRAND_UNTYPABLE: u16 = 1 << 8;
+
+impl FoodFacts {
+    fn has(&self, flag: u16) -> bool {
+        self.flags & flag != 0
+    }
+
+    fn set(&mut self, flag: u16, on: bool) {
+        if on {
+            self.flags |= flag;
+        }
+    }
 }
 
 /// A search index over a food table.
@@ -751,10 +810,16 @@ pub struct IndexError(#[from] fst::Error);
 /// A query prepared for scoring.
 struct Query {
     matched: Vec<WordMatch>,
+    /// The most any food can score from the query's words and the bonuses: with a food's
+    /// static part, an upper bound that lets scoring skip foods that cannot reach the top.
+    bound: f32,
     state: State,
     /// The query names a specific cooking method (not only "cooked").
     method: bool,
 }
+
+/// A name word while building: (word, in the head, in the variety, segment, kind).
+type IndexedWord = (String, bool, bool, u8, Kind);
 
 /// A food name split into comma segments of classified tokens.
 type Segments = Vec<(Vec<Token>, Vec<Kind>)>;
@@ -762,13 +827,19 @@ type Segments = Vec<(Vec<Token>, Vec<Kind>)>;
 fn segments_of(food: &Food) -> (Segments, bool) {
     let letters: String = food.name.chars().filter(|c| c.is_alphabetic()).collect();
     let all_capitals = !letters.is_empty() && letters.to_uppercase() == letters;
+    let nuts_and_seeds = food.group.as_deref() == Some(NUTS_AND_SEEDS_GROUP);
     let segments = food
         .name
         .split([',', ';'])
         .map(|part| {
             let ts = tokens(part);
             let kinds = (0..ts.len())
-                .map(|k| classify(&ts, k, all_capitals))
+                .map(|k| match classify(&ts, k, all_capitals) {
+                    // USDA's nuts and seeds are "dried" in their raw state ("Seeds, chia seeds,
+                    // dried"), roasted or toasted otherwise.
+                    Kind::Processed if nuts_and_seeds && ts[k].word == "dried" => Kind::Raw,
+                    kind => kind,
+                })
                 .collect();
             (ts, kinds)
         })
@@ -779,8 +850,7 @@ fn segments_of(food: &Food) -> (Segments, bool) {
 impl FoodIndex {
     pub fn build(table: &FoodTable) -> Result<Self, IndexError> {
         let mut vocabulary: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-        let mut food_words: Vec<Vec<(String, bool, bool, u8, Kind)>> =
-            Vec::with_capacity(table.foods.len());
+        let mut food_words: Vec<Vec<IndexedWord>> = Vec::with_capacity(table.foods.len());
         let mut facts = Vec::with_capacity(table.foods.len());
         let mut head_keys: Vec<String> = Vec::with_capacity(table.foods.len());
         // Head food -> (comes raw or fresh, comes cooked).
@@ -849,32 +919,44 @@ impl FoodIndex {
             entry.1 |= cooked;
             entry.2 |= unprocessed;
             let group = food.group.as_deref().unwrap_or("");
-            facts.push(FoodFacts {
-                head_len: ws
-                    .iter()
-                    .filter(|w| w.1 && w.4 == Kind::Plain)
-                    .count()
-                    .min(255) as u8,
-                head_noun: None,
-                head_segment: head_segment.min(31) as u8,
-                branded: all_capitals
-                    || food.release.contains("branded")
-                    || ws.iter().any(|w| w.4 == Kind::Brand),
-                cut_anywhere: CUT_GROUPS.contains(&group),
-                cooked_by_default: COOKED_BY_DEFAULT_GROUPS.contains(&group)
-                    || COOKED_BY_DEFAULT_HEADS.contains(&head_key.as_str()),
-                has_fresh_form: false,
-                has_cooked_form: false,
-                has_unprocessed_form: false,
-                has_state: state,
-                prepared: cooked,
+            let branded = all_capitals
+                || food.release.contains("branded")
+                || ws.iter().any(|w| w.4 == Kind::Brand);
+            let mut f = FoodFacts {
                 prior: food_prior(food, &common)
                     - if INSTITUTIONAL_HEADS.contains(&text(0).as_str()) {
                         INSTITUTIONAL_PENALTY
                     } else {
                         0.0
                     },
-            });
+                head_noun: NO_TERM,
+                flags: 0,
+                head_len: ws
+                    .iter()
+                    .filter(|w| w.1 && w.4 == Kind::Plain)
+                    .count()
+                    .min(255) as u8,
+                head_segment: head_segment.min(31) as u8,
+                generic: ws
+                    .iter()
+                    .filter(|w| w.4 == Kind::Generic)
+                    .count()
+                    .min(GENERIC_COUNTED as usize) as u8,
+            };
+            f.set(BRANDED, branded);
+            f.set(
+                BRAND_UNTYPABLE,
+                branded && !ws.iter().any(|w| w.4 == Kind::Brand),
+            );
+            f.set(CUT_ANYWHERE, CUT_GROUPS.contains(&group));
+            f.set(
+                COOKED_BY_DEFAULT,
+                COOKED_BY_DEFAULT_GROUPS.contains(&group)
+                    || COOKED_BY_DEFAULT_HEADS.contains(&head_key.as_str()),
+            );
+            f.set(HAS_STATE, state);
+            f.set(PREPARED, cooked);
+            facts.push(f);
             head_keys.push(head_key);
             for (w, _, _, _, _) in &ws {
                 let list = vocabulary.entry(w.clone()).or_default();
@@ -886,9 +968,9 @@ impl FoodIndex {
         }
         for (f, key) in facts.iter_mut().zip(&head_keys) {
             let (fresh, cooked, unprocessed) = forms.get(key).copied().unwrap_or_default();
-            f.has_fresh_form = fresh;
-            f.has_cooked_form = cooked;
-            f.has_unprocessed_form = unprocessed;
+            f.set(FRESH_FORM, fresh);
+            f.set(COOKED_FORM, cooked);
+            f.set(UNPROCESSED_FORM, unprocessed);
         }
         let mut builder = MapBuilder::memory();
         let mut ids: HashMap<&str, u32> = HashMap::with_capacity(vocabulary.len());
@@ -912,9 +994,8 @@ impl FoodIndex {
             }));
             f.head_noun = ws
                 .iter()
-                .filter(|w| w.1 && w.4 == Kind::Plain)
-                .last()
-                .map(|w| ids[w.0.as_str()]);
+                .rfind(|w| w.1 && w.4 == Kind::Plain)
+                .map_or(NO_TERM, |w| ids[w.0.as_str()]);
             offsets.push(name_words.len() as u32);
         }
         Ok(Self {
@@ -999,8 +1080,19 @@ impl FoodIndex {
             (false, true) => State::Raw,
             _ => State::Unnamed,
         };
+        let matched: Vec<WordMatch> = qwords.iter().map(|q| self.matches(q)).collect();
+        let best_weights: f32 = matched
+            .iter()
+            .map(|m| {
+                m.terms
+                    .iter()
+                    .map(|&t| m.weights[t as usize])
+                    .fold(0.0, f32::max)
+            })
+            .sum();
         Query {
-            matched: qwords.iter().map(|q| self.matches(q)).collect(),
+            bound: best_weights + HEAD_BONUS + WHOLE_HEAD_BONUS + HEAD_NOUN_BONUS,
+            matched,
             state,
             method: qwords
                 .iter()
@@ -1045,9 +1137,9 @@ impl FoodIndex {
         if qwords.is_empty() || limit == 0 {
             return Vec::new();
         }
-        let mut hits = self.candidates(&self.prepare(&qwords), true);
+        let mut hits = self.candidates(&self.prepare(&qwords), true, limit);
         for (alt, adjust) in self.readings(&qwords) {
-            let mut more = self.candidates(&self.prepare(&alt), false);
+            let mut more = self.candidates(&self.prepare(&alt), false, limit);
             for h in &mut more {
                 h.score += adjust;
             }
@@ -1089,7 +1181,7 @@ impl FoodIndex {
 
     /// Scored foods matching every query word (AND), from the rarest word's foods; when none
     /// does and `fallback`, the foods matching most of the words.
-    fn candidates(&self, q: &Query, fallback: bool) -> Vec<Hit> {
+    fn candidates(&self, q: &Query, fallback: bool, limit: usize) -> Vec<Hit> {
         let matched = &q.matched;
         let posting_total = |m: &WordMatch| -> usize {
             m.terms
@@ -1119,8 +1211,27 @@ impl FoodIndex {
             return hits;
         };
         if matched.iter().all(|m| !m.is_empty()) {
+            // The `limit` best scores so far (a min-heap): a food whose upper bound is below
+            // the lowest of them cannot reach the result, and is not scored.
+            let mut top: BinaryHeap<Reverse<Score>> = BinaryHeap::new();
             for f in foods_of(rarest) {
-                if let Some(hit) = self.score(f as usize, q, false) {
+                let f = f as usize;
+                if top.len() >= limit {
+                    let lowest = top.peek().map_or(f32::NEG_INFINITY, |r| r.0 .0);
+                    if self.upper_bound(f, q) < lowest - BOUND_MARGIN {
+                        continue;
+                    }
+                }
+                let floor = if top.len() >= limit {
+                    top.peek().map_or(f32::NEG_INFINITY, |r| r.0 .0)
+                } else {
+                    f32::NEG_INFINITY
+                };
+                if let Some(hit) = self.score(f, q, false, floor) {
+                    top.push(Reverse(Score(hit.score)));
+                    if top.len() > limit {
+                        top.pop();
+                    }
                     hits.push(hit);
                 }
             }
@@ -1130,12 +1241,23 @@ impl FoodIndex {
             all.sort_unstable();
             all.dedup();
             for f in all {
-                if let Some(hit) = self.score(f as usize, q, true) {
+                if let Some(hit) = self.score(f as usize, q, true, f32::NEG_INFINITY) {
                     hits.push(hit);
                 }
             }
         }
         hits
+    }
+
+    /// The most food `f` can score for the query (see [`Query::bound`]).
+    fn upper_bound(&self, f: usize, q: &Query) -> f32 {
+        let facts = &self.facts[f];
+        let brand = if facts.has(BRAND_UNTYPABLE) {
+            BRANDED_PENALTY
+        } else {
+            0.0
+        };
+        facts.prior + GENERIC_BONUS * f32::from(facts.generic) + q.bound - brand
     }
 
     fn order(&self, a: &Hit, b: &Hit) -> std::cmp::Ordering {
@@ -1149,7 +1271,9 @@ impl FoodIndex {
             .then(a.food.cmp(&b.food))
     }
 
-    fn score(&self, food: usize, q: &Query, partial: bool) -> Option<Hit> {
+    /// The food's score for the query, or `None` when it misses a query word (unless
+    /// `partial`) or cannot reach `floor` (checked before the costlier second pass).
+    fn score(&self, food: usize, q: &Query, partial: bool, floor: f32) -> Option<Hit> {
         let name = self.words_of(food);
         let facts = &self.facts[food];
         let mut total = facts.prior;
@@ -1161,14 +1285,19 @@ impl FoodIndex {
         let mut all_in_head = true;
         // Segments holding every query word.
         let mut common_segments = u32::MAX;
+        // Name words the query names (bit j for word j; words past 64 are looked up again).
+        let mut named_mask = 0u64;
         for m in &q.matched {
             let mut best = 0.0f32;
             let mut best_credit = 0.0f32;
             let mut in_head = false;
             let mut segments = 0u32;
-            for nw in name {
+            for (j, nw) in name.iter().enumerate() {
                 let w = m.weights[nw.term as usize];
                 if w > 0.0 {
+                    if j < 64 {
+                        named_mask |= 1 << j;
+                    }
                     best = best.max(w);
                     best_credit = best_credit.max(m.credit(w));
                     in_head |= nw.head;
@@ -1177,7 +1306,7 @@ impl FoodIndex {
                 }
             }
             // Meat: species and cut together name the food ("chicken breast").
-            let in_head = in_head || (best > 0.0 && facts.cut_anywhere);
+            let in_head = in_head || (best > 0.0 && facts.has(CUT_ANYWHERE));
             letters += m.letters;
             all_in_head &= in_head;
             common_segments &= segments;
@@ -1199,9 +1328,22 @@ impl FoodIndex {
         } else if variety_named {
             total += VARIETY_BONUS;
         }
-        let noun_named = match (facts.head_noun, q.matched.last()) {
-            (Some(noun), Some(last)) => {
-                last.weights[noun as usize] > 0.0 || (facts.cut_anywhere && missing == 0)
+        let brand_bound = if facts.has(BRAND_UNTYPABLE) {
+            BRANDED_PENALTY
+        } else {
+            0.0
+        };
+        let bound =
+            total + HEAD_NOUN_BONUS + WHOLE_HEAD_BONUS + GENERIC_BONUS * f32::from(facts.generic)
+                - brand_bound
+                - MISSING_WORD_PENALTY * missing as f32;
+        if bound < floor - BOUND_MARGIN {
+            return None;
+        }
+        let noun_named = match q.matched.last() {
+            Some(last) if facts.head_noun != NO_TERM => {
+                last.weights[facts.head_noun as usize] > 0.0
+                    || (facts.has(CUT_ANYWHERE) && missing == 0)
             }
             _ => false,
         };
@@ -1209,7 +1351,7 @@ impl FoodIndex {
             total += HEAD_NOUN_BONUS;
         }
         // What the name adds beyond the query.
-        let (cooked_default, fresh_form) = (facts.cooked_by_default, facts.has_fresh_form);
+        let (cooked_default, fresh_form) = (facts.has(COOKED_BY_DEFAULT), facts.has(FRESH_FORM));
         let mut head_unnamed = 0u32;
         let mut state = 0.0f32;
         let mut brand = (0u32, 0u32);
@@ -1218,8 +1360,12 @@ impl FoodIndex {
         // Segments with a plain word the query does not name.
         let mut unnamed_segments = 0u32;
         let mut qualifiers = 0u32;
-        for nw in name {
-            let named = q.matched.iter().any(|m| m.weights[nw.term as usize] > 0.0);
+        for (j, nw) in name.iter().enumerate() {
+            let named = if j < 64 {
+                named_mask >> j & 1 == 1
+            } else {
+                q.matched.iter().any(|m| m.weights[nw.term as usize] > 0.0)
+            };
             if nw.kind == Kind::Brand {
                 brand.0 += 1;
                 brand.1 += u32::from(named);
@@ -1237,7 +1383,7 @@ impl FoodIndex {
                 Kind::Derived if nw.head || nw.variety => extra += DERIVED_PENALTY,
                 Kind::Derived => extra += DERIVED_QUALIFIER_PENALTY,
                 Kind::Processed if fresh_form => extra += PROCESSED_PENALTY,
-                Kind::Processed if facts.has_unprocessed_form => {
+                Kind::Processed if facts.has(UNPROCESSED_FORM) => {
                     extra += PROCESSED_NOT_FRESH_PENALTY
                 }
                 Kind::Variant => extra += VARIANT_PENALTY,
@@ -1257,7 +1403,7 @@ impl FoodIndex {
                 }
                 Kind::Raw => {
                     let p = match q.state {
-                        State::Unnamed if cooked_default && facts.has_cooked_form => {
+                        State::Unnamed if cooked_default && facts.has(COOKED_FORM) => {
                             DEFAULT_STATE_PENALTY
                         }
                         State::Cooked => STATE_MISMATCH_PENALTY,
@@ -1265,7 +1411,7 @@ impl FoodIndex {
                     };
                     state = state.max(p);
                 }
-                Kind::Unprepared if facts.prepared => {}
+                Kind::Unprepared if facts.has(PREPARED) => {}
                 Kind::Unprepared => {
                     let p = match q.state {
                         State::Unnamed => DEFAULT_STATE_PENALTY,
@@ -1279,7 +1425,10 @@ impl FoodIndex {
         }
         // A name with no state at all, where the food is eaten cooked and comes cooked: the
         // uncooked form ("Barley, hulled").
-        if !facts.has_state && q.state == State::Unnamed && cooked_default && facts.has_cooked_form
+        if !facts.has(HAS_STATE)
+            && q.state == State::Unnamed
+            && cooked_default
+            && facts.has(COOKED_FORM)
         {
             state = state.max(DEFAULT_STATE_PENALTY);
         }
@@ -1290,7 +1439,7 @@ impl FoodIndex {
                 && all_in_head
                 && head_unnamed == 0
                 && noun_named
-                && (whole_segments & head_bit != 0 || facts.cut_anywhere);
+                && (whole_segments & head_bit != 0 || facts.has(CUT_ANYWHERE));
             if whole_head {
                 total += WHOLE_HEAD_BONUS;
             } else if whole_segments & !head_bit != 0 {
@@ -1304,7 +1453,7 @@ impl FoodIndex {
         total += GENERIC_BONUS * generic.min(GENERIC_COUNTED) as f32;
         total -= extra + state + QUALIFIER_PENALTY * qualifiers.min(QUALIFIERS_COUNTED) as f32;
         // The brand counts as typed when more than half of its words are.
-        if facts.branded && brand.1 * 2 <= brand.0 {
+        if facts.has(BRANDED) && brand.1 * 2 <= brand.0 {
             total -= BRANDED_PENALTY;
         }
         total -= MISSING_WORD_PENALTY * missing as f32;
@@ -1433,6 +1582,27 @@ mod tests {
     }
 
     #[test]
+    fn skipping_by_upper_bound_keeps_the_exact_top_k_for_common_words() {
+        let (_, i) = shipped();
+        for q in [
+            "beef",
+            "milk",
+            "chicken",
+            "cheese",
+            "oat",
+            "bread",
+            "chiken",
+            "pork chop",
+        ] {
+            let all: Vec<usize> = i.search(q, usize::MAX).iter().map(|h| h.food).collect();
+            for k in [1, 5, 10] {
+                let top: Vec<usize> = i.search(q, k).iter().map(|h| h.food).collect();
+                assert_eq!(top, all[..k.min(all.len())], "{q} top {k}");
+            }
+        }
+    }
+
+    #[test]
     fn weak_matches_are_refused_with_the_closest_foods() {
         let (_, i) = shipped();
         for q in ["motor oil", "x", "qwxzv"] {
@@ -1493,6 +1663,15 @@ mod tests {
                 v
             };
             prop_assert_eq!(found(format!("{a} {b}")), found(format!("{b} {a}")));
+        }
+
+        #[test]
+        fn the_top_k_are_the_first_k_of_the_whole_ranking(q in "[a-z]{2,7}( [a-z]{3,6})?", k in 1usize..12) {
+            // Skipping foods by their upper bound never changes the result.
+            let (_, i) = shipped();
+            let top: Vec<usize> = i.search(&q, k).iter().map(|h| h.food).collect();
+            let all: Vec<usize> = i.search(&q, usize::MAX).iter().take(k).map(|h| h.food).collect();
+            prop_assert_eq!(top, all);
         }
 
         #[test]
