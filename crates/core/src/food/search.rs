@@ -478,7 +478,7 @@ fn tokens(text: &str) -> Vec<Token> {
         }
         let lower = raw.to_lowercase();
         let letters = raw.chars().filter(|c| c.is_alphabetic()).count();
-        let capitals = letters >= 2 && lower != *raw && raw.to_uppercase() == *raw;
+        let capitals = letters >= 2 && !raw.chars().any(char::is_lowercase);
         let word = stem(&lower);
         raw.clear();
         if word == "heat" {
@@ -825,8 +825,8 @@ type IndexedWord = (String, bool, bool, u8, Kind);
 type Segments = Vec<(Vec<Token>, Vec<Kind>)>;
 
 fn segments_of(food: &Food) -> (Segments, bool) {
-    let letters: String = food.name.chars().filter(|c| c.is_alphabetic()).collect();
-    let all_capitals = !letters.is_empty() && letters.to_uppercase() == letters;
+    let all_capitals =
+        food.name.chars().any(char::is_alphabetic) && !food.name.chars().any(char::is_lowercase);
     let nuts_and_seeds = food.group.as_deref() == Some(NUTS_AND_SEEDS_GROUP);
     let segments = food
         .name
@@ -868,9 +868,10 @@ impl FoodIndex {
                     .collect::<Vec<_>>()
                     .join(" ")
             };
+            let first = text(0);
             let brand_only = |k: usize| segments[k].1.iter().all(|k| *k == Kind::Brand);
             let mut head_segment = usize::from(
-                (CLASS_HEADS.contains(&text(0).as_str()) || brand_only(0)) && segments.len() > 1,
+                (CLASS_HEADS.contains(&first.as_str()) || brand_only(0)) && segments.len() > 1,
             );
             while head_segment > 0
                 && head_segment + 1 < segments.len()
@@ -924,7 +925,7 @@ impl FoodIndex {
                 || ws.iter().any(|w| w.4 == Kind::Brand);
             let mut f = FoodFacts {
                 prior: food_prior(food, &common)
-                    - if INSTITUTIONAL_HEADS.contains(&text(0).as_str()) {
+                    - if INSTITUTIONAL_HEADS.contains(&first.as_str()) {
                         INSTITUTIONAL_PENALTY
                     } else {
                         0.0
