@@ -1,13 +1,14 @@
-//! Food search: word-order independent, prefix and typo tolerant, ranked from the structure of
-//! USDA food names so that the food a person means comes first.
+//! Food search: prefix and typo tolerant, any word order finds the same foods, ranked from the
+//! structure of USDA food names so that the food a person means comes first.
 //!
 //! The vocabulary of name words is an `fst` map (the crate behind ripgrep's and tantivy's term
 //! dictionaries), queried with prefix and Levenshtein automata; postings map each word to the
 //! foods that contain it.
 //!
-//! Ranking follows the USDA naming rules (SR28 documentation, "Food Description File": a long
-//! description starts with the food's common name, followed by comma-separated qualifiers for
-//! variety, part, processing and preparation; brand names are in capital letters):
+//! Ranking follows the way USDA SR28 long descriptions are built (SR28 documentation,
+//! sr28_doc.pdf, Food Description file; and as the names themselves show): the food's common
+//! name first, then comma-separated qualifiers for variety, part, processing and preparation;
+//! brand names written in capitals:
 //!
 //! - **head food**: the first comma segment names the food, unless it is a class ("Nuts",
 //!   "Fish", "Beverages"; then the second one does). A query naming the head weighs more, head
@@ -18,9 +19,11 @@
 //! - **default state**: a phrase that names no state means the food raw, plain, unprepared --
 //!   or cooked where that is how the food is eaten (meat, fish, legumes, grains, potatoes);
 //!   everyday words whose USDA name differs are read in their everyday meaning ("oatmeal" =
-//!   cooked oats). Processing (frozen, canned, dried) costs only where the food also comes fresh.
+//!   cooked oats). Processing (frozen, canned, dried) costs where the food also comes without it.
 //! - **derived products** (oil, butter, flour, powder, bar, soup, ...) rank below the food unless
 //!   the query names them; **branded** items below generic ones unless a brand word is typed.
+//! - **word order** only matters for the head noun: the last query word naming the head's last
+//!   word ("chocolate milk" is milk) gains a little.
 //! - weak priors: USDA's generic markers ("regular", "composite", "all types", "year round
 //!   average"), the number of household measures USDA gives, and `data/food/common.tsv`.
 //!
@@ -132,8 +135,8 @@ const SALTED_PENALTY: f32 = 0.4;
 /// up to [`GENERIC_COUNTED`] of them.
 const GENERIC_BONUS: f32 = 0.4;
 const GENERIC_COUNTED: u32 = 2;
-/// Bonus per household measure USDA gives for the food, up to [`MEASURES_COUNTED`]: USDA lists
-/// measures for the forms people report eating, so a food with many is an everyday form. A weak
+/// Bonus per household measure USDA gives for the food, up to [`MEASURES_COUNTED`]: the forms
+/// people eat often tend to have more measures (cup, slice, medium, ...) than rare ones. A weak
 /// prior, below every rule weight.
 const MEASURE_BONUS: f32 = 0.06;
 const MEASURES_COUNTED: usize = 6;
