@@ -2,8 +2,8 @@
 //! structure of USDA food names so that the food a person means comes first.
 //!
 //! The vocabulary of name words is an `fst` map (the crate behind ripgrep's and tantivy's term
-//! dictionaries), queried with prefix and Levenshtein automata; postings map each word to the
-//! foods that contain it.
+//! dictionaries), queried with prefix automata, and for typos an edit-distance scan of the words
+//! sharing the first letter; postings map each word to the foods that contain it.
 //!
 //! Ranking follows the way USDA SR28 long descriptions are built (SR28 documentation,
 //! sr28_doc.pdf, Food Description file; and as the names themselves show): the food's common
@@ -31,7 +31,7 @@
 //! caller applies before it uses the first hit for a diary entry: a weak match is refused.
 
 use super::{Food, FoodTable};
-use fst::automaton::{Levenshtein, Str};
+use fst::automaton::Str;
 use fst::{Automaton, IntoStreamer, Map, MapBuilder, Streamer};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
@@ -535,6 +535,38 @@ fn stem(w: &str) -> String {
     }
 }
 
+/// Whether some beginning of `term` is within `d` edits (Levenshtein) of `query`: the rows of
+/// the edit-distance table over the term's letters, stopping once every cell exceeds `d`.
+fn within_edits_of_a_prefix(
+    query: &[char],
+    term: &str,
+    d: u32,
+    row: &mut Vec<u32>,
+    next: &mut Vec<u32>,
+) -> bool {
+    row.clear();
+    row.extend(0..=query.len() as u32);
+    if row[query.len()] <= d {
+        return true;
+    }
+    for t in term.chars() {
+        next.clear();
+        next.push(row[0] + 1);
+        for (j, &c) in query.iter().enumerate() {
+            let substitute = row[j] + u32::from(c != t);
+            next.push(substitute.min(row[j + 1] + 1).min(next[j] + 1));
+        }
+        if next[query.len()] <= d {
+            return true;
+        }
+        if next.iter().all(|&v| v > d) {
+            return false;
+        }
+        std::mem::swap(row, next);
+    }
+    false
+}
+
 /// Typo allowance by word length: none below 4 letters, 1 up to 7, 2 from 8.
 fn typo_distance(word: &str) -> u32 {
     match word.chars().count() {
@@ -1017,7 +1049,7 @@ impl FoodIndex {
 
     /// Name words matching one query word, with their weights. Typo matching runs only when
     /// the word matches no name word exactly or as a prefix: a word that exists is taken as
-    /// typed (and the Levenshtein automaton, the costly part, is built only when needed).
+    /// typed (and the typo scan, the costly part, runs only when needed).
     fn matches(&self, q: &str) -> WordMatch {
         let letters = q.chars().count();
         let mut m = WordMatch {
@@ -1061,10 +1093,22 @@ impl FoodIndex {
         }
         let d = typo_distance(q);
         if d > 0 && m.is_empty() {
-            if let Ok(lev) = Levenshtein::new(q, d) {
-                let mut stream = self.terms.search(lev.starts_with()).into_stream();
-                while let Some((_, id)) = stream.next() {
-                    put(&mut m, id, TYPO);
+            // Typos after the first letter: only the words sharing it are compared (a
+            // twentieth of the vocabulary; a Levenshtein automaton for two edits costs more to
+            // build than this whole scan).
+            let query: Vec<char> = q.chars().collect();
+            let first: String = query[..1].iter().collect();
+            let mut stream = self
+                .terms
+                .search(Str::new(&first).starts_with())
+                .into_stream();
+            let mut row = Vec::with_capacity(query.len() + 1);
+            let mut next = Vec::with_capacity(query.len() + 1);
+            while let Some((term, id)) = stream.next() {
+                if let Ok(term) = std::str::from_utf8(term) {
+                    if within_edits_of_a_prefix(&query, term, d, &mut row, &mut next) {
+                        put(&mut m, id, TYPO);
+                    }
                 }
             }
         }
@@ -1637,6 +1681,24 @@ mod tests {
         assert!(i.search("qwxzv", 5).is_empty());
         assert!(i.search("  ,, ", 5).is_empty());
         assert_eq!(i.search("banana", 7).len(), 7);
+    }
+
+    #[test]
+    fn edit_distance_to_a_prefix_by_hand() {
+        let within = |q: &str, term: &str, d: u32| {
+            let q: Vec<char> = q.chars().collect();
+            within_edits_of_a_prefix(&q, term, d, &mut Vec::new(), &mut Vec::new())
+        };
+        // "almnd" -> "almond": one letter missing.
+        assert!(within("almnd", "almond", 1));
+        // "brocolli" -> "broccoli": one "c" missing, one "l" too many: two edits.
+        assert!(within("brocolli", "broccoli", 2));
+        assert!(!within("brocolli", "broccoli", 1));
+        // "tofoo" -> "tofu": "u" for "o" and one "o" too many: two edits, over one.
+        assert!(!within("tofoo", "tofu", 1));
+        // A beginning of the word counts: "chiken" is one edit from "chicken" in "chickens".
+        assert!(within("chiken", "chickens", 1));
+        assert!(!within("xyz", "almond", 1));
     }
 
     #[test]
