@@ -730,7 +730,8 @@ struct NameWord {
 #[derive(Debug, Clone, Copy, Default)]
 struct FoodFacts {
     prior: f32,
-    /// The last plain word of the head (see [`HEAD_NOUN_BONUS`]); [`NO_TERM`] if none.
+    /// The last word of the head, plain or derived ("butter" in "Peanut butter"; see
+    /// [`HEAD_NOUN_BONUS`]); [`NO_TERM`] if none.
     head_noun: u32,
     flags: u16,
     /// Plain words naming the head food, and the comma segment that names it.
@@ -917,15 +918,19 @@ impl FoodIndex {
             }
             let mut ws = Vec::new();
             for (segment, (ts, kinds)) in segments.iter().enumerate() {
+                // The head ends where its ingredients begin ("Soy sauce made from soy and
+                // wheat" is soy sauce).
+                let mut in_head = segment == head_segment;
                 for (t, kind) in ts.iter().zip(kinds) {
                     let kind = if segment < head_segment && *kind != Kind::Brand {
                         Kind::Neutral
                     } else {
                         *kind
                     };
+                    in_head &= !INGREDIENT_MARKERS.contains(&t.word.as_str());
                     ws.push((
                         t.word.clone(),
-                        segment == head_segment,
+                        in_head,
                         segment == head_segment + 1,
                         segment.min(31) as u8,
                         kind,
@@ -1030,7 +1035,7 @@ impl FoodIndex {
             }));
             f.head_noun = ws
                 .iter()
-                .rfind(|w| w.1 && w.4 == Kind::Plain)
+                .rfind(|w| w.1 && matches!(w.4, Kind::Plain | Kind::Derived))
                 .map_or(NO_TERM, |w| ids[w.0.as_str()]);
             offsets.push(name_words.len() as u32);
         }
@@ -1421,7 +1426,11 @@ impl FoodIndex {
             if named {
                 continue;
             }
-            if matches!(nw.kind, Kind::Plain | Kind::Addition | Kind::Derived) {
+            // (In the head's segment only head words count: not its ingredients.)
+            let ingredient_of_head = nw.segment == facts.head_segment && !nw.head;
+            if matches!(nw.kind, Kind::Plain | Kind::Addition | Kind::Derived)
+                && !ingredient_of_head
+            {
                 unnamed_segments |= 1 << nw.segment;
             }
             match nw.kind {
@@ -1592,6 +1601,7 @@ mod tests {
             ("chia", "12006"),              // only entry
             ("egg", "01123"),               // Egg, whole, raw, fresh
             ("whole wheat bread", "18075"), // variety segment before "Bread, pita, ..."
+            ("soy sauce", "16123"), // "Soy sauce made from soy and wheat": the head ends at "made"
             // The issue's nine examples.
             ("walnuts", "12155"),           // not "Oil, walnut": derived product
             ("peanuts", "16390"),           // not peanut butter; unsalted before salted
