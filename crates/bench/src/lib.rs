@@ -153,16 +153,32 @@ pub fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
 }
 
 /// Times `run` once per query, `rounds` times over the query set.
-pub fn latencies(rounds: usize, mut run: impl FnMut(&str)) -> Vec<Duration> {
-    let mut out = Vec::with_capacity(rounds * QUERIES.len());
+pub fn latencies(rounds: usize, run: impl FnMut(&str)) -> Vec<Duration> {
+    latencies_over(QUERIES, rounds, run)
+}
+
+/// Times `run` once per query, `rounds` times over `queries`.
+pub fn latencies_over(queries: &[&str], rounds: usize, mut run: impl FnMut(&str)) -> Vec<Duration> {
+    let mut out = Vec::with_capacity(rounds * queries.len());
     for _ in 0..rounds {
-        for q in QUERIES {
+        for q in queries {
             let t = Instant::now();
             run(q);
             out.push(t.elapsed());
         }
     }
     out
+}
+
+/// The phrases of the judged relevance set (`data/food/relevance/relevance.tsv`): everyday
+/// phrases as people type them, a second, larger query set.
+pub fn judged_phrases() -> Vec<&'static str> {
+    include_str!("../../../data/food/relevance/relevance.tsv")
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split('\t').next())
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 /// A simulated 126-night trial (3 cycles x 2 arms x 21 nights, 7-night run-in) as the CSV of

@@ -341,13 +341,9 @@ pub fn food(
 ) -> Result<Record, Failure> {
     let table = crate::food_cmds::load_food_table(db)?;
     let index = FoodIndex::build(&table).context("building the search index")?;
-    let hit = index.search(query, 1).into_iter().next().ok_or_else(|| {
-        bad_input(anyhow!(
-            "no food matches \"{query}\"; try `quietlegs foods search`"
-        ))
-    })?;
-    let f = &table.foods[hit.food];
+    let f = &table.foods[crate::food_cmds::pick_food(&table, &index, query)?];
     let r = resolve(f, &parse_amount(amount).map_err(bad_input)?).map_err(bad_input)?;
+    crate::food_cmds::note_default(&f.name, amount, &r.via, &r.alternatives);
     Ok(Record::Food(FoodLog {
         date: parse_date(date, now, now.date)?,
         food_id: f.id.clone(),

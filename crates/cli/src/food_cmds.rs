@@ -4,7 +4,7 @@ use crate::{bad_input, print_json, Failure};
 use anyhow::{anyhow, Context};
 use quietlegs_core::food::amount::{parse_amount, resolve};
 use quietlegs_core::food::intake::{summarise, FoodEaten, SupplementTaken};
-use quietlegs_core::food::search::FoodIndex;
+use quietlegs_core::food::search::{BestMatch, FoodIndex, Hit, MIN_COVERAGE};
 use quietlegs_core::food::{Food, FoodTable};
 use quietlegs_core::forms::FormCatalogue;
 use quietlegs_core::plan::build_plan;
@@ -13,6 +13,7 @@ use quietlegs_core::{Profile, ReferenceData};
 use quietlegs_store::{FoodRelease, SqliteStore, Store};
 use quietlegs_usda::{DownloadKind, Progress};
 use serde_json::json;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 /// The shipped table plus foods imported into the database, if the database exists (a search
@@ -90,19 +91,80 @@ pub fn search(db: &Path, query: &str, limit: usize, json_out: bool) -> Result<()
     Ok(())
 }
 
-/// Resolves "FOOD QUERY" and "AMOUNT" to a food entry and how its weight was found.
+/// The food a diary entry or an intake uses for a phrase: a food id as given, or the first hit
+/// when it covers enough of the phrase (the core's acceptance rule). A weak match is never
+/// used silently: on a terminal the closest foods are offered to choose from, otherwise the
+/// command fails (exit 2) listing them.
+pub fn pick_food(table: &FoodTable, index: &FoodIndex, query: &str) -> Result<usize, Failure> {
+    if let Some(i) = table.foods.iter().position(|f| f.id == query.trim()) {
+        return Ok(i);
+    }
+    let closest = match index.best_match(query) {
+        BestMatch::Accepted(hit) => return Ok(hit.food),
+        BestMatch::Weak { closest } => closest,
+    };
+    if closest.is_empty() {
+        return Err(bad_input(anyhow!(
+            "no food matches \"{query}\"; try `quietlegs foods search`"
+        )));
+    }
+    let listed = |h: &Hit| {
+        let f = &table.foods[h.food];
+        format!(
+            "{} {} (covers {:.0} % of the phrase)",
+            f.id,
+            f.name,
+            100.0 * h.coverage
+        )
+    };
+    if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        return choose(table, query, &closest, &listed);
+    }
+    let list: Vec<String> = closest.iter().map(|h| format!("  {}", listed(h))).collect();
+    Err(bad_input(anyhow!(
+        "no food name covers enough of \"{query}\" (at least {:.0} % of the phrase must be found); closest foods:\n{}\nUse a fuller name, or give the food's id (the first column).",
+        100.0 * MIN_COVERAGE,
+        list.join("\n")
+    )))
+}
+
+/// Offers the closest foods on a terminal; Enter or anything else cancels (exit 2).
+fn choose(
+    table: &FoodTable,
+    query: &str,
+    closest: &[Hit],
+    listed: &dyn Fn(&Hit) -> String,
+) -> Result<usize, Failure> {
+    use std::io::{BufRead, Write};
+    eprintln!("\"{query}\" matches no food name well. Closest foods:");
+    for (n, h) in closest.iter().enumerate() {
+        eprintln!("  {}. {}", n + 1, listed(h));
+    }
+    eprint!("Choose 1-{} (Enter to cancel): ", closest.len());
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the answer")?;
+    match line.trim().parse::<usize>() {
+        Ok(n) if (1..=closest.len()).contains(&n) => Ok(closest[n - 1].food),
+        _ => Err(bad_input(anyhow!(
+            "no food chosen for \"{query}\"; nothing was recorded (closest was {})",
+            table.foods[closest[0].food].name
+        ))),
+    }
+}
+
+/// Resolves "FOOD QUERY" and "AMOUNT" to a food entry, how its weight was found, and the other
+/// USDA weights of the unit when a default was used.
 fn eaten_with_source(
     table: &FoodTable,
     index: &FoodIndex,
     query: &str,
     amount: &str,
-) -> Result<(FoodEaten, String), Failure> {
-    let hit = index.search(query, 1).into_iter().next().ok_or_else(|| {
-        bad_input(anyhow!(
-            "no food matches \"{query}\"; try `quietlegs foods search`"
-        ))
-    })?;
-    let food = &table.foods[hit.food];
+) -> Result<(FoodEaten, String, Vec<String>), Failure> {
+    let food = &table.foods[pick_food(table, index, query)?];
     let parsed = parse_amount(amount).map_err(bad_input)?;
     let r = resolve(food, &parsed).map_err(bad_input)?;
     Ok((
@@ -114,7 +176,15 @@ fn eaten_with_source(
             magnesium_mg: r.magnesium_mg,
         },
         r.via,
+        r.alternatives,
     ))
+}
+
+/// A note on stderr when an amount used a default measure (stdout stays the result).
+pub fn note_default(food: &str, amount: &str, via: &str, alternatives: &[String]) {
+    if !alternatives.is_empty() {
+        eprintln!("note: {amount} of {food}: {via}");
+    }
 }
 
 /// Resolves "FOOD QUERY" and "AMOUNT" to a food entry.
@@ -124,13 +194,15 @@ fn eaten(
     query: &str,
     amount: &str,
 ) -> Result<FoodEaten, Failure> {
-    eaten_with_source(table, index, query, amount).map(|(e, _)| e)
+    let (e, via, alternatives) = eaten_with_source(table, index, query, amount)?;
+    note_default(&e.name, amount, &via, &alternatives);
+    Ok(e)
 }
 
 pub fn amount(db: &Path, query: &str, amount: &str, json_out: bool) -> Result<(), Failure> {
     let table = load_food_table(db)?;
     let index = FoodIndex::build(&table).context("building the search index")?;
-    let (e, via) = eaten_with_source(&table, &index, query, amount)?;
+    let (e, via, alternatives) = eaten_with_source(&table, &index, query, amount)?;
     if json_out {
         return print_json(&json!({
             "food": { "id": e.food_id, "name": e.name },
@@ -138,6 +210,7 @@ pub fn amount(db: &Path, query: &str, amount: &str, json_out: bool) -> Result<()
             "grams": e.grams,
             "magnesium_mg": e.magnesium_mg,
             "via": via,
+            "alternatives": alternatives,
         }));
     }
     let mg = e

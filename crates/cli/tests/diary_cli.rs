@@ -194,6 +194,11 @@ fn bad_entries_name_the_field_and_write_nothing() {
             "'handful' is not a unit known for Nuts, almonds",
         ),
         (
+            &["log", "food", "motor oil", "1 tbsp"],
+            "no food name covers enough of \"motor oil\"",
+        ),
+        (&["log", "food", "x", "1 cup"], "closest foods"),
+        (
             &["edit", "night", "1", "--set", "severity=12", "--yes"],
             "severity: 12 is out of range",
         ),

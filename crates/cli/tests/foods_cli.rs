@@ -1,7 +1,7 @@
 //! `quietlegs foods …` and `intake` through the real binary, with a throw-away database.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../usda/tests/fixtures")
@@ -13,6 +13,7 @@ fn ql(db: &Path, args: &[&str]) -> Output {
         .arg(db)
         .args(args)
         .env_remove("QUIETLEGS_DB")
+        .stdin(Stdio::null())
         .output()
         .unwrap()
 }
@@ -204,4 +205,49 @@ fn intake_for_a_diary_date_uses_the_values_logged_then() {
         (v["total_mg"].as_f64().unwrap() - 472.67).abs() < 0.01,
         "{v}"
     );
+}
+
+#[test]
+fn a_phrase_that_matches_too_little_is_refused_with_the_closest_foods() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    // "motor oil": only "oil" is in any name (3 of 8 letters, 38 %, below the 75 % rule).
+    for args in [
+        &["foods", "amount", "motor oil", "1 tbsp"][..],
+        &["intake", "--food", "motor oil=1 tbsp"][..],
+        &["foods", "amount", "x", "1 cup"][..],
+    ] {
+        let out = ql(&db, args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("closest foods"), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    let out = ql(&db, &["foods", "amount", "motor oil", "1 tbsp"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("04047 Oil, coconut (covers 38 %"));
+    // The id from that list is taken as given: coconut oil, 1 tbsp = 13.6 g (SR28 04047).
+    let v = json(&ql(&db, &["foods", "amount", "04047", "1 tbsp", "--json"]));
+    assert_eq!(v["food"]["name"], "Oil, coconut");
+    assert!((v["grams"].as_f64().unwrap() - 13.6).abs() < 1e-9);
+}
+
+#[test]
+fn an_ambiguous_measure_uses_usdas_first_and_says_which() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    // ½ cup avocado: USDA lists 1 cup, cubes = 150 g first -> 75 g, 29 mg/100 g -> 21.75 mg.
+    let v = json(&ql(&db, &["foods", "amount", "avocado", "½ cup", "--json"]));
+    assert_eq!(v["food"]["id"], "09037");
+    assert!((v["grams"].as_f64().unwrap() - 75.0).abs() < 1e-9);
+    assert!((v["magnesium_mg"].as_f64().unwrap() - 21.75).abs() < 1e-9);
+    assert_eq!(
+        v["alternatives"],
+        serde_json::json!([
+            "1 cup, pureed = 230 g (SR28)",
+            "1 cup, sliced = 146 g (SR24)"
+        ])
+    );
+    let out = ql(&db, &["foods", "amount", "avocado", "½ cup"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("used the first USDA lists"), "{text}");
 }

@@ -5,6 +5,16 @@
 //! Mass and volume-to-volume conversions use exact definitions; a household or volume unit is
 //! only turned into grams through the food's own USDA portion weights. A weight is never guessed:
 //! an unknown unit is an error listing the units this food knows.
+//!
+//! Defaults, always reported in the result:
+//! - a unit with several USDA weights that disagree ("1 cup" avocado: cubes 150 g, puréed
+//!   230 g, sliced 146 g) uses the measure USDA lists first for the food (SR28's own household
+//!   weights, in USDA's sequence, before the SR24 measures) and lists the others as
+//!   alternatives; naming one ("1 cup, puréed") picks it.
+//! - a unit naming the food itself ("1 banana", "2 eggs") is one medium item where USDA gives
+//!   sizes (USDA's reference size), else the food's one size.
+//! - an alternative measure inside a USDA description counts as a unit of its own ("1 tsp, or
+//!   1 packet" gives the packet).
 
 use super::search::words;
 use super::{Food, Portion};
@@ -35,15 +45,6 @@ pub enum AmountError {
         food: String,
         known: String,
     },
-    #[error(
-        "'{unit}' is ambiguous for {food}: {options}; say which (for example \"1 {example}\")"
-    )]
-    Ambiguous {
-        unit: String,
-        food: String,
-        options: String,
-        example: String,
-    },
 }
 
 /// A parsed amount: a quantity and the unit words as written.
@@ -61,6 +62,10 @@ pub struct ResolvedAmount {
     pub magnesium_mg: Option<f64>,
     /// How the weight was found ("0.5 x 1 cup = 180 g (SR28)").
     pub via: String,
+    /// Other USDA weights of the same unit when they disagree and the default was used
+    /// ("1 cup, pureed = 230 g (SR28)"): empty when the unit has one weight.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alternatives: Vec<String>,
 }
 
 fn vulgar(c: char) -> Option<f64> {
@@ -216,31 +221,76 @@ fn trim(v: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-/// Candidate portions with their grams per one unit; ambiguity when their weights disagree.
-fn pick<'a>(
-    candidates: Vec<(&'a Portion, f64)>,
-    unit: &str,
-    food: &Food,
-) -> Result<Option<(&'a Portion, f64)>, AmountError> {
-    let Some(&first) = candidates.first() else {
-        return Ok(None);
-    };
-    let agree = candidates
+/// The portion to use among candidates with their grams per one unit, and the others when
+/// their weights disagree: the first candidate in USDA's order is the default (module docs).
+fn pick(candidates: Vec<(&Portion, f64)>) -> Option<((&Portion, f64), Vec<String>)> {
+    let &first = candidates.first()?;
+    let others: Vec<String> = candidates[1..]
         .iter()
-        .all(|(_, g)| ((g - first.1) / first.1).abs() <= SAME_WEIGHT_TOLERANCE);
-    if agree {
-        return Ok(Some(first));
+        .filter(|(_, g)| ((g - first.1) / first.1).abs() > SAME_WEIGHT_TOLERANCE)
+        .map(|(p, _)| describe(p))
+        .collect();
+    Some((first, others))
+}
+
+/// The note a default adds to `via`.
+fn default_note(unit: &str, alternatives: &[String]) -> String {
+    if alternatives.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; '{unit}' has several USDA weights for this food: used the first USDA lists (others: {}; name one to use it)",
+            alternatives.join("; ")
+        )
     }
-    Err(AmountError::Ambiguous {
-        unit: unit.to_string(),
-        food: food.name.clone(),
-        options: candidates
+}
+
+/// Measures given as an alternative inside a USDA description: "1 tsp, or 1 packet" = 5 g
+/// also means 1 packet = 5 g.
+fn alternate_portions(food: &Food) -> Vec<Portion> {
+    food.portions
+        .iter()
+        .filter_map(|p| {
+            let (_, alt) = p.unit.split_once(", or ")?;
+            let parsed = parse_amount(alt).ok()?;
+            Some(Portion {
+                amount: parsed.quantity,
+                unit: parsed.unit,
+                grams: p.grams / p.amount * parsed.quantity,
+                release: p.release.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Size words of USDA household measures, the medium (USDA's reference size) first.
+const ITEM_SIZES: &[&str] = &["medium", "large", "small"];
+
+/// A unit naming the food itself ("banana" for "Bananas, raw"): one medium item where USDA
+/// gives sizes, else the food's only household measure that is not a volume or a mass.
+fn whole_item<'a>(food: &'a Food, unit: &[String]) -> Option<&'a Portion> {
+    let name = words(&food.name);
+    if unit.is_empty() || !unit.iter().all(|w| name.contains(w)) {
+        return None;
+    }
+    let household: Vec<&Portion> = food
+        .portions
+        .iter()
+        .filter(|p| volume_unit(&head_words(&p.unit)).is_none())
+        .filter(|p| mass_unit(p.unit.as_str()).is_none() && !p.unit.starts_with("oz"))
+        .collect();
+    for size in ITEM_SIZES {
+        if let Some(p) = household
             .iter()
-            .map(|(p, _)| describe(p))
-            .collect::<Vec<_>>()
-            .join("; "),
-        example: candidates[0].0.unit.clone(),
-    })
+            .find(|p| head_words(&p.unit).first().map(String::as_str) == Some(size))
+        {
+            return Some(p);
+        }
+    }
+    match household.as_slice() {
+        [only] if !unit_words(&only.unit).iter().any(|w| w == "serving") => Some(only),
+        _ => None,
+    }
 }
 
 /// The units this food knows, for error messages.
@@ -275,6 +325,7 @@ pub fn resolve(food: &Food, amount: &Amount) -> Result<ResolvedAmount, AmountErr
                 amount.unit,
                 trim(grams)
             ),
+            alternatives: Vec::new(),
         });
     }
     let ws = unit_words(&amount.unit);
@@ -314,19 +365,21 @@ pub fn resolve(food: &Food, amount: &Amount) -> Result<ResolvedAmount, AmountErr
         } else {
             same.iter().map(|c| (c.0, c.1)).collect()
         };
-        return match pick(chosen, &amount.unit, food)? {
-            Some((p, grams_per_cup)) => {
+        return match pick(chosen) {
+            Some(((p, grams_per_cup), alternatives)) => {
                 let grams = amount.quantity * cups * grams_per_cup;
                 Ok(ResolvedAmount {
                     grams,
                     magnesium_mg: mg(grams),
                     via: format!(
-                        "{} {} from {} = {} g",
+                        "{} {} from {} = {} g{}",
                         trim(amount.quantity),
                         amount.unit,
                         describe(p),
-                        trim(grams)
+                        trim(grams),
+                        default_note(&amount.unit, &alternatives)
                     ),
+                    alternatives,
                 })
             }
             None => Err(unknown()),
@@ -334,10 +387,12 @@ pub fn resolve(food: &Food, amount: &Amount) -> Result<ResolvedAmount, AmountErr
     }
     // Household measures: every word the user gave must be in the portion's description;
     // portions whose head is exactly those words win ("slice" over "slice, large").
+    let alternates = alternate_portions(food);
     let matching: Vec<(&Portion, bool)> = food
         .portions
         .iter()
         .filter(|p| volume_unit(&head_words(&p.unit)).is_none())
+        .chain(alternates.iter())
         .filter_map(|p| {
             let all = unit_words(&p.unit);
             ws.iter().all(|w| all.contains(w)).then(|| {
@@ -362,21 +417,41 @@ pub fn resolve(food: &Food, amount: &Amount) -> Result<ResolvedAmount, AmountErr
     } else {
         exact
     };
-    match pick(chosen, &amount.unit, food)? {
-        Some((p, per_unit)) => {
+    match pick(chosen) {
+        Some(((p, per_unit), alternatives)) => {
             let grams = amount.quantity * per_unit;
             Ok(ResolvedAmount {
                 grams,
                 magnesium_mg: mg(grams),
                 via: format!(
-                    "{} x {} = {} g",
+                    "{} x {} = {} g{}",
                     trim(amount.quantity),
                     describe(p),
-                    trim(grams)
+                    trim(grams),
+                    default_note(&amount.unit, &alternatives)
                 ),
+                alternatives,
             })
         }
-        None => Err(unknown()),
+        None => match whole_item(food, &ws) {
+            Some(p) => {
+                let grams = amount.quantity * p.grams / p.amount;
+                Ok(ResolvedAmount {
+                    grams,
+                    magnesium_mg: mg(grams),
+                    via: format!(
+                        "{} x {} = {} g ('{}' read as one {})",
+                        trim(amount.quantity),
+                        describe(p),
+                        trim(grams),
+                        amount.unit,
+                        p.unit
+                    ),
+                    alternatives: Vec::new(),
+                })
+            }
+            None => Err(unknown()),
+        },
     }
 }
 
@@ -503,12 +578,62 @@ mod tests {
     }
 
     #[test]
-    fn disagreeing_portions_are_ambiguous_not_averaged() {
-        // Banana: 1 cup mashed = 225 g, 1 cup sliced = 150 g.
-        let food = table().by_id("09040").unwrap();
-        let err = resolve(food, &parse_amount("1 cup").unwrap()).unwrap_err();
-        assert!(matches!(err, AmountError::Ambiguous { .. }), "{err}");
-        assert!(err.to_string().contains("225 g") && err.to_string().contains("150 g"));
+    fn disagreeing_portions_use_usdas_first_measure_and_list_the_others() {
+        // Avocado (09037): USDA lists 1 cup, cubes = 150 g (SR28 seq 1), 1 cup, pureed = 230 g
+        // (SR28 seq 2), 1 cup, sliced = 146 g (SR24). "1/2 cup" -> 0.5 x 150 = 75 g, and
+        // magnesium 29 mg/100 g x 75 g = 21.75 mg.
+        let r = check("09037", "1/2 cup");
+        assert!((r.grams - 75.0).abs() < 1e-9, "{}", r.via);
+        assert!((r.magnesium_mg.unwrap() - 21.75).abs() < 1e-9);
+        assert_eq!(
+            r.alternatives,
+            [
+                "1 cup, pureed = 230 g (SR28)",
+                "1 cup, sliced = 146 g (SR24)"
+            ]
+        );
+        assert!(r.via.contains("used the first USDA lists"), "{}", r.via);
+        // Naming one picks it: 0.5 x 230 = 115 g.
+        let r = check("09037", "1/2 cup pureed");
+        assert!((r.grams - 115.0).abs() < 1e-9, "{}", r.via);
+        assert!(r.alternatives.is_empty());
+        // Banana (09040): 1 cup, mashed = 225 g (SR28 seq 1), 1 cup, sliced = 150 g.
+        let r = check("09040", "1 cup");
+        assert!((r.grams - 225.0).abs() < 1e-9);
+        assert_eq!(r.alternatives, ["1 cup, sliced = 150 g (SR28)"]);
+    }
+
+    #[test]
+    fn household_units_come_from_the_foods_own_measures() {
+        // (NDB, amount, expected grams): USDA portion weights, per unit = grams / amount.
+        let cases: &[(&str, &str, f64)] = &[
+            ("15237", "1 fillet", 356.0),  // salmon: 0.5 fillet = 178 g
+            ("15086", "2 fillets", 620.0), // sockeye: 0.5 fillet = 155 g -> 2 x 310
+            ("07064", "2 links", 46.0),    // pork sausage: 1 link = 23 g
+            ("18069", "2 slices", 58.0),   // white bread: 1 slice = 29 g
+            ("18009", "1 biscuit", 35.0),  // biscuit (2-1/2" dia) = 35 g (SR24)
+            ("03216", "3 biscuits", 33.0), // teething biscuit = 11 g
+            ("19335", "1 packet", 2.8),    // sugar: serving, packet = 2.8 g
+            ("14214", "1 packet", 2.0),    // instant coffee: packet = 2 g
+            ("02046", "1 packet", 5.0),    // mustard: "1 tsp, or 1 packet" = 5 g
+            ("19904", "1 bar", 101.0),     // dark chocolate bar
+            ("09040", "1 banana", 118.0),  // the food named: one medium banana (SR24)
+            ("01123", "2 eggs", 88.0),     // one medium egg = 44 g (SR24)
+            ("09037", "1 avocado", 201.0), // the only item measure: 1 avocado = 201 g
+        ];
+        for &(ndb, text, grams) in cases {
+            let r = check(ndb, text);
+            assert!(
+                (r.grams - grams).abs() < 1e-9,
+                "{ndb} {text}: {} g ({})",
+                r.grams,
+                r.via
+            );
+        }
+        // No piece measure for dark chocolate: an error listing what it knows.
+        let food = table().by_id("19904").unwrap();
+        let err = resolve(food, &parse_amount("1 piece").unwrap()).unwrap_err();
+        assert!(err.to_string().contains("bar (101 g)"), "{err}");
     }
 
     #[test]
