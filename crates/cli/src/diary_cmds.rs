@@ -231,7 +231,7 @@ pub fn save(
     if json_out {
         return print_json(&serde_json::json!({ "id": id, "record": record }));
     }
-    println!(
+    outln!(
         "Logged {} {id} for {}: {}",
         record.kind(),
         record.date(),
@@ -457,7 +457,7 @@ pub fn history(
         if json_out {
             return print_json(&serde_json::json!({ "days": [] }));
         }
-        println!("The diary is empty. Log a night with: quietlegs log night --severity 4");
+        outln!("The diary is empty. Log a night with: quietlegs log night --severity 4");
         return Ok(());
     }
     let records = read_records(db, from, to)?;
@@ -466,12 +466,18 @@ pub fn history(
         return print_json(&serde_json::json!({ "days": days, "records": records }));
     }
     if days.is_empty() {
-        println!("No diary entries in that range.");
+        outln!("No diary entries in that range.");
         return Ok(());
     }
-    println!(
+    outln!(
         "{:<10} {:>4} {:>5} {:>6} {:<12} {:>7} {:>7}  factors / side effects / note",
-        "date", "sev", "sleep", "hours", "IRLS", "Mg food", "Mg supp"
+        "date",
+        "sev",
+        "sleep",
+        "hours",
+        "IRLS",
+        "Mg food",
+        "Mg supp"
     );
     for d in &days {
         let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
@@ -494,7 +500,7 @@ pub fn history(
                 .collect::<Vec<_>>()
                 .join("; ");
         }
-        println!(
+        outln!(
             "{:<10} {:>4} {:>5} {:>6} {:<12} {:>7.0} {:>7.0}  {}",
             d.date,
             opt(d.severity.map(|v| v.to_string())),
@@ -577,7 +583,7 @@ pub fn edit(
     store
         .update_record(person, id, &new, &now.instant, &now.tz)
         .map_err(store_failure)?;
-    println!("Changed {kind} {id}: {}", summary(&new));
+    outln!("Changed {kind} {id}: {}", summary(&new));
     Ok(())
 }
 
@@ -600,7 +606,7 @@ pub fn delete(db: &Path, now: &Now, kind: &str, id: i64, yes: bool) -> Result<()
     store
         .delete_record(person, kind, id)
         .map_err(store_failure)?;
-    println!("Deleted {kind} {id}.");
+    outln!("Deleted {kind} {id}.");
     Ok(())
 }
 
@@ -656,7 +662,7 @@ pub fn import(db: &Path, data: &ReferenceData, now: &Now, file: &Path) -> Result
     let n = store
         .import_records(person, &records)
         .map_err(store_failure)?;
-    println!("Imported {n} entries into {}.", db.display());
+    outln!("Imported {n} entries into {}.", db.display());
     Ok(())
 }
 
@@ -677,7 +683,7 @@ pub fn backup(db: &Path, dest: &Path) -> Result<(), Failure> {
     store
         .backup_to(dest)
         .with_context(|| format!("backing up to {}", dest.display()))?;
-    println!(
+    outln!(
         "Backed up {} to {} (integrity check ok).",
         db.display(),
         dest.display()

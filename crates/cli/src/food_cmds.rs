@@ -69,7 +69,7 @@ pub fn search(db: &Path, query: &str, limit: usize, json_out: bool) -> Result<()
         return print_json(&json!({ "query": query, "hits": rows }));
     }
     if hits.is_empty() {
-        println!("No food matches \"{query}\".");
+        outln!("No food matches \"{query}\".");
         return Ok(());
     }
     for h in &hits {
@@ -79,12 +79,12 @@ pub fn search(db: &Path, query: &str, limit: usize, json_out: bool) -> Result<()
             .magnesium_mg
             .map(|m| format!("{m:.0} mg/100 g"))
             .unwrap_or_else(|| "magnesium unknown".into());
-        println!("{:<12} {}  [{per100}]", f.id, f.name);
+        outln!("{:<12} {}  [{per100}]", f.id, f.name);
         match first_portion(f) {
             Some((text, grams, Some(mg))) => {
-                println!("{:<12} {text} ({} g): {mg:.0} mg", "", trim(grams))
+                outln!("{:<12} {text} ({} g): {mg:.0} mg", "", trim(grams))
             }
-            Some((text, grams, None)) => println!("{:<12} {text} ({} g)", "", trim(grams)),
+            Some((text, grams, None)) => outln!("{:<12} {text} ({} g)", "", trim(grams)),
             None => {}
         }
     }
@@ -217,11 +217,14 @@ pub fn amount(db: &Path, query: &str, amount: &str, json_out: bool) -> Result<()
         .magnesium_mg
         .map(|m| format!("{m:.1} mg magnesium"))
         .unwrap_or_else(|| "magnesium unknown (USDA gives no value)".into());
-    println!(
+    outln!(
         "{} of {} ({}) = {:.1} g: {mg}",
-        e.amount, e.name, e.food_id, e.grams
+        e.amount,
+        e.name,
+        e.food_id,
+        e.grams
     );
-    println!("  weight from: {via}");
+    outln!("  weight from: {via}");
     Ok(())
 }
 
@@ -322,7 +325,7 @@ pub fn intake(
         v["foods"] = serde_json::to_value(&eaten_list).context("serialising the foods")?;
         return print_json(&v);
     }
-    print!(
+    out!(
         "{}",
         crate::render::intake_text(&summary, &eaten_list, ul.is_some())
     );
@@ -424,7 +427,7 @@ pub fn import(db: &Path, path: &Path, json_out: bool) -> Result<(), Failure> {
             "report": report,
         }));
     }
-    println!(
+    outln!(
         "Imported {release_name} ({kind_label}) into {}: {} foods, {} nutrient rows read, {} portions, {} rows skipped.",
         db.display(),
         report.foods,
@@ -433,10 +436,10 @@ pub fn import(db: &Path, path: &Path, json_out: bool) -> Result<(), Failure> {
         report.skipped_rows
     );
     for s in &report.skipped {
-        println!("  skipped {}:{}: {}", s.file, s.line, s.reason);
+        outln!("  skipped {}:{}: {}", s.file, s.line, s.reason);
     }
     if report.skipped_rows as usize > report.skipped.len() {
-        println!(
+        outln!(
             "  … and {} more skipped rows (use --json for the first {}).",
             report.skipped_rows as usize - report.skipped.len(),
             quietlegs_usda::MAX_SKIPPED_LISTED

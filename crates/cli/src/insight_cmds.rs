@@ -29,19 +29,19 @@ pub fn run_insights(db: &Path, data: &ReferenceData, json_out: bool) -> Result<(
     if json_out {
         return print_json(&result);
     }
-    println!(
+    outln!(
         "Insights from {} night(s) (neighbouring nights correlate: r = {:.2}, intervals widened for it).",
         result.nights, result.autocorrelation
     );
     if result.factors.is_empty() {
-        println!(
+        outln!(
             "No factors logged yet: log them with `quietlegs log factor caffeine --time 17:00`."
         );
     }
     for f in &result.factors {
-        println!("- {}", f.text);
+        outln!("- {}", f.text);
     }
-    println!("\n{}", result.caveat);
+    outln!("\n{}", result.caveat);
     Ok(())
 }
 
@@ -159,7 +159,7 @@ pub fn reminders(
         ),
     };
     crate::files::write_private(ics, cal.done().to_string().as_bytes()).map_err(bad_input)?;
-    println!(
+    outln!(
         "Wrote {}: a daily diary reminder at {diary_time} and {dose_note}.",
         ics.display()
     );

@@ -3,6 +3,25 @@
 //! Exit codes: 0 success; 2 bad input (a message names the field and what is allowed);
 //! 1 an internal failure (a bug or a broken installation).
 
+/// `println!` for command output: a reader that has gone away (`| head -1`) ends the program
+/// quietly, a full disk is reported, never a panic. Use only in functions returning
+/// `Result<_, Failure>`.
+macro_rules! outln {
+    () => {
+        $crate::emit("\n")?
+    };
+    ($($arg:tt)*) => {
+        $crate::emit(&format!("{}\n", format_args!($($arg)*)))?
+    };
+}
+
+/// `print!` for command output; see [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::emit(&format!($($arg)*))?
+    };
+}
+
 mod diary_cmds;
 mod files;
 mod food_cmds;
@@ -498,8 +517,9 @@ pub(crate) fn emit(text: &str) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Failure::Internal(
+        // The reader has what it wanted: stop quietly (the work is already done and stored).
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(Failure::Unavailable(
             anyhow::Error::new(e).context("writing the output to standard output"),
         )),
     }
@@ -537,7 +557,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     "band": score.band,
                 }))?;
             } else {
-                print!("{}", render::irls_text(&score, &data));
+                out!("{}", render::irls_text(&score, &data));
             }
         }
         Command::Forms { output } => {
@@ -545,7 +565,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             if output.json {
                 print_json(&catalogue.all())?;
             } else {
-                print!("{}", render::forms_text(&catalogue));
+                out!("{}", render::forms_text(&catalogue));
             }
         }
         Command::Convert {
@@ -590,7 +610,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     "sources": salt.row.sources,
                 }))?;
             } else {
-                println!(
+                outln!(
                     "{:.0} mg {} ({}) = {:.1} mg elemental magnesium ({:.1} % Mg by mass)",
                     compound.mg(),
                     salt.row.name,
@@ -838,7 +858,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             if output.json {
                 print_json(&render::about_json(&data))?;
             } else {
-                print!("{}", render::about_text(&data));
+                out!("{}", render::about_text(&data));
             }
         }
     }

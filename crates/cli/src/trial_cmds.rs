@@ -298,8 +298,8 @@ pub fn new(
     if json_out {
         return print_json(&json!({ "id": id, "name": name, "plan_hash": hash, "plan": plan }));
     }
-    println!("Trial '{name}' (id {id}) is registered. Plan hash (pre-registration): {hash}");
-    println!(
+    outln!("Trial '{name}' (id {id}) is registered. Plan hash (pre-registration): {hash}");
+    outln!(
         "{} periods of {} days ({} run-in, {} washout), {} cycles; outcome {}; MCID {}; {}.",
         schedule.len(),
         design.period_days,
@@ -314,12 +314,12 @@ pub fn new(
             "open label"
         }
     );
-    println!(
+    outln!(
         "Starts {start}, last night {}.",
         design.date_of(design.last_day())
     );
     if design.blinded {
-        println!(
+        outln!(
             "The helper sheet is in {}: give it to your helper unread.",
             helper_sheet
                 .map(|p| p.display().to_string())
@@ -380,11 +380,13 @@ pub fn status(db: &Path, which: Option<&str>, json_out: bool) -> Result<(), Fail
             "blinded": p.blinded, "unblinded": t.unblinded(),
         }));
     }
-    println!("Trial '{}': {tonight}", t.stored.name);
+    outln!("Trial '{}': {tonight}", t.stored.name);
     for a in &adherence {
-        println!(
+        outln!(
             "  period {:>2}: doses logged on {} of {} nights so far",
-            a.period, a.days_with_dose, a.days_planned
+            a.period,
+            a.days_with_dose,
+            a.days_planned
         );
     }
     Ok(())
@@ -518,16 +520,16 @@ pub fn calendar(db: &Path, which: Option<&str>, ics: Option<&Path>) -> Result<()
             }
             std::fs::write(path, cal.done().to_string())
                 .with_context(|| format!("writing {}", path.display()))?;
-            println!("Wrote {} periods to {}.", rows.len(), path.display());
+            outln!("Wrote {} periods to {}.", rows.len(), path.display());
         }
         None => {
-            println!(
+            outln!(
                 "Trial '{}' (plan {}):",
                 t.stored.name,
                 &t.stored.plan_hash[..12]
             );
             for (n, first, analysed, last, what) in rows {
-                println!("  period {n:>2}: {first} to {last} (analysed from {analysed}): {what}");
+                outln!("  period {n:>2}: {first} to {last} (analysed from {analysed}): {what}");
             }
         }
     }
@@ -579,7 +581,7 @@ pub fn guess(db: &Path, which: Option<&str>, period: usize, arm: &str) -> Result
             },
         )
         .context("storing the guess")?;
-    println!("Recorded: you think period {period} was {arm}.");
+    outln!("Recorded: you think period {period} was {arm}.");
     Ok(())
 }
 
@@ -637,7 +639,7 @@ pub fn unblind(
             },
         )
         .context("logging the unblinding")?;
-    println!(
+    outln!(
         "Trial '{}' unblinded{}:",
         t.stored.name,
         if kind == "early-unblinding" {
@@ -647,7 +649,7 @@ pub fn unblind(
         }
     );
     for p in design.schedule() {
-        println!(
+        outln!(
             "  period {:>2} ({}): {}",
             p.index + 1,
             period_dates(&design, p.first_day, p.last_day),
@@ -832,7 +834,7 @@ pub fn analyze_cmd(
     if json_out {
         return print_json(&analysis);
     }
-    print!("{}", crate::render::trial_text(&analysis));
+    out!("{}", crate::render::trial_text(&analysis));
     Ok(())
 }
 
@@ -946,12 +948,12 @@ pub fn power_cmd(
             &json!({ "assumptions": a, "design": base, "results": results, "recommended_cycles": recommended }),
         );
     }
-    println!(
+    outln!(
         "Assuming magnesium changes the nightly score by {effect:+} (SD {sd}, autocorrelation {rho}, drift {drift}/day, {:.0} % nights missing); {} simulated trials per design:",
         missing * 100.0, sims
     );
     for r in &results {
-        println!(
+        outln!(
             "  {} cycles ({} days): 'likely helps' {:.0} %, any confident verdict {:.0} %, wrongly 'likely helps' with no effect {:.1} %",
             r.cycles,
             (base.period_days + base.washout_days) * base.arms.len() as u32 * r.cycles - base.washout_days,
@@ -959,8 +961,8 @@ pub fn power_cmd(
         );
     }
     match recommended {
-        Some(c) => println!("Recommended: {c} cycles (the fewest reaching a confident verdict in 80 % of simulated trials under these assumptions)."),
-        None => println!("None of these designs reaches 80 %: a larger effect, longer periods or more cycles would be needed."),
+        Some(c) => outln!("Recommended: {c} cycles (the fewest reaching a confident verdict in 80 % of simulated trials under these assumptions)."),
+        None => outln!("None of these designs reaches 80 %: a larger effect, longer periods or more cycles would be needed."),
     }
     Ok(())
 }
@@ -1019,9 +1021,9 @@ pub fn report(
             "analysis": a.analysis,
         }));
     }
-    print!("{}", crate::render::trial_report(&ctx));
+    out!("{}", crate::render::trial_report(&ctx));
     if let Some(path) = svg {
-        println!("\nTimeline chart: {}", path.display());
+        outln!("\nTimeline chart: {}", path.display());
     }
     Ok(())
 }
@@ -1029,14 +1031,14 @@ pub fn report(
 pub fn list(db: &Path) -> Result<(), Failure> {
     let now = Now::read();
     if !db.exists() {
-        println!("No trials yet.");
+        outln!("No trials yet.");
         return Ok(());
     }
     let mut store = open_store(db)?;
     let person = me(&mut store, &now)?;
     for t in store.trials(person).context("reading trials")? {
         let plan: AnalysisPlan = serde_json::from_str(&t.plan_json).context("reading a plan")?;
-        println!(
+        outln!(
             "{:>3}  {:<24} starts {}  {} arms x {} cycles  {}  plan {}",
             t.id,
             t.name,
@@ -1090,7 +1092,7 @@ pub fn simulate(db: &Path, which: Option<&str>, a: &Assumptions, seed: u64) -> R
             Err(e) => return Err(Failure::Internal(anyhow!(e))),
         }
     }
-    println!(
+    outln!(
         "Wrote {written} simulated nights for trial '{}' (existing nights were kept).",
         t.stored.name
     );

@@ -690,3 +690,74 @@ fn a_conditional_dose_gets_no_alarm() {
     assert_eq!(text.matches("BEGIN:VEVENT").count(), 1);
     assert!(!text.contains("mg magnesium"));
 }
+
+#[cfg(unix)]
+#[test]
+fn a_closed_or_full_standard_output_never_panics() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    for d in 1..=5 {
+        ok(ql(
+            &db,
+            &[
+                "log",
+                "night",
+                "--severity",
+                "3",
+                "--date",
+                &format!("2026-11-0{d}"),
+            ],
+        ));
+    }
+    // A pipe whose reader has gone (`| head -1` after head exits).
+    let mut fds = [0i32; 2];
+    // SAFETY: pipe() fills two new descriptors owned here.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: fresh descriptors, each owned once.
+    let (read_end, write_end) =
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(read_end);
+    for args in [
+        &["export", "--format", "csv"][..],
+        &["history"][..],
+        &["foods", "search", "spinach"][..],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_quietlegs"))
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .env_remove("QUIETLEGS_DB")
+            .env_remove("QUIETLEGS_TODAY")
+            .stdout(Stdio::from(write_end.try_clone().unwrap()))
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.stderr.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // A full disk: a clear error and exit 75, not a panic.
+    if let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") {
+        let out = Command::new(env!("CARGO_BIN_EXE_quietlegs"))
+            .arg("--db")
+            .arg(&db)
+            .arg("history")
+            .env_remove("QUIETLEGS_DB")
+            .env_remove("QUIETLEGS_TODAY")
+            .stdout(Stdio::from(full))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(75), "{stderr}");
+        assert!(stderr.contains("No space left on device"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
