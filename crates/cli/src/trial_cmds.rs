@@ -258,9 +258,37 @@ pub fn new(
     }
     let plan = AnalysisPlan::new(&design, &data.rules.trial);
     let hash = plan.hash();
-    let mut store = open_store(db)?;
-    let person = me(&mut store, &now)?;
     let name = name.unwrap_or_else(|| format!("trial-{start}"));
+    if name.trim().is_empty() {
+        return Err(bad_input(anyhow!("--name: must not be empty")));
+    }
+    quietlegs_core::text::check_text(&name, TRIAL_NAME_CHARS_MAX, false)
+        .map_err(|e| bad_input(anyhow!("--name: {e}")))?;
+    let schedule = design.schedule();
+    // The helper sheet is written (privately, atomically) before the trial is stored: a sheet
+    // that cannot be written leaves no sealed trial behind.
+    if let Some(path) = helper_sheet {
+        let mut sheet = format!(
+            "quietlegs helper sheet - trial '{name}' (plan {hash})\nKEEP THIS AWAY FROM THE PARTICIPANT UNTIL THE TRIAL IS UNBLINDED.\n\nFill identical containers, labelled by number, with:\n"
+        );
+        for p in &schedule {
+            sheet.push_str(&format!(
+                "  Container {:>2} ({}): {}\n",
+                p.index + 1,
+                period_dates(&design, p.first_day, p.last_day),
+                design.arms[p.arm]
+            ));
+        }
+        crate::files::write_private(path, sheet.as_bytes())
+            .map_err(|e| bad_input(e.context("--helper-sheet")))?;
+    }
+    let remove_sheet = || {
+        if let Some(path) = helper_sheet {
+            let _ = std::fs::remove_file(path);
+        }
+    };
+    let mut store = open_store(db).inspect_err(|_| remove_sheet())?;
+    let person = me(&mut store, &now).inspect_err(|_| remove_sheet())?;
     let id = store
         .create_trial(
             person,
@@ -274,27 +302,15 @@ pub fn new(
                 tz: now.tz.clone(),
             },
         )
-        .map_err(|e| match e {
-            quietlegs_store::StoreError::Duplicate { .. } => {
-                bad_input(anyhow!("--name: a trial named '{name}' exists"))
+        .map_err(|e| {
+            remove_sheet();
+            match e {
+                quietlegs_store::StoreError::Duplicate { .. } => {
+                    bad_input(anyhow!("--name: a trial named '{name}' exists"))
+                }
+                other => Failure::from(anyhow!(other)),
             }
-            other => Failure::Internal(anyhow!(other)),
         })?;
-    let schedule = design.schedule();
-    if let Some(path) = helper_sheet {
-        let mut sheet = format!(
-            "quietlegs helper sheet - trial '{name}' (plan {hash})\nKEEP THIS AWAY FROM THE PARTICIPANT UNTIL THE TRIAL IS UNBLINDED.\n\nFill identical containers, labelled by number, with:\n"
-        );
-        for p in &schedule {
-            sheet.push_str(&format!(
-                "  Container {:>2} ({}): {}\n",
-                p.index + 1,
-                period_dates(&design, p.first_day, p.last_day),
-                design.arms[p.arm]
-            ));
-        }
-        std::fs::write(path, sheet).with_context(|| format!("writing {}", path.display()))?;
-    }
     if json_out {
         return print_json(&json!({ "id": id, "name": name, "plan_hash": hash, "plan": plan }));
     }
@@ -327,6 +343,26 @@ pub fn new(
         );
     }
     Ok(())
+}
+
+/// Longest trial name: a name, not a description.
+const TRIAL_NAME_CHARS_MAX: usize = 80;
+
+/// An iCalendar TEXT value (RFC 5545 3.3.11): backslash, semicolon and comma escaped, new lines as
+/// `\n` (names cannot contain control characters, but the escape keeps the file valid anyway).
+fn ical_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ';' => out.push_str("\\;"),
+            ',' => out.push_str("\\,"),
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn days_between(design_start: jiff::civil::Date, date: jiff::civil::Date) -> i64 {
@@ -495,8 +531,15 @@ pub fn calendar(db: &Path, which: Option<&str>, ics: Option<&Path>) -> Result<()
     match ics {
         Some(path) => {
             use icalendar::{Calendar, Component, Event, EventLike};
-            let mut cal = Calendar::new();
-            cal.name(&format!("quietlegs trial {}", t.stored.name));
+            let mut cal = Calendar::empty();
+            cal.append_property(("VERSION", "2.0"));
+            cal.append_property(("PRODID", crate::insight_cmds::PRODID));
+            cal.append_property(("CALSCALE", "GREGORIAN"));
+            let title = format!("quietlegs trial {}", t.stored.name);
+            // NAME (RFC 7986) is TEXT, but the calendar library escapes only the properties it
+            // knows: escape it here; X-WR-CALNAME is escaped by the library.
+            cal.append_property(("NAME", ical_text(&title).as_str()));
+            cal.append_property(("X-WR-CALNAME", title.as_str()));
             for (n, first, analysed, last, what) in &rows {
                 let to_naive = |d: jiff::civil::Date| {
                     chrono::NaiveDate::from_ymd_opt(
@@ -511,15 +554,19 @@ pub fn calendar(db: &Path, which: Option<&str>, ics: Option<&Path>) -> Result<()
                     continue;
                 };
                 let mut e = Event::new();
-                e.uid(&format!("trial-{}-period-{n}@quietlegs", t.stored.id))
+                // Globally unique and stable: the plan hash identifies the trial anywhere.
+                e.uid(&format!(
+                    "trial-{}-period-{n}@quietlegs.invalid",
+                    &t.stored.plan_hash[..16]
+                ))
                     .summary(&format!("Trial period {n}: {what}"))
                     .description(&format!("Run-in until {analysed} (not analysed). At the end, record your guess: quietlegs trial guess {n} ARM"))
                     .all_day(a);
                 e.ends(icalendar::DatePerhapsTime::Date(b));
                 cal.push(e.done());
             }
-            std::fs::write(path, cal.done().to_string())
-                .with_context(|| format!("writing {}", path.display()))?;
+            crate::files::write_private(path, cal.done().to_string().as_bytes())
+                .map_err(bad_input)?;
             outln!("Wrote {} periods to {}.", rows.len(), path.display());
         }
         None => {

@@ -527,3 +527,81 @@ fn csv_analysis_text() {
     ));
     insta::assert_snapshot!("csv_abbaab_open", text);
 }
+
+#[test]
+fn a_trial_is_stored_only_after_its_helper_sheet_and_names_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    let before = Some("2026-11-27");
+    let new = |name: &str, sheet: &Path| {
+        ql_on(
+            &db,
+            before,
+            &[
+                "trial",
+                "new",
+                "--name",
+                name,
+                "--start",
+                "2026-11-28",
+                "--seed",
+                "5",
+                "--helper-sheet",
+                sheet.to_str().unwrap(),
+            ],
+        )
+    };
+    // The sheet cannot be written (its folder is a file): refused, and no trial is stored.
+    let blocker = dir.path().join("not-a-folder");
+    std::fs::write(&blocker, "x").unwrap();
+    let out = new("t1", &blocker.join("sheet.txt"));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--helper-sheet"));
+    // ...so the same name can be used at once, with a sheet that can be written.
+    let sheet = dir.path().join("sheet.txt");
+    ok(new("t1", &sheet));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&sheet).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    // A second trial of the same name is refused and leaves no sheet behind.
+    let sheet2 = dir.path().join("sheet2.txt");
+    fails(new("t1", &sheet2), "--name: a trial named 't1' exists");
+    assert!(!sheet2.exists());
+    // Names with control characters are refused before anything is written.
+    let sheet3 = dir.path().join("sheet3.txt");
+    fails(
+        new("evil\r\nBEGIN:VEVENT", &sheet3),
+        "--name: contains control characters",
+    );
+    assert!(!sheet3.exists());
+    // Commas and semicolons in a name are escaped in the calendar (RFC 5545 TEXT).
+    let sheet4 = dir.path().join("sheet4.txt");
+    ok(new("legs; evenings, mine", &sheet4));
+    let ics = dir.path().join("t.ics");
+    ok(ql_on(
+        &db,
+        before,
+        &[
+            "trial",
+            "calendar",
+            "legs; evenings, mine",
+            "--ics",
+            ics.to_str().unwrap(),
+        ],
+    ));
+    let text = std::fs::read_to_string(&ics).unwrap();
+    assert!(
+        text.contains("NAME:quietlegs trial legs\\; evenings\\, mine"),
+        "{text}"
+    );
+    assert!(text.contains("PRODID:-//quietlegs//quietlegs "));
+    assert!(text.contains("@quietlegs.invalid"));
+}
