@@ -187,7 +187,7 @@ fn ask<T: std::str::FromStr>(flag: &str, question: &str, allowed: &str) -> Resul
     Err(bad_input(anyhow!("{flag} is required ({allowed})")))
 }
 
-fn confirm(question: &str, yes: bool) -> Result<(), Failure> {
+pub fn confirm(question: &str, yes: bool) -> Result<(), Failure> {
     if yes {
         return Ok(());
     }

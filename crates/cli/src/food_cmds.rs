@@ -348,6 +348,71 @@ impl Progress for Bar {
     }
 }
 
+/// The imported releases (read-only; none when there is no database).
+pub fn releases(db: &Path, json_out: bool) -> Result<(), Failure> {
+    let list = if db.exists() {
+        crate::diary_cmds::open_store_read_only(db)?
+            .food_releases()
+            .context("reading the imported releases")?
+    } else {
+        Vec::new()
+    };
+    if json_out {
+        return crate::print_json(&serde_json::json!({ "releases": list }));
+    }
+    if list.is_empty() {
+        outln!("No USDA releases are imported (the shipped SR28 table is always there).");
+        return Ok(());
+    }
+    for r in &list {
+        outln!(
+            "{}  {}  {} foods, imported {}",
+            quietlegs_core::text::escape_controls(&r.release),
+            r.kind,
+            r.foods,
+            r.imported_at
+        );
+    }
+    Ok(())
+}
+
+/// Removes an imported release and its foods, after confirmation.
+pub fn remove(db: &Path, release: &str, yes: bool) -> Result<(), Failure> {
+    let shown = quietlegs_core::text::escape_controls(release);
+    if !db.exists() {
+        return Err(bad_input(anyhow!(
+            "RELEASE: '{shown}' is not imported (no database)"
+        )));
+    }
+    let mut store = crate::diary_cmds::open_store(db)?;
+    let known = store
+        .food_releases()
+        .context("reading the imported releases")?;
+    let Some(r) = known.iter().find(|r| r.release == release) else {
+        let names: Vec<String> = known.iter().map(|r| r.release.clone()).collect();
+        return Err(bad_input(anyhow!(
+            "RELEASE: '{shown}' is not imported; imported: {}",
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        )));
+    };
+    crate::diary_cmds::confirm(
+        &format!(
+            "Remove release '{shown}' and its {} foods? Diary entries keep their logged values.",
+            r.foods
+        ),
+        yes,
+    )?;
+    let n = store
+        .remove_food_release(release)
+        .context("removing the release")?;
+    outln!("Removed release '{shown}' ({n} foods).");
+    Ok(())
+}
+
 pub fn import(db: &Path, path: &Path, json_out: bool) -> Result<(), Failure> {
     if !path.exists() {
         return Err(bad_input(anyhow!(

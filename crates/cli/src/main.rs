@@ -412,6 +412,19 @@ enum FoodsCommand {
         #[command(flatten)]
         output: Output,
     },
+    /// The imported USDA releases: name, kind, when, how many foods.
+    Releases {
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Remove an imported release and its foods (diary entries keep the values they were logged
+    /// with), after confirmation.
+    Remove {
+        release: String,
+        /// Do not ask.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -632,6 +645,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 output,
             } => food_cmds::amount(&db, &food, &amount, output.json)?,
             FoodsCommand::Import { path, output } => food_cmds::import(&db, &path, output.json)?,
+            FoodsCommand::Releases { output } => food_cmds::releases(&db, output.json)?,
+            FoodsCommand::Remove { release, yes } => food_cmds::remove(&db, &release, yes)?,
         },
         Command::Intake {
             date,

@@ -251,3 +251,65 @@ fn an_ambiguous_measure_uses_usdas_first_and_says_which() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("used the first USDA lists"), "{text}");
 }
+
+/// A copy of the Branded fixture with `food.csv` rewritten by `edit`.
+fn branded_copy(dir: &Path, name: &str, edit: impl Fn(&str) -> String) -> PathBuf {
+    let src = fixtures().join("FoodData_Central_branded_food_csv_2024-10-31");
+    let dest = dir.join(name);
+    std::fs::create_dir_all(&dest).unwrap();
+    for f in ["branded_food.csv", "food.csv", "food_nutrient.csv"] {
+        let text = std::fs::read_to_string(src.join(f)).unwrap();
+        let text = if f == "food.csv" { edit(&text) } else { text };
+        std::fs::write(dest.join(f), text).unwrap();
+    }
+    dest
+}
+
+#[test]
+fn imports_are_bounded_and_a_release_can_be_listed_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    // A food name of 500 characters: that food is skipped and reported, the rest imported.
+    let long = branded_copy(dir.path(), "FoodData_Central_branded_food_csv_long", |t| {
+        t.replace("SPARKLING WATER, LIME", &"W".repeat(500))
+    });
+    let v = json(&ql(
+        &db,
+        &["foods", "import", long.to_str().unwrap(), "--json"],
+    ));
+    assert_eq!(v["foods_written"], 1);
+    let reasons = v["report"]["skipped"].to_string();
+    assert!(
+        reasons.contains("name is 500 characters long: allowed at most 400"),
+        "{reasons}"
+    );
+    // A line of 2 MiB: the whole file is refused (exit 2) before it is held in memory, and the
+    // earlier import is still there.
+    let huge = branded_copy(dir.path(), "FoodData_Central_branded_food_csv_huge", |t| {
+        t.replace("SPARKLING WATER, LIME", &"W".repeat(2 << 20))
+    });
+    let out = ql(&db, &["foods", "import", huge.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("longer than 1048576 bytes"), "{stderr}");
+    // Listed...
+    let v = json(&ql(&db, &["foods", "releases", "--json"]));
+    let releases = v["releases"].as_array().unwrap();
+    assert_eq!(releases.len(), 1, "{v}");
+    let name = releases[0]["release"].as_str().unwrap().to_string();
+    assert_eq!(releases[0]["foods"], 1);
+    // ...and removed (with --yes; without it and without a terminal, exit 2).
+    let out = ql(&db, &["foods", "remove", &name]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = ql(&db, &["foods", "remove", &name, "--yes"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&ql(&db, &["foods", "releases", "--json"]));
+    assert_eq!(v["releases"].as_array().unwrap().len(), 0);
+    let out = ql(&db, &["foods", "remove", "nope", "--yes"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'nope' is not imported"));
+}

@@ -128,12 +128,29 @@ fn restore(cell: &str) -> &str {
     cell.strip_prefix('\'').unwrap_or(cell)
 }
 
+/// The kind and field of the CSV export's first row, which counts the rows after it.
+const EXPORT_KIND: &str = "export";
+const ROWS_FIELD: &str = "rows";
+
 pub fn to_csv(records: &[StoredRecord]) -> String {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
     // Writing to memory cannot fail.
     let _ = w.write_record(CSV_HEADER);
+    // The first row says how many rows follow, so that a file cut short (a failed copy, a full
+    // disk) is refused on import instead of restoring part of the diary.
+    let rows: usize = records.iter().map(|r| r.record.fields().len()).sum();
+    let _ = w.write_record([
+        "0",
+        EXPORT_KIND,
+        "",
+        ROWS_FIELD,
+        &rows.to_string(),
+        "",
+        "",
+        "",
+    ]);
     for r in records {
         let date = r.record.date().to_string();
         let id = r.id.to_string();
@@ -175,14 +192,33 @@ pub fn from_csv(text: &str, irls: &IrlsDefinition) -> Result<Vec<StoredRecord>, 
     let mut order: Vec<Key> = Vec::new();
     let mut groups: BTreeMap<Key, (u64, Date, Stamp, BTreeMap<String, String>)> = BTreeMap::new();
     let mut lines = LineCounter::new(text);
-    for row in rdr.records() {
+    // (declared rows, line of the declaration) when the file is a quietlegs export.
+    let mut declared: Option<(u64, u64)> = None;
+    let mut data_rows: u64 = 0;
+    let mut last_line: u64 = 1;
+    for (n, row) in rdr.records().enumerate() {
         let row = row.map_err(|e| ExportError::Csv {
             line: e.position().map(|p| lines.line_of(p.byte())).unwrap_or(0),
             message: e.to_string(),
         })?;
         let line = row.position().map(|p| lines.line_of(p.byte())).unwrap_or(0);
+        last_line = line;
         let bad = |message: String| ExportError::Csv { line, message };
         let cell = |i: usize| restore(row.get(i).unwrap_or(""));
+        if n == 0 && cell(1) == EXPORT_KIND {
+            if cell(3) != ROWS_FIELD {
+                return Err(bad(format!(
+                    "the export row must count '{ROWS_FIELD}', not '{}'",
+                    cell(3)
+                )));
+            }
+            let rows: u64 = cell(4)
+                .parse()
+                .map_err(|_| bad(format!("row count '{}' is not a number", cell(4))))?;
+            declared = Some((rows, line));
+            continue;
+        }
+        data_rows += 1;
         let id: i64 = cell(0)
             .parse()
             .map_err(|_| bad(format!("id '{}' is not a number", cell(0))))?;
@@ -223,6 +259,17 @@ pub fn from_csv(text: &str, irls: &IrlsDefinition) -> Result<Vec<StoredRecord>, 
                 key.1,
                 cell(3)
             )));
+        }
+    }
+    if let Some((rows, line)) = declared {
+        if data_rows != rows {
+            return Err(ExportError::Csv {
+                line: last_line.max(line),
+                message: format!(
+                    "the file is cut short or changed: its first row says {rows} rows follow, \
+                     but {data_rows} do; nothing was imported"
+                ),
+            });
         }
     }
     let mut out = Vec::with_capacity(order.len());
@@ -290,6 +337,28 @@ mod tests {
             awakenings: Some(1),
             note,
         })
+    }
+
+    #[test]
+    fn a_csv_export_cut_short_is_refused() {
+        let records = vec![
+            stored(1, night(Some("first".into()))),
+            stored(2, night(None)),
+        ];
+        let text = to_csv(&records);
+        assert!(from_csv(&text, &irls()).is_ok());
+        // Cut after the header, the count row and three data rows (at a line end).
+        let cut: String = text.split_inclusive("\r\n").take(5).collect();
+        let err = from_csv(&cut, &irls()).unwrap_err().to_string();
+        assert!(err.contains("the file is cut short"), "{err}");
+        // A CSV from elsewhere without the count row is read as before.
+        let elsewhere: String = text
+            .split_inclusive("\r\n")
+            .enumerate()
+            .filter(|(i, _)| *i != 1)
+            .map(|(_, l)| l)
+            .collect();
+        assert_eq!(from_csv(&elsewhere, &irls()).unwrap().len(), 2);
     }
 
     #[test]

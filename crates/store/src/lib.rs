@@ -123,6 +123,11 @@ pub trait Store {
     /// The imported releases.
     fn food_releases(&self) -> Result<Vec<FoodRelease>, StoreError>;
 
+    /// Removes an imported release and its foods and portions, in one transaction; returns the
+    /// number of foods removed (`NotFound` when there is no such release). Diary entries keep the
+    /// grams and magnesium they were logged with.
+    fn remove_food_release(&mut self, release: &str) -> Result<u64, StoreError>;
+
     /// The person with this name, created (at `created_at`) if new.
     fn person(&mut self, name: &str, created_at: &str) -> Result<PersonId, StoreError>;
 

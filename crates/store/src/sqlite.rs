@@ -408,6 +408,30 @@ impl Store for SqliteStore {
         self.diary_import(person, records)
     }
 
+    fn remove_food_release(&mut self, release: &str) -> Result<u64, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let exists: Option<i64> = tx
+            .query_row(
+                "SELECT 1 FROM food_release WHERE release = ?1",
+                [release],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound {
+                kind: "food release".into(),
+                id: 0,
+            });
+        }
+        tx.execute("DELETE FROM food_portion WHERE release = ?1", [release])?;
+        let foods = tx.execute("DELETE FROM food WHERE release = ?1", [release])?;
+        tx.execute("DELETE FROM food_release WHERE release = ?1", [release])?;
+        tx.commit()?;
+        Ok(foods as u64)
+    }
+
     fn food_releases(&self) -> Result<Vec<FoodRelease>, StoreError> {
         let mut stmt = self.connection().prepare(
             "SELECT release, kind, imported_at, foods FROM food_release ORDER BY imported_at, release",

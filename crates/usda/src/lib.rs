@@ -128,18 +128,79 @@ pub fn import(
 ) -> Result<(DownloadKind, ImportReport), ImportError> {
     let mut source = Source::open(path)?;
     let release = release_name(path);
-    if source.has("food.csv") && source.has("food_nutrient.csv") {
-        let report = fdc::import(&mut source, &release, progress, sink)?;
-        Ok((DownloadKind::FdcCsv, report))
+    // Every food passes the bounds before it reaches the store; a food that fails them is
+    // counted and listed as skipped, never stored.
+    let mut refused: Vec<Skipped> = Vec::new();
+    let mut foods_seen: u64 = 0;
+    let mut bounded = |f: Food| -> Result<(), String> {
+        foods_seen += 1;
+        if foods_seen > MAX_FOODS {
+            return Err(format!(
+                "more than {MAX_FOODS} foods: not a USDA download quietlegs can use"
+            ));
+        }
+        match check_food(&f) {
+            Ok(()) => sink(f),
+            Err(reason) => {
+                refused.push(Skipped {
+                    file: "food".into(),
+                    line: 0,
+                    reason: format!(
+                        "food {}: {reason}",
+                        f.id.chars().take(40).collect::<String>()
+                    ),
+                });
+                Ok(())
+            }
+        }
+    };
+    let (kind, mut report) = if source.has("food.csv") && source.has("food_nutrient.csv") {
+        let report = fdc::import(&mut source, &release, progress, &mut bounded)?;
+        (DownloadKind::FdcCsv, report)
     } else if source.has("FOOD_DES.txt") && source.has("NUT_DATA.txt") {
-        let report = sr::import(&mut source, &release, progress, sink)?;
-        Ok((DownloadKind::SrAscii, report))
+        let report = sr::import(&mut source, &release, progress, &mut bounded)?;
+        (DownloadKind::SrAscii, report)
     } else {
-        Err(ImportError::WrongKind {
+        return Err(ImportError::WrongKind {
             path: path.display().to_string(),
             found: source.listing(),
-        })
+        });
+    };
+    for r in refused {
+        report.foods = report.foods.saturating_sub(1);
+        report.skip(&r.file, r.line, r.reason);
     }
+    Ok((kind, report))
+}
+
+/// The most foods one import may hold (the full FoodData Central download has under a million).
+pub const MAX_FOODS: u64 = 2_000_000;
+/// Longest food name kept (USDA descriptions are well under 300 characters).
+pub const MAX_FOOD_NAME_CHARS: usize = 400;
+/// Longest portion description, and most portions per food.
+pub const MAX_PORTION_UNIT_CHARS: usize = 200;
+pub const MAX_PORTIONS: usize = 200;
+
+/// A food's texts within bounds and free of control characters.
+fn check_food(f: &Food) -> Result<(), String> {
+    use quietlegs_core::text::check_text;
+    check_text(&f.id, 64, false).map_err(|e| format!("id {e}"))?;
+    check_text(&f.name, MAX_FOOD_NAME_CHARS, false).map_err(|e| format!("name {e}"))?;
+    if f.portions.len() > MAX_PORTIONS {
+        return Err(format!(
+            "{} portions: allowed at most {MAX_PORTIONS}",
+            f.portions.len()
+        ));
+    }
+    for p in &f.portions {
+        check_text(&p.unit, MAX_PORTION_UNIT_CHARS, false).map_err(|e| {
+            format!(
+                "portion '{}' {e}",
+                p.unit.chars().take(40).collect::<String>()
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// "1 cup" -> (1, "cup"); "2.5 oz" -> (2.5, "oz"); "slice" -> (1, "slice").

@@ -39,6 +39,43 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> std::io::Result<()>
     Ok(())
 }
 
+/// The longest line a USDA file may have. Real rows are under a few kilobytes (the longest
+/// Branded ingredient lists are about 10 kB); a longer line is not a USDA file, and reading it
+/// whole would let one row take the memory.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// Fails the read when a line is longer than [`MAX_LINE_BYTES`], before it is held in memory.
+struct LineLimited<R> {
+    inner: R,
+    since_newline: usize,
+    line: u64,
+}
+
+impl<R: Read> Read for LineLimited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in &buf[..n] {
+            if b == b'\n' {
+                self.since_newline = 0;
+                self.line += 1;
+            } else {
+                self.since_newline += 1;
+                if self.since_newline > MAX_LINE_BYTES {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!(
+                            "line {} is longer than {} bytes: not a USDA file",
+                            self.line + 1,
+                            MAX_LINE_BYTES
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(n)
+    }
+}
+
 /// Counts bytes read for the progress bar.
 struct Counting<'a, R> {
     inner: R,
@@ -131,7 +168,11 @@ impl Source {
                 let size = file.metadata().map(|m| m.len()).unwrap_or(0);
                 progress.file(name, size);
                 let mut r = Counting {
-                    inner: BufReader::with_capacity(1 << 16, file),
+                    inner: LineLimited {
+                        inner: BufReader::with_capacity(1 << 16, file),
+                        since_newline: 0,
+                        line: 0,
+                    },
                     progress,
                 };
                 read(&mut r).map(Some)
@@ -143,7 +184,11 @@ impl Source {
                 })?;
                 progress.file(name, entry.size());
                 let mut r = Counting {
-                    inner: BufReader::with_capacity(1 << 16, entry),
+                    inner: LineLimited {
+                        inner: BufReader::with_capacity(1 << 16, entry),
+                        since_newline: 0,
+                        line: 0,
+                    },
                     progress,
                 };
                 read(&mut r).map(Some)
