@@ -137,7 +137,7 @@ pub fn reminders(
         // instruction.
         Some(_) if !plan.may_start_without_clinician => format!(
             "no dose reminder until your clinician agrees ({})",
-            plan.start_advice
+            plan.start_advice.trim_end_matches('.')
         ),
         Some(s) => {
             cal.push(daily(
@@ -156,6 +156,7 @@ pub fn reminders(
             plan.supplement_note
                 .as_deref()
                 .unwrap_or("the plan suggests no supplement")
+                .trim_end_matches('.')
         ),
     };
     crate::files::write_private(ics, cal.done().to_string().as_bytes()).map_err(bad_input)?;

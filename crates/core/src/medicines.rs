@@ -207,6 +207,8 @@ const ML_PER_US_FL_OZ: f64 = 29.573_529_562_5;
 /// them ("each 5 mL = 1 teaspoonful", "each 15 mL tablespoonful").
 const ML_PER_TEASPOON: f64 = 5.0;
 const ML_PER_TABLESPOON: f64 = 15.0;
+/// Millilitres in a dessertspoon, the British measure (10 mL).
+const ML_PER_DESSERTSPOON: f64 = 10.0;
 
 impl AmountUnit {
     pub fn parse(text: &str) -> Option<Self> {
@@ -240,8 +242,17 @@ pub struct StatedAmount {
 /// An amount written in an entry that cannot be used (zero, or a unit quietlegs cannot read).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum AmountNote {
+    /// Zero or negative.
     Zero,
+    /// More than any single dose could be (a typo).
+    Implausible,
 }
+
+/// Largest single doses accepted as typed (input plausibility, not clinical limits): a litre of
+/// liquid, 100 tablets, 100 g of a salt. Anything larger is a typo and is not counted.
+const MAX_DOSE_ML: f64 = 1000.0;
+const MAX_DOSE_TABLETS: f64 = 100.0;
+const MAX_DOSE_MG: f64 = 100_000.0;
 
 /// A number in an entry: decimals ("2.5"), fractions ("1/2", "½") and mixed numbers ("1 1/2",
 /// "1½"), with the index of the token after it.
@@ -288,20 +299,43 @@ fn number_at(tokens: &[&str], i: usize) -> Option<(f64, usize)> {
 /// Splits an entry into lower-case tokens, a number apart from a glued unit ("30ml" -> "30 ml"),
 /// keeping decimal points, fraction slashes and vulgar fractions.
 fn amount_tokens(text: &str) -> Vec<String> {
-    let lower = text.to_lowercase();
+    let lower: Vec<char> = text.to_lowercase().chars().collect();
     let mut spaced = String::with_capacity(lower.len() + 8);
-    let mut prev_numeric = false;
-    for c in lower.chars() {
-        let numeric = c.is_ascii_digit() || matches!(c, '.' | '/' | '½' | '¼' | '¾' | '⅓' | '⅔');
-        if prev_numeric && c.is_alphabetic() {
-            spaced.push(' ');
+    let is_num = |c: char| c.is_ascii_digit() || matches!(c, '½' | '¼' | '¾' | '⅓' | '⅔');
+    for (i, &c) in lower.iter().enumerate() {
+        let prev = i.checked_sub(1).map(|j| lower[j]);
+        let next = lower.get(i + 1).copied();
+        let after_next = lower.get(i + 2).copied();
+        let after_that = lower.get(i + 3).copied();
+        match c {
+            // "q.i.d.", "b.i.d.": abbreviation dots go.
+            '.' if prev.is_some_and(char::is_alphabetic) => {}
+            '.' if prev.is_some_and(is_num) && next.is_some_and(is_num) => spaced.push('.'),
+            // A decimal comma ("1,5 tbsp") but not a thousands separator ("1,500 mg").
+            ',' if prev.is_some_and(is_num)
+                && next.is_some_and(is_num)
+                && !(after_next.is_some_and(is_num) && after_that.is_some_and(is_num)) =>
+            {
+                spaced.push('.')
+            }
+            // A thousands separator ("1,000 mg") joins the digits.
+            ',' if prev.is_some_and(is_num) && next.is_some_and(is_num) => {}
+            // "4x/day", "2/d": a rate, not a fraction.
+            '/' if next.is_some_and(char::is_alphabetic) => spaced.push_str(" per "),
+            '/' => spaced.push('/'),
+            // "-15 mL": a minus sign before a number (a range "4-6" keeps its numbers apart).
+            '-' if next.is_some_and(is_num) && !prev.is_some_and(is_num) => spaced.push_str(" -"),
+            c if c.is_alphanumeric() || is_num(c) => {
+                // Numbers and words apart: "30ml" -> "30 ml", "x4" -> "x 4", "q6h" -> "q 6 h".
+                if let Some(p) = prev {
+                    if (is_num(p) && c.is_alphabetic()) || (p.is_alphabetic() && is_num(c)) {
+                        spaced.push(' ');
+                    }
+                }
+                spaced.push(c);
+            }
+            _ => spaced.push(' '),
         }
-        spaced.push(if c.is_alphanumeric() || numeric {
-            c
-        } else {
-            ' '
-        });
-        prev_numeric = numeric;
     }
     spaced
         .split_whitespace()
@@ -325,12 +359,19 @@ pub fn stated_amounts(text: &str) -> Vec<Result<StatedAmount, AmountNote>> {
         let next = tokens.get(next_i).copied();
         let after = tokens.get(next_i + 1).copied();
         let amount = match next {
-            Some("ml") => Some((value, AmountUnit::Ml)),
-            Some("tsp" | "teaspoon" | "teaspoons" | "teaspoonful" | "teaspoonfuls") => {
-                Some((value * ML_PER_TEASPOON, AmountUnit::Ml))
-            }
-            Some("tbsp" | "tablespoon" | "tablespoons" | "tablespoonful" | "tablespoonfuls") => {
-                Some((value * ML_PER_TABLESPOON, AmountUnit::Ml))
+            Some(
+                "ml" | "mls" | "cc" | "millilitre" | "millilitres" | "milliliter" | "milliliters",
+            ) => Some((value, AmountUnit::Ml)),
+            Some(
+                "tsp" | "tsps" | "teaspoon" | "teaspoons" | "teaspoonful" | "teaspoonfuls"
+                | "teaspoonsful",
+            ) => Some((value * ML_PER_TEASPOON, AmountUnit::Ml)),
+            Some(
+                "tbsp" | "tbsps" | "tbs" | "tablespoon" | "tablespoons" | "tablespoonful"
+                | "tablespoonfuls" | "tablespoonsful",
+            ) => Some((value * ML_PER_TABLESPOON, AmountUnit::Ml)),
+            Some("dessertspoon" | "dessertspoons" | "dessertspoonful" | "dessertspoonfuls") => {
+                Some((value * ML_PER_DESSERTSPOON, AmountUnit::Ml))
             }
             Some("floz") => Some((value, AmountUnit::FlOz)),
             Some("fl") if after == Some("oz") => Some((value, AmountUnit::FlOz)),
@@ -342,8 +383,16 @@ pub fn stated_amounts(text: &str) -> Vec<Result<StatedAmount, AmountNote>> {
             _ => None,
         };
         if let Some((value, unit)) = amount {
+            let plausible = match unit {
+                AmountUnit::Ml => MAX_DOSE_ML,
+                AmountUnit::FlOz => MAX_DOSE_ML / ML_PER_US_FL_OZ,
+                AmountUnit::Tablet => MAX_DOSE_TABLETS,
+                AmountUnit::Mg => MAX_DOSE_MG,
+            };
             if !value.is_finite() || value <= 0.0 {
                 out.push(Err(AmountNote::Zero));
+            } else if value > plausible {
+                out.push(Err(AmountNote::Implausible));
             } else {
                 out.push(Ok(StatedAmount { value, unit }));
             }
@@ -353,11 +402,13 @@ pub fn stated_amounts(text: &str) -> Vec<Result<StatedAmount, AmountNote>> {
     out
 }
 
-/// How many doses a day an entry says ("twice daily", "4 times a day", "every 6 hours", "bid").
+/// How many doses a day an entry says ("twice daily", "4 times a day", "4x/day", "x2", "q6h",
+/// "every 4-6 hours", "b.i.d."). Less often than daily ("every other day", "weekly") counts as
+/// once a day: the count is for the upper limit, where more is the safe side.
 pub fn stated_doses_per_day(text: &str) -> Option<u32> {
     let owned = amount_tokens(text);
     let t: Vec<&str> = owned.iter().map(String::as_str).collect();
-    let word_number = |w: &str| -> Option<u32> {
+    let number = |w: &str| -> Option<u32> {
         match w {
             "one" | "once" => Some(1),
             "two" | "twice" => Some(2),
@@ -368,40 +419,92 @@ pub fn stated_doses_per_day(text: &str) -> Option<u32> {
             _ => w.parse::<u32>().ok().filter(|n| (1..=24).contains(n)),
         }
     };
+    let hours = |w: Option<&str>| matches!(w, Some("h" | "hr" | "hrs" | "hour" | "hours"));
+    let is_unit = |w: Option<&str>| {
+        matches!(
+            w,
+            Some(
+                "mg" | "g"
+                    | "ml"
+                    | "mls"
+                    | "cc"
+                    | "tsp"
+                    | "tbsp"
+                    | "tbs"
+                    | "fl"
+                    | "oz"
+                    | "tablet"
+                    | "tablets"
+                    | "tab"
+                    | "tabs"
+                    | "caplet"
+                    | "caplets"
+                    | "mcg"
+            )
+        )
+    };
     for (i, w) in t.iter().enumerate() {
-        // Latin abbreviations used on prescriptions.
-        let latin = match *w {
-            "qd" | "od" => Some(1),
-            "bid" | "bd" => Some(2),
-            "tid" | "tds" => Some(3),
-            "qid" | "qds" => Some(4),
-            _ => None,
-        };
-        if latin.is_some() {
-            return latin;
+        let at = |k: usize| t.get(i + k).copied();
+        // Latin abbreviations used on prescriptions ("b.i.d." arrives as "bid").
+        match *w {
+            "qd" | "od" | "qhs" | "nocte" => return Some(1),
+            "bid" | "bd" => return Some(2),
+            "tid" | "tds" => return Some(3),
+            "qid" | "qds" => return Some(4),
+            _ => {}
         }
-        let next = t.get(i + 1).copied();
-        let after = t.get(i + 2).copied();
-        match (*w, next, after) {
-            ("once" | "twice" | "thrice", Some("daily" | "a" | "per" | "each"), _) => {
-                return word_number(w)
+        // "q 6 h": every 6 hours.
+        if *w == "q" && hours(at(2)) {
+            if let Some(h) = at(1)
+                .and_then(|n| n.parse::<u32>().ok())
+                .filter(|h| (1..=24).contains(h))
+            {
+                return Some(24 / h);
             }
-            (_, Some("times" | "x"), Some("daily" | "a" | "per" | "each")) => {
-                if let Some(n) = word_number(w) {
-                    return Some(n);
-                }
-            }
-            ("every", Some(n), Some("hours" | "hour" | "h" | "hrs")) => {
-                if let Some(h) = n.parse::<u32>().ok().filter(|h| (1..=24).contains(h)) {
+        }
+        // "every 6 hours", "every 4 6 hours" (a range 4-6: the shorter interval, more doses).
+        if *w == "every" {
+            let first = at(1)
+                .and_then(|n| n.parse::<u32>().ok())
+                .filter(|h| (1..=24).contains(h));
+            if let Some(h) = first {
+                if hours(at(2)) || (at(2).is_some_and(|n| n.parse::<u32>().is_ok()) && hours(at(3)))
+                {
                     return Some(24 / h);
                 }
             }
-            ("daily" | "nightly", _, _)
-                if i == 0 || !matches!(t[i - 1], "once" | "twice" | "times" | "x") =>
-            {
-                return Some(1)
+            if matches!(at(1), Some("other" | "second" | "week")) {
+                return Some(1);
             }
-            _ => {}
+        }
+        if matches!(*w, "weekly" | "fortnightly") {
+            return Some(1);
+        }
+        // "twice daily", "4 times a day", "four times", "4 x per day", "2 per day".
+        if let Some(n) = number(w) {
+            match at(1) {
+                Some("times") => return Some(n),
+                // "4 x" is a frequency, "2 x 5 ml" an amount.
+                Some("x")
+                    if !(at(2).is_some_and(|v| v.parse::<f64>().is_ok()) && is_unit(at(3))) =>
+                {
+                    return Some(n)
+                }
+                Some("per" | "a" | "each") if matches!(at(2), Some("day" | "d")) => return Some(n),
+                Some("daily") if matches!(*w, "once" | "twice" | "thrice") => return Some(n),
+                _ => {}
+            }
+        }
+        // "x 4" (times four), when not an amount ("2 x 5 ml").
+        if *w == "x" && !is_unit(at(2)) {
+            if let Some(n) = at(1).and_then(number) {
+                if i == 0 || t[i - 1].parse::<f64>().is_err() {
+                    return Some(n);
+                }
+            }
+        }
+        if matches!(*w, "daily" | "nightly") && (i == 0 || number(t[i - 1]).is_none()) {
+            return Some(1);
         }
     }
     None
@@ -700,7 +803,10 @@ impl MedicineIndex {
         }
         let stated = match amounts.first().copied() {
             Some(Err(AmountNote::Zero)) => {
-                return not_counted("the amount stated is zero".into());
+                return not_counted("the amount stated is zero or negative".into());
+            }
+            Some(Err(AmountNote::Implausible)) => {
+                return not_counted("the amount stated is more than any single dose".into());
             }
             Some(Ok(a)) => Some(a),
             None => None,
@@ -1092,6 +1198,24 @@ mod tests {
             [a(400.0, AmountUnit::Mg)]
         );
         assert_eq!(amounts("Milk of Magnesia 0 mL"), [Err(AmountNote::Zero)]);
+        assert_eq!(amounts("Milk of Magnesia -15 mL"), [Err(AmountNote::Zero)]);
+        assert_eq!(
+            amounts("MoM 99999999999999999999 mL"),
+            [Err(AmountNote::Implausible)]
+        );
+        // A decimal comma, not a thousands separator.
+        assert_eq!(amounts("MoM 1,5 tbsp"), [a(22.5, AmountUnit::Ml)]);
+        assert_eq!(amounts("MoM 2,5 ml"), [a(2.5, AmountUnit::Ml)]);
+        assert_eq!(
+            amounts("magnesium oxide 1,000 mg"),
+            [a(1000.0, AmountUnit::Mg)]
+        );
+        // Other spellings of the same units.
+        assert_eq!(amounts("Maalox 30 millilitres"), [a(30.0, AmountUnit::Ml)]);
+        assert_eq!(amounts("Maalox 30 cc"), [a(30.0, AmountUnit::Ml)]);
+        assert_eq!(amounts("Maalox 3 tbs"), [a(45.0, AmountUnit::Ml)]);
+        assert_eq!(amounts("Maalox 4 teaspoonsful"), [a(20.0, AmountUnit::Ml)]);
+        assert_eq!(amounts("Maalox 2 dessertspoons"), [a(20.0, AmountUnit::Ml)]);
         assert_eq!(amounts("Mag-Ox 400"), []);
         assert_eq!(amounts("levothyroxine 50 mcg"), []);
     }
@@ -1108,6 +1232,19 @@ mod tests {
             ("magnesium 200 mg daily", Some(1)),
             ("magnesium 200 mg once a day", Some(1)),
             ("Maalox 10 mL", None),
+            ("Maalox 5 mL 4x/day", Some(4)),
+            ("Maalox x2/day", Some(2)),
+            ("Maalox 2/day", Some(2)),
+            ("Maalox x4", Some(4)),
+            ("Maalox four times", Some(4)),
+            ("Maalox q6h", Some(4)),
+            ("Maalox q.i.d.", Some(4)),
+            ("Maalox b.i.d.", Some(2)),
+            ("Maalox q.d.s.", Some(4)),
+            ("Maalox every 4-6 hours", Some(6)),
+            ("Maalox every other day", Some(1)),
+            ("Maalox 2 x 5 ml", None),
+            ("Maalox 10 mL three times daily", Some(3)),
         ];
         for (text, want) in cases {
             assert_eq!(stated_doses_per_day(text), want, "{text}");

@@ -65,7 +65,8 @@ pub struct SupplementAdvice {
 /// What the plan says about iron.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IronAdvice {
-    /// unknown | low | borderline | adequate | possible-overload | raised-ferritin
+    /// unknown | low | borderline | adequate | possible-overload | raised-ferritin |
+    /// results-conflict
     pub status: &'static str,
     pub ferritin_ng_ml: Option<f64>,
     pub tsat_percent: Option<f64>,
@@ -385,7 +386,12 @@ pub fn build_plan(profile: &Profile, data: &ReferenceData, foods: &FoodTable) ->
             .to_string()
     };
 
-    let food_first = food_first(
+    let potassium_care = kidney == Some(Severity::Caution)
+        || screen
+            .readings
+            .iter()
+            .any(|r| r.classes.iter().any(|c| c.rule == RuleKind::Retention));
+    let mut food_first = food_first(
         profile,
         data,
         foods,
@@ -394,6 +400,14 @@ pub fn build_plan(profile: &Profile, data: &ReferenceData, foods: &FoodTable) ->
         kidney == Some(Severity::Stop),
         !stops.is_empty(),
     );
+    if potassium_care && kidney != Some(Severity::Stop) {
+        food_first.message.push_str(
+            " With reduced kidney function or a potassium-sparing diuretic, potassium can build \
+             up: many of these foods (beans, nuts, bananas, avocado) are rich in it, so ask your \
+             clinician before eating much more of them.",
+        );
+        food_first.sources.push("kdigo-2024-ckd".to_string());
+    }
     flags.sort_by(|a, b| a.severity.cmp(&b.severity).then(a.code.cmp(&b.code)));
 
     let mut plan = Plan {
@@ -678,7 +692,15 @@ fn screen_medicines(
                 format!("{} ({generic})", m.name)
             };
             if class.rule == RuleKind::Spacing {
-                spacing_rule(m, &who, code, class, &mut screen, flags);
+                spacing_rule(
+                    m,
+                    &who,
+                    code,
+                    class,
+                    index.medicine(generic),
+                    &mut screen,
+                    flags,
+                );
                 continue;
             }
             let mut message = format!("{who}: {}", class.note);
@@ -726,23 +748,40 @@ fn spacing_rule(
     who: &str,
     code: &str,
     class: &crate::reference::MedicineClass,
+    row: Option<&crate::reference::MedicineRow>,
     screen: &mut MedicineScreen,
     flags: &mut Vec<Flag>,
 ) {
+    // The medicine's own label may ask for longer than its class: the longer applies.
+    let own = |v: Option<u32>| v.unwrap_or(0);
     let (before, after) = (
-        class.drug_before_mg_hours.unwrap_or(0),
-        class.drug_after_mg_hours.unwrap_or(0),
+        own(class.drug_before_mg_hours).max(own(row.and_then(|r| r.drug_before_mg_hours))),
+        own(class.drug_after_mg_hours).max(own(row.and_then(|r| r.drug_after_mg_hours))),
     );
+    let longer = row.is_some_and(|r| {
+        own(r.drug_before_mg_hours) > own(class.drug_before_mg_hours)
+            || own(r.drug_after_mg_hours) > own(class.drug_after_mg_hours)
+    });
+    let mut sources = class.sources.clone();
+    let note = if longer {
+        sources.extend(row.map(|r| r.spacing_sources.clone()).unwrap_or_default());
+        format!(
+            "{} Its own label asks for longer: take it at least {before} h before or {after} h \
+             after magnesium.",
+            class.note
+        )
+    } else {
+        class.note.clone()
+    };
     if m.times.is_empty() {
         flags.push(flag(
             code,
             Severity::Caution,
             format!(
-                "{who}: {} Add its dose times to the profile (times = [\"08:00\"]) so quietlegs \
-                 can time the magnesium around it.",
-                class.note
+                "{who}: {note} Add its dose times to the profile (times = [\"08:00\"]) so \
+                 quietlegs can time the magnesium around it."
             ),
-            &class.sources,
+            &sources,
         ));
         return;
     }
@@ -759,15 +798,14 @@ fn spacing_rule(
         code,
         Severity::Info,
         format!(
-            "{who} at {}: {} The dose time below keeps this spacing.",
+            "{who} at {}: {note} The dose time below keeps this spacing.",
             m.times
                 .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(", "),
-            class.note
         ),
-        &class.sources,
+        &sources,
     ));
 }
 
@@ -811,7 +849,9 @@ fn medicine_magnesium_flag(
             screen.medicine_magnesium_mg += per_day;
             flags.push(flag(
                 "magnesium-medicine",
-                if doses_known {
+                // Counted from an assumption (the label's smallest dose, or once a day): the
+                // true amount may be higher, so the plan asks first.
+                if doses_known && !*assumed_dose {
                     Severity::Info
                 } else {
                     Severity::Caution
@@ -827,7 +867,8 @@ fn medicine_magnesium_flag(
                         String::new()
                     },
                     if *assumed_dose {
-                        " Add the amount you take to the entry for an exact count."
+                        " The label allows more than this smallest dose: add the amount you take \
+                         to the entry (for example '10 mL') for a true count."
                     } else {
                         ""
                     }
@@ -917,6 +958,9 @@ fn current_magnesium_timing_flags(
     }
 }
 
+/// Half the 0.1 mg that magnesium amounts are counted to.
+const LIMIT_TOLERANCE_MG: f64 = 0.05;
+
 fn limit_flags(
     limits: &Limits,
     supplement_mg: f64,
@@ -941,7 +985,9 @@ fn limit_flags(
     } else {
         format!("Your current supplements give {total} mg")
     };
-    if current > ul {
+    // Amounts are counted to 0.1 mg: within 0.05 mg of the limit is at the limit.
+    let over = current - ul;
+    if over >= LIMIT_TOLERANCE_MG {
         flags.push(flag(
             "ul-exceeded",
             Severity::Stop,
@@ -952,7 +998,7 @@ fn limit_flags(
             ),
             &ul_sources,
         ));
-    } else if current == ul && current > 0.0 {
+    } else if over > -LIMIT_TOLERANCE_MG && current > 0.0 {
         flags.push(flag(
             "ul-reached",
             Severity::Info,
@@ -1169,7 +1215,21 @@ fn iron_overload(
         Some(f) => format!("even with a ferritin of {f} ng/mL"),
         None => "and ferritin is not known".to_string(),
     };
-    let (status, code, message) = if high_tsat {
+    let deficient = ferritin.is_some_and(|f| f < rule.deficiency_ferritin_below_ng_ml);
+    let (status, code, message) = if high_tsat && deficient {
+        (
+            "results-conflict",
+            "iron-results-conflict",
+            format!(
+                "Iron: ferritin {} ng/mL means iron deficiency but transferrin saturation {}% is \
+                 high. These \
+                 disagree (a high TSAT can follow recent iron or a non-fasting sample): repeat both \
+                 in the morning, fasting and with no iron for 24 h, before any iron is started.",
+                ferritin.unwrap_or_default(),
+                tsat.unwrap_or_default()
+            ),
+        )
+    } else if high_tsat {
         (
             "possible-overload",
             "iron-overload-possible",
@@ -1201,6 +1261,9 @@ fn iron_overload(
     };
     let mut sources = sources.to_vec();
     sources.extend(rule.overload_sources.iter().cloned());
+    if deficient {
+        sources.extend(rule.deficiency_sources.iter().cloned());
+    }
     flags.push(flag(code, Severity::Caution, message.clone(), &sources));
     Some(IronAdvice {
         status,
@@ -1812,6 +1875,51 @@ mod tests {
                 },
             ),
             (
+                // The label's smallest dose counted (no amount stated), even with times: a
+                // caution, since the label allows up to 4 x 20 mL.
+                "antacid without an amount",
+                format!("{BASE}{KIDNEY_OK}{}", med("Maalox", &["08:00"])),
+                Expect {
+                    flags: &[("magnesium-medicine", Caution)],
+                    supplement: Some((175, "22:00", true)),
+                },
+            ),
+            (
+                // Moxifloxacin's own label: 4 h before / 8 h after. Drug at 20:00 rules out
+                // 12:00-00:00 (8 h after Mg means Mg by 12:00; 4 h before means Mg from 00:00):
+                // the waking day 06:30-22:30 leaves 06:30-12:00, nearest to 22:00 is 12:00.
+                "moxifloxacin spacing",
+                format!("{BASE}wake = \"06:30\"\n{KIDNEY_OK}{}", med("moxifloxacin", &["20:00"])),
+                Expect {
+                    flags: &[("spacing-quinolone", Info)],
+                    supplement: Some((200, "12:00", false)),
+                },
+            ),
+            (
+                // Raltegravir: antacids not recommended even spaced: a caution, not a time.
+                "raltegravir",
+                format!("{BASE}{KIDNEY_OK}{}", med("Isentress 400 mg", &["09:00", "21:00"])),
+                Expect {
+                    flags: &[("interaction-raltegravir", Caution)],
+                    supplement: Some((200, "22:00", true)),
+                },
+            ),
+            (
+                // Ferritin 10 (low) with TSAT 60 (high): conflicting results, repeat first.
+                "conflicting iron results",
+                format!("{}{KIDNEY_OK}", BASE.replace("ferritin_ng_ml = 150\ntsat_percent = 30", "ferritin_ng_ml = 10\ntsat_percent = 60")),
+                Expect {
+                    flags: &[("iron-results-conflict", Caution)],
+                    supplement: Some((200, "22:00", true)),
+                },
+            ),
+            (
+                // 350.04 mg is at the limit to the 0.1 mg counted, not over it.
+                "at the limit to a tenth of a milligram",
+                format!("{BASE}{KIDNEY_OK}[[supplements]]\nname = \"magnesium citrate\"\nelemental_mg = 350.04\n"),
+                Expect { flags: &[("ul-reached", Info)], supplement: None },
+            ),
+            (
                 // A 2-year-old: stop, no dose, no time.
                 "toddler",
                 BASE.replace("age = 40", "age = 2"),
@@ -1912,7 +2020,7 @@ mod tests {
             ("ferrous fumarate", "iron"),
             ("Feraccru", "iron"),
             ("dolutegravir", "integrase-inhibitor"),
-            ("Isentress", "integrase-inhibitor"),
+            ("Isentress", "integrase-raltegravir"),
             ("penicillamine", "chelating-other"),
             ("Revolade", "chelating-other"),
             ("furosemide", "diuretic-loop-thiazide"),

@@ -176,6 +176,14 @@ pub struct MedicineRow {
     pub form: Option<String>,
     #[serde(default)]
     pub other_names: Vec<String>,
+    /// A longer spacing than the class's, from this medicine's own label (the longer of the two
+    /// applies), with its sources.
+    #[serde(default)]
+    pub drug_before_mg_hours: Option<u32>,
+    #[serde(default)]
+    pub drug_after_mg_hours: Option<u32>,
+    #[serde(default)]
+    pub spacing_sources: Vec<String>,
 }
 
 /// Magnesium on a product's label: `elemental_mg` per `per_amount` `unit`.
@@ -242,6 +250,8 @@ pub struct IronRule {
     pub overload_tsat_above_percent_male: f64,
     pub overload_ferritin_above_ng_ml_male: f64,
     pub overload_sources: Vec<String>,
+    pub deficiency_ferritin_below_ng_ml: f64,
+    pub deficiency_sources: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -529,6 +539,7 @@ impl ReferenceData {
             &r.kidney.sources,
             &r.iron.sources,
             &r.iron.overload_sources,
+            &r.iron.deficiency_sources,
             &r.kidney_unknown.sources,
             &r.efsa.sources,
             &r.timing.sleep_sources,
@@ -565,6 +576,13 @@ impl ReferenceData {
         );
         for p in &self.products {
             out.extend(p.sources.iter().map(|s| ("medicines.toml", s.as_str())));
+        }
+        for m in &self.medicines {
+            out.extend(
+                m.spacing_sources
+                    .iter()
+                    .map(|s| ("medicines.toml", s.as_str())),
+            );
         }
         out.extend(
             self.irls

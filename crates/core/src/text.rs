@@ -21,12 +21,17 @@ pub fn escape_controls(text: &str) -> String {
     escape_controls_keeping(text, false)
 }
 
-/// Invisible format characters that can disguise text: bidirectional overrides and isolates
-/// (which reorder what a terminal shows), zero-width spaces and joiners, and the byte-order mark.
+/// Invisible format characters that can disguise text: the soft hyphen, bidirectional overrides
+/// and isolates (which reorder what a terminal shows), zero-width spaces and joiners, and the
+/// byte-order mark.
 fn is_bidi_control(c: char) -> bool {
     matches!(
         c,
-        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}'
+        '\u{00AD}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{FEFF}'
     )
 }
 
@@ -70,6 +75,7 @@ mod tests {
         assert_eq!(escape_controls_keeping("x\ny\tz", true), "x\ny\tz");
         assert_eq!(escape_controls("\u{202E}evil"), "\\u{202e}evil");
         assert_eq!(escape_controls("a\u{200B}b"), "a\\u{200b}b");
+        assert_eq!(escape_controls("doxy\u{AD}cycline"), "doxy\\u{ad}cycline");
         assert_eq!(escape_controls("café, 😀"), "café, 😀");
     }
 

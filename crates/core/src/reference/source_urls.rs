@@ -30,6 +30,8 @@ const CANONICAL_HOSTS: &[&str] = &[
     // US Food and Drug Administration label and approval documents.
     "www.accessdata.fda.gov",
     "www.fda.gov",
+    // World Health Organization publications (guidelines).
+    "www.who.int",
     // CIAAW, the IUPAC commission that publishes the standard atomic weights.
     "ciaaw.org",
     // USDA Agricultural Research Service: the Standard Reference food composition releases.
