@@ -187,6 +187,18 @@ fn ask<T: std::str::FromStr>(flag: &str, question: &str, allowed: &str) -> Resul
     Err(bad_input(anyhow!("{flag} is required ({allowed})")))
 }
 
+/// Shows `prompt` on the terminal (stderr) and reads one line of answer.
+pub fn read_answer(prompt: &str) -> Result<String, Failure> {
+    eprint!("{prompt}");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the answer")?;
+    Ok(line)
+}
+
 pub fn confirm(question: &str, yes: bool) -> Result<(), Failure> {
     if yes {
         return Ok(());
@@ -194,13 +206,7 @@ pub fn confirm(question: &str, yes: bool) -> Result<(), Failure> {
     if !std::io::stdin().is_terminal() {
         return Err(bad_input(anyhow!("{question} Pass --yes to confirm.")));
     }
-    eprint!("{question} [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .context("reading the answer")?;
+    let line = read_answer(&format!("{question} [y/N] "))?;
     if matches!(line.trim(), "y" | "Y" | "yes") {
         Ok(())
     } else {

@@ -135,18 +135,12 @@ fn choose(
     closest: &[Hit],
     listed: &dyn Fn(&Hit) -> String,
 ) -> Result<usize, Failure> {
-    use std::io::{BufRead, Write};
     eprintln!("\"{query}\" matches no food name well. Closest foods:");
     for (n, h) in closest.iter().enumerate() {
         eprintln!("  {}. {}", n + 1, listed(h));
     }
-    eprint!("Choose 1-{} (Enter to cancel): ", closest.len());
-    let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .context("reading the answer")?;
+    let line =
+        crate::diary_cmds::read_answer(&format!("Choose 1-{} (Enter to cancel): ", closest.len()))?;
     match line.trim().parse::<usize>() {
         Ok(n) if (1..=closest.len()).contains(&n) => Ok(closest[n - 1].food),
         _ => Err(bad_input(anyhow!(
