@@ -634,7 +634,20 @@ pub fn export(db: &Path, format: &str, output: Option<&Path>) -> Result<(), Fail
     Ok(())
 }
 
+/// The largest diary export accepted (a diary of decades is a few megabytes).
+const MAX_IMPORT_BYTES: u64 = 256 << 20;
+
 pub fn import(db: &Path, data: &ReferenceData, now: &Now, file: &Path) -> Result<(), Failure> {
+    let size = std::fs::metadata(file)
+        .with_context(|| format!("reading {}", file.display()))
+        .map_err(bad_input)?
+        .len();
+    if size > MAX_IMPORT_BYTES {
+        return Err(bad_input(anyhow!(
+            "FILE: {} is {size} bytes: allowed at most {MAX_IMPORT_BYTES} (a diary export)",
+            file.display()
+        )));
+    }
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("reading {}", file.display()))
         .map_err(bad_input)?;

@@ -761,3 +761,52 @@ fn a_closed_or_full_standard_output_never_panics() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+mod refused_imports {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        // Each case runs the binary twice: a few dozen cases keep the suite quick.
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// A damaged export (cut short, one byte changed) is either imported whole or refused
+        /// with exit 2 and the database left byte-identical; never a panic.
+        #[test]
+        fn a_refused_import_leaves_the_database_byte_identical(
+            cut in 0usize..1500,
+            flip in 0usize..1500,
+            byte in any::<u8>(),
+            json_format in any::<bool>(),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let source_db = dir.path().join("source.sqlite3");
+            for (d, sev) in [("2026-11-01", "3"), ("2026-11-02", "5")] {
+                ok(ql(&source_db, &["log", "night", "--severity", sev, "--date", d, "--note", "a, \"b\""]));
+            }
+            let format = if json_format { "json" } else { "csv" };
+            let export = ok(ql(&source_db, &["export", "--format", format]));
+            let mut bytes = export.into_bytes();
+            bytes.truncate(cut.min(bytes.len()));
+            if !bytes.is_empty() {
+                let i = flip % bytes.len();
+                bytes[i] = byte;
+            }
+            let file = dir.path().join("damaged");
+            std::fs::write(&file, &bytes).unwrap();
+            // An empty diary to import into.
+            let db = dir.path().join("q.sqlite3");
+            ok(ql(&db, &["history"]));
+            ok(ql(&db, &["log", "factor", "massage", "--date", "2026-10-01"]));
+            ok(ql(&db, &["delete", "factor", "1", "--yes"]));
+            let before = std::fs::read(&db).unwrap();
+            let out = ql(&db, &["import", file.to_str().unwrap()]);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            prop_assert!(!stderr.contains("panicked"), "{}", stderr);
+            prop_assert!(matches!(out.status.code(), Some(0) | Some(2)), "{:?}: {}", out.status, stderr);
+            if out.status.code() == Some(2) {
+                prop_assert_eq!(std::fs::read(&db).unwrap(), before);
+            }
+        }
+    }
+}

@@ -407,6 +407,39 @@ mod tests {
 
     proptest! {
         #[test]
+        fn the_import_parsers_never_panic_on_any_text(text in "\\PC{0,400}|[\\x00-\\x7f]{0,400}") {
+            let _ = parse_export(&text, &irls());
+            let _ = from_csv(&text, &irls());
+            let _ = from_json(&text);
+        }
+
+        #[test]
+        fn damaged_exports_are_read_or_refused_never_a_panic(
+            cut in 0usize..2000,
+            flip in 0usize..2000,
+            byte in any::<u8>(),
+        ) {
+            // A real export of two records, cut short and with one byte changed.
+            let records = vec![
+                stored(3, night(Some("note, with \"quotes\"".into()))),
+                stored(7, night(None)),
+            ];
+            for full in [to_csv(&records), to_json(&records)] {
+                let mut bytes = full.into_bytes();
+                bytes.truncate(cut.min(bytes.len()));
+                if !bytes.is_empty() {
+                    let i = flip % bytes.len();
+                    bytes[i] = byte;
+                }
+                let text = String::from_utf8_lossy(&bytes);
+                if let Ok(read) = parse_export(&text, &irls()) {
+                    // Whatever is accepted is a well-formed list of records.
+                    prop_assert!(read.len() <= 2);
+                }
+            }
+        }
+
+        #[test]
         fn both_formats_round_trip_any_note(note in proptest::option::of("\\PC{0,40}"), cups in 1u32..9) {
             let records = vec![
                 stored(3, night(note)),
