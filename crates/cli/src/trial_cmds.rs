@@ -1088,7 +1088,7 @@ pub fn list(db: &Path) -> Result<(), Failure> {
         outln!(
             "{:>3}  {:<24} starts {}  {} arms x {} cycles  {}  plan {}",
             t.id,
-            t.name,
+            quietlegs_core::text::escape_controls(&t.name),
             plan.start,
             plan.arms.len(),
             plan.cycles,

@@ -190,4 +190,15 @@ mod tests {
             assert!(err.contains(msg), "{spec}: {err}");
         }
     }
+
+    proptest::proptest! {
+        /// `log dose` and `intake --supplement` values: any text is read or refused, never a
+        /// panic, and whatever is read is a positive, finite elemental amount.
+        #[test]
+        fn dose_specs_never_panic(spec in "\\PC{0,60}|[a-z]{1,12}=[0-9. ]{0,8}(mg)? ?(elemental|compound)?") {
+            if let Ok(d) = parse_dose(&spec, &cat()) {
+                proptest::prop_assert!(d.elemental_mg.is_finite() && d.elemental_mg > 0.0);
+            }
+        }
+    }
 }
