@@ -704,6 +704,39 @@ mod tests {
         });
         assert_eq!(se.validate(today, &d).unwrap_err().field, "diarrhea");
         assert!(night(10).validate(today, &d).is_ok());
+        // A 1 MB product name, a food name with an escape sequence: refused, naming the field.
+        let dose = |product: String| {
+            Record::Dose(Dose {
+                date: today,
+                time: crate::clock::ClockTime::parse("21:30").unwrap(),
+                product,
+                form: None,
+                elemental_mg: 200.0,
+            })
+        };
+        let e = dose("x".repeat(1 << 20)).validate(today, &d).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "product: is 1048576 characters long: allowed at most 120"
+        );
+        assert!(dose("Magnesium citrate 200".into())
+            .validate(today, &d)
+            .is_ok());
+        let food = Record::Food(FoodLog {
+            date: today,
+            food_id: "12061".into(),
+            food_name: "Almonds\u{1b}[2J".into(),
+            amount: "1 oz".into(),
+            grams: 28.35,
+            magnesium_mg: Some(76.5),
+        });
+        assert_eq!(food.validate(today, &d).unwrap_err().field, "food_name");
+        // Dates before the floor.
+        let mut old = night(3);
+        if let Record::Night(n) = &mut old {
+            n.date = date(1, 1, 1);
+        }
+        assert_eq!(old.validate(today, &d).unwrap_err().field, "date");
     }
 
     #[test]
