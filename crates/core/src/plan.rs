@@ -427,7 +427,12 @@ pub fn build_plan(profile: &Profile, data: &ReferenceData, foods: &FoodTable) ->
         flags,
         medicines: screen.readings,
         magnesium_from_medicines_mg: no_negative_zero(screen.medicine_magnesium_mg),
-        lifestyle: data.lifestyle.clone(),
+        lifestyle: data
+            .lifestyle
+            .iter()
+            .filter(|l| !l.adults_only || profile.age >= rules.adult.min_age_years)
+            .cloned()
+            .collect(),
         safety: data.safety.clone(),
         evidence: data.evidence.clone(),
         iron,

@@ -392,6 +392,9 @@ pub struct LifestyleMeasure {
     pub id: String,
     pub text: String,
     pub sources: Vec<String>,
+    /// Advice for adults only (alcohol, tobacco): not shown below the adult age.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub adults_only: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
