@@ -487,6 +487,48 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
+impl From<quietlegs_app::AppError> for Failure {
+    fn from(e: quietlegs_app::AppError) -> Self {
+        app_failure(e, None)
+    }
+}
+
+/// A use case's failure at the command line: its field named as the flag or argument the person
+/// typed, the exit code from its kind (in `quietlegs_app::ErrorKind`), and `prefix` (a file name)
+/// before the message.
+pub(crate) fn app_failure(e: quietlegs_app::AppError, prefix: Option<&str>) -> Failure {
+    use quietlegs_app::ErrorKind;
+    let mut text = match e.field {
+        Some(f) => format!("{}: {}", cli_field(f), e.message),
+        None => e.message.clone(),
+    };
+    if let (Some(p), None) = (prefix, e.field) {
+        text = format!("{p}: {text}");
+    }
+    let error = anyhow!(text.clone());
+    match e.kind {
+        ErrorKind::BadInput | ErrorKind::NotFound | ErrorKind::Conflict => Failure::BadInput(error),
+        ErrorKind::Unavailable => Failure::Unavailable(error),
+        ErrorKind::Internal => Failure::Internal(match e.source {
+            Some(source) => anyhow!(source).context(text),
+            None => error,
+        }),
+    }
+}
+
+/// How the command line names a use case's field: positional arguments in capitals, options as
+/// `--flag`, environment variables as they are.
+fn cli_field(field: &str) -> String {
+    const POSITIONAL: [&str; 3] = ["period", "arm", "trial"];
+    if POSITIONAL.contains(&field) {
+        field.to_uppercase()
+    } else if field.starts_with("QUIETLEGS_") {
+        field.to_string()
+    } else {
+        format!("--{}", field.replace('_', "-"))
+    }
+}
+
 /// Exit code for a temporary failure of the environment (sysexits.h EX_TEMPFAIL).
 const EXIT_UNAVAILABLE: u8 = 75;
 
@@ -541,6 +583,12 @@ pub(crate) fn emit(text: &str) -> Result<(), Failure> {
 fn run(cli: Cli) -> Result<(), Failure> {
     diary_cmds::check_environment()?;
     let data = ReferenceData::shipped().context("loading the shipped reference tables")?;
+    // The clock is read once per command; every use case gets the same moment.
+    let now = quietlegs_app::Now::read();
+    let ctx = quietlegs_app::Context {
+        now: &now,
+        reference: &data,
+    };
     let db = quietlegs_store::database_path(cli.db.clone()).map_err(bad_input)?;
     match cli.command {
         Command::Plan { profile, output } => {
@@ -664,7 +712,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
             output.json,
         )?,
         Command::Log { entry } => {
-            let now = diary_cmds::Now::read();
             let (record, replace, json_out) = match entry {
                 LogCommand::Night {
                     date,
@@ -775,14 +822,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
             id,
             sets,
             yes,
-        } => diary_cmds::edit(&db, &data, &diary_cmds::Now::read(), &kind, id, &sets, yes)?,
-        Command::Delete { kind, id, yes } => {
-            diary_cmds::delete(&db, &diary_cmds::Now::read(), &kind, id, yes)?
-        }
+        } => diary_cmds::edit(&db, &data, &now, &kind, id, &sets, yes)?,
+        Command::Delete { kind, id, yes } => diary_cmds::delete(&db, &now, &kind, id, yes)?,
         Command::Export { format, output } => diary_cmds::export(&db, &format, output.as_deref())?,
-        Command::Import { file } => {
-            diary_cmds::import(&db, &data, &diary_cmds::Now::read(), &file)?
-        }
+        Command::Import { file } => diary_cmds::import(&db, &data, &now, &file)?,
         Command::Backup { path } => diary_cmds::backup(&db, &path)?,
         Command::Insights { output } => insight_cmds::run_insights(&db, &data, output.json)?,
         Command::Reminders {
@@ -791,30 +834,30 @@ fn run(cli: Cli) -> Result<(), Failure> {
             diary_at,
         } => insight_cmds::reminders(&db, &data, &profile, &ics, diary_at.as_deref())?,
         Command::Trial { command } => match command {
-            TrialCommand::New { args, output } => trial_cmds::new(&db, &data, &args, output.json)?,
+            TrialCommand::New { args, output } => trial_cmds::new(&ctx, &db, &args, output.json)?,
             TrialCommand::List => trial_cmds::list(&db)?,
             TrialCommand::Status { trial, output } => {
-                trial_cmds::status(&db, trial.as_deref(), output.json)?
+                trial_cmds::status(&ctx, &db, trial.as_deref(), output.json)?
             }
             TrialCommand::Calendar { trial, ics } => {
                 trial_cmds::calendar(&db, trial.as_deref(), ics.as_deref())?
             }
             TrialCommand::Guess { period, arm, trial } => {
-                trial_cmds::guess(&db, trial.as_deref(), period, &arm)?
+                trial_cmds::guess(&ctx, &db, trial.as_deref(), period, &arm)?
             }
             TrialCommand::Unblind {
                 trial,
                 early,
                 reason,
-            } => trial_cmds::unblind(&db, trial.as_deref(), early, reason.as_deref())?,
+            } => trial_cmds::unblind(&ctx, &db, trial.as_deref(), early, reason.as_deref())?,
             TrialCommand::Analyze {
                 trial,
                 csv,
                 csv_options,
                 output,
             } => trial_cmds::analyze_cmd(
+                &ctx,
                 &db,
-                &data,
                 trial.as_deref(),
                 csv.as_deref(),
                 &csv_options,
@@ -831,13 +874,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 seed,
                 output,
             } => trial_cmds::power_cmd(
-                &data,
+                &ctx,
                 &design,
-                effect,
-                sd,
-                rho,
-                drift,
-                missing,
+                &trial_cmds::PowerFlags {
+                    effect,
+                    sd,
+                    rho,
+                    drift,
+                    missing,
+                },
                 sims,
                 seed,
                 output.json,
@@ -849,24 +894,21 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 rho,
                 missing,
                 seed,
-            } => {
-                if !(sd > 0.0 && (-0.95..=0.95).contains(&rho) && (0.0..=0.9).contains(&missing)) {
-                    return Err(bad_input(anyhow!(
-                        "--sd must be more than 0, --rho -0.95 to 0.95, --missing 0 to 0.9"
-                    )));
-                }
-                let a = quietlegs_core::trial::power::Assumptions {
+            } => trial_cmds::simulate(
+                &ctx,
+                &db,
+                trial.as_deref(),
+                &trial_cmds::PowerFlags {
                     effect,
                     sd,
                     rho,
-                    drift_per_day: 0.0,
-                    baseline: 5.0,
+                    drift: 0.0,
                     missing,
-                };
-                trial_cmds::simulate(&db, trial.as_deref(), &a, seed)?
-            }
+                },
+                seed,
+            )?,
             TrialCommand::Report { trial, svg, output } => {
-                trial_cmds::report(&db, &data, trial.as_deref(), svg.as_deref(), output.json)?
+                trial_cmds::report(&ctx, &db, trial.as_deref(), svg.as_deref(), output.json)?
             }
         },
         Command::About { output } => {
