@@ -386,6 +386,7 @@ pub fn register<S: TrialStore>(
 
 /// Doses logged against planned dosing nights in one period so far.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Adherence {
     pub period: usize,
     pub days_planned: usize,
@@ -394,6 +395,7 @@ pub struct Adherence {
 
 /// Where the trial stands tonight (`trial status --json`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrialStatus {
     pub trial: String,
     pub plan_hash: String,

@@ -180,6 +180,12 @@ enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// The web app on this machine: open the printed address in a browser.
+    Serve {
+        /// Address to listen on (this machine only: 127.0.0.1 or ::1; port 0 picks a free one).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+    },
 }
 
 #[derive(Subcommand)]
@@ -527,6 +533,39 @@ fn cli_field(field: &str) -> String {
     } else {
         format!("--{}", field.replace('_', "-"))
     }
+}
+
+/// `quietlegs serve`: the web app on loopback.
+fn serve(
+    db: &std::path::Path,
+    data: ReferenceData,
+    addr: std::net::SocketAddr,
+) -> Result<(), Failure> {
+    if !addr.ip().is_loopback() {
+        return Err(bad_input(anyhow!(
+            "--addr: {addr} is reachable from other machines; quietlegs serves only this machine \
+             (127.0.0.1 or ::1) until password log-in is available"
+        )));
+    }
+    let store = diary_cmds::open_store(db)?;
+    let state = quietlegs_web::WebState::new(store, data, &[]);
+    quietlegs_web::serve_blocking(addr, state, |bound| {
+        eprintln!(
+            "quietlegs is serving {} on http://{bound}/ (Ctrl-C stops it)",
+            db.display()
+        );
+    })
+    .map_err(|e| {
+        let e = anyhow!(e).context(format!("serving on {addr}"));
+        if e.chain().any(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::AddrInUse)
+        }) {
+            Failure::Unavailable(e)
+        } else {
+            Failure::Internal(e)
+        }
+    })
 }
 
 /// Exit code for a temporary failure of the environment (sysexits.h EX_TEMPFAIL).
@@ -911,6 +950,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 trial_cmds::report(&ctx, &db, trial.as_deref(), svg.as_deref(), output.json)?
             }
         },
+        Command::Serve { addr } => serve(&db, data, addr)?,
         Command::About { output } => {
             if output.json {
                 print_json(&render::about_json(&data))?;
