@@ -9,9 +9,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use jiff::civil::Date;
 use quietlegs_app::trial::{self, Adherence, TrialStatus};
-use quietlegs_app::AppError;
 use quietlegs_core::diary::{Night, Record};
-use quietlegs_store::{OnDuplicate, Store};
+use quietlegs_store::Store;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -131,24 +130,11 @@ async fn log_night(
     };
     let entry = state
         .run(move |store, person, ctx| {
-            let record = Record::Night(night.clone());
-            record
-                .validate(ctx.now.date, &ctx.reference.irls)
-                .map_err(|e| diary_field_error(&e.field, e.message.clone()))?;
-            let id = store.add_record(person, &record, &ctx.now.stamp(), OnDuplicate::Refuse)?;
+            let id = crate::store_night(store, person, ctx, night.clone())?;
             Ok(NightEntry::from_night(id, &night))
         })
         .await?;
     Ok((StatusCode::CREATED, Json(entry)))
-}
-
-/// A diary validation error as a field error of the API.
-fn diary_field_error(field: &str, message: String) -> AppError {
-    const FIELDS: [&str; 5] = ["date", "severity", "sleep_quality", "hours_slept", "note"];
-    match FIELDS.into_iter().find(|f| *f == field) {
-        Some(f) => AppError::field(f, message),
-        None => AppError::refused(format!("{field}: {message}")),
-    }
 }
 
 /// The range of `GET /nights`.

@@ -11,7 +11,7 @@ use jiff::civil::Date;
 use quietlegs_app::trial::{self, TrialStatus};
 use quietlegs_app::{AppError, ErrorKind};
 use quietlegs_core::diary::{evening_of, Night, Record};
-use quietlegs_store::{OnDuplicate, Store};
+use quietlegs_store::Store;
 use serde::Deserialize;
 
 use crate::error::ApiError;
@@ -264,12 +264,9 @@ async fn tonight_submit(
         Ok(night) => {
             state
                 .run_at(now, move |store, person, ctx| {
-                    let record = Record::Night(night.clone());
-                    record
-                        .validate(ctx.now.date, &ctx.reference.irls)
-                        .map_err(|e| AppError::refused(e.to_string()))?;
-                    store.add_record(person, &record, &ctx.now.stamp(), OnDuplicate::Refuse)?;
-                    Ok(night.date)
+                    let date = night.date;
+                    crate::store_night(store, person, ctx, night)?;
+                    Ok(date)
                 })
                 .await
         }

@@ -268,8 +268,12 @@ async fn tonight_form_logs_a_night_with_its_csrf_token_and_only_then() {
         jiff::Zoned::now().date()
     );
     let r = send(&app, post_form("/tonight", Some(&token), &bad)).await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert!(r.body.contains("role=\"alert\""));
+    assert!(
+        r.body.contains(r#"value="30" aria-invalid="true""#),
+        "the field is marked"
+    );
     assert!(r.body.contains("value=\"30\""), "what was typed is kept");
     assert_eq!(nights(&app).await.as_array().unwrap().len(), 1);
 }
