@@ -149,16 +149,9 @@ pub fn me(store: &mut SqliteStore, now: &Now) -> Result<PersonId, Failure> {
         .context("finding the diary's person")?)
 }
 
-/// Store errors that the person can fix are bad input; the rest are internal.
+/// A store error, classified by its kind in one place (main.rs).
 fn store_failure(e: StoreError) -> Failure {
-    match e {
-        StoreError::Duplicate { .. }
-        | StoreError::NotFound { .. }
-        | StoreError::NotEmpty(_)
-        | StoreError::UnknownKind(_) => bad_input(e),
-        // Busy, read-only, foreign file, duplicates: classified in one place (main.rs).
-        other => Failure::from(anyhow!(other)),
-    }
+    Failure::from(anyhow!(e))
 }
 
 /// Asks for a required value on an interactive terminal; elsewhere it is an error.

@@ -19,11 +19,41 @@ use quietlegs_core::food::Food;
 use serde::Serialize;
 use std::path::PathBuf;
 
-/// A storage failure.
+/// What kind of failure a [`StoreError`] is, for the surfaces that report it: the CLI maps each
+/// kind to an exit code, a web server to an HTTP status. The mapping lives in the surface; the
+/// kinds are the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    /// The request cannot be carried out as given and retrying will not help: a file that is not
+    /// a quietlegs database or is newer than this build, an unusable path, an unknown kind of
+    /// entry. The person must change what they asked for. Exit code 2; HTTP 400 (malformed) or
+    /// 422 (well-formed but refused).
+    BadInput,
+    /// The entry, trial or release named does not exist (for this person). Exit code 2; HTTP 404.
+    NotFound,
+    /// The request collides with what is stored: a second entry for a date, a name already
+    /// used, a record id already taken, an import into a diary that is not empty. Nothing was
+    /// written. Exit code 2; HTTP 409.
+    Conflict,
+    /// The environment is temporarily unable to serve the request: the database is locked by
+    /// another writer, read-only here, or the disk is full. Nothing was written; trying again
+    /// later (or after freeing space or fixing permissions) can succeed. Exit code 75
+    /// (sysexits.h EX_TEMPFAIL); HTTP 503.
+    Unavailable,
+    /// A fault of quietlegs or of the stored data: an unexpected backend error, a stored row
+    /// that no longer parses, a poisoned lock. Exit code 1; HTTP 500.
+    Internal,
+}
+
+/// A storage failure. No variant carries a backend type: a backend's own errors are
+/// classified where they arise (SQLite: `From<rusqlite::Error>` in `sqlite.rs`) and kept
+/// here as text.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// A backend error that fits no other variant (its message).
     #[error("database: {0}")]
-    Sqlite(rusqlite::Error),
+    Backend(String),
     /// Another process holds the write lock for longer than the busy timeout.
     #[error("the database is busy (another quietlegs is writing to it); try again")]
     Busy,
@@ -39,10 +69,17 @@ pub enum StoreError {
     /// An existing file that is not a quietlegs database: refused, and left unchanged.
     #[error("{path} is not a quietlegs database (it belongs to another program or is not SQLite); it was left unchanged: choose another file with --db")]
     NotQuietlegs { path: String },
+    /// A database (or backup) path that cannot be used: its folder cannot be created, the
+    /// file cannot be opened, or no path was given and none can be found.
     #[error("database {path}: {message}")]
     Open { path: String, message: String },
+    /// A backup that failed its integrity check: the copy was removed.
+    #[error("database {path}: {message}")]
+    BackupUnsound { path: String, message: String },
     #[error("the database has schema version {found}, newer than this quietlegs ({supported}); upgrade quietlegs")]
     TooNew { found: i64, supported: i64 },
+    /// A failure reported by the caller's own input stream (a food import) or by the shipped
+    /// reference data.
     #[error("{0}")]
     Source(Box<dyn std::error::Error + Send + Sync>),
     #[error("there is already a {kind} entry for {date} (id {id}); use --replace to overwrite it, or edit it")]
@@ -59,24 +96,34 @@ pub enum StoreError {
         id: i64,
         message: String,
     },
+    /// A thread panicked while it held the store: the store refuses further use rather than
+    /// risk a half-done change.
+    #[error("the database connection was left unusable by a failed operation; restart quietlegs")]
+    Poisoned,
 }
 
-impl From<rusqlite::Error> for StoreError {
-    /// Environment failures (busy, read-only, disk full) get their own kinds, so that the
-    /// person is told what to do rather than "internal error".
-    fn from(e: rusqlite::Error) -> Self {
-        use rusqlite::ErrorCode;
-        match e.sqlite_error_code() {
-            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Self::Busy,
-            Some(ErrorCode::ReadOnly) => Self::ReadOnly(e.to_string()),
-            Some(ErrorCode::DiskFull) => Self::DiskFull(e.to_string()),
-            Some(ErrorCode::ConstraintViolation) if e.to_string().contains("UNIQUE") => {
-                Self::Conflict(e.to_string())
+impl StoreError {
+    /// The kind of this failure (see [`ErrorKind`] for what each kind means to a surface).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            // The environment: nothing was written and a retry can succeed.
+            Self::Busy | Self::ReadOnly(_) | Self::DiskFull(_) => ErrorKind::Unavailable,
+            // A file or path the person chose that quietlegs cannot use (another program's
+            // file, a newer schema, a folder that cannot be created, no path at all): they must
+            // choose another file or upgrade; retrying the same request will not help.
+            Self::NotQuietlegs { .. } | Self::TooNew { .. } | Self::Open { .. } => {
+                ErrorKind::BadInput
             }
-            Some(ErrorCode::NotADatabase) => Self::NotQuietlegs {
-                path: "the file".to_string(),
-            },
-            _ => Self::Sqlite(e),
+            Self::UnknownKind(_) => ErrorKind::BadInput,
+            // The request is sound but collides with stored state.
+            Self::Duplicate { .. } | Self::Conflict(_) | Self::NotEmpty(_) => ErrorKind::Conflict,
+            Self::NotFound { .. } => ErrorKind::NotFound,
+            // Not something the person can fix: a bug, damaged data or a failed copy.
+            Self::Backend(_)
+            | Self::BackupUnsound { .. }
+            | Self::Source(_)
+            | Self::Corrupt { .. }
+            | Self::Poisoned => ErrorKind::Internal,
         }
     }
 }
@@ -266,4 +313,95 @@ pub fn database_path(explicit: Option<PathBuf>) -> Result<PathBuf, StoreError> {
             }
         })?;
     Ok(dirs.data_dir().join("quietlegs.sqlite3"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every variant, with the kind its meaning calls for (the reasons are in `kind`).
+    #[test]
+    fn every_error_has_the_kind_its_meaning_calls_for() {
+        let s = || "x".to_string();
+        let cases: Vec<(StoreError, ErrorKind)> = vec![
+            (StoreError::Backend(s()), ErrorKind::Internal),
+            (StoreError::Busy, ErrorKind::Unavailable),
+            (StoreError::ReadOnly(s()), ErrorKind::Unavailable),
+            (StoreError::DiskFull(s()), ErrorKind::Unavailable),
+            (StoreError::Conflict(s()), ErrorKind::Conflict),
+            (StoreError::NotQuietlegs { path: s() }, ErrorKind::BadInput),
+            (
+                StoreError::Open {
+                    path: s(),
+                    message: s(),
+                },
+                ErrorKind::BadInput,
+            ),
+            (
+                StoreError::BackupUnsound {
+                    path: s(),
+                    message: s(),
+                },
+                ErrorKind::Internal,
+            ),
+            (
+                StoreError::TooNew {
+                    found: 9,
+                    supported: 4,
+                },
+                ErrorKind::BadInput,
+            ),
+            (StoreError::Source(s().into()), ErrorKind::Internal),
+            (
+                StoreError::Duplicate {
+                    kind: s(),
+                    date: s(),
+                    id: 1,
+                },
+                ErrorKind::Conflict,
+            ),
+            (StoreError::UnknownKind(s()), ErrorKind::BadInput),
+            (
+                StoreError::NotFound { kind: s(), id: 1 },
+                ErrorKind::NotFound,
+            ),
+            (StoreError::NotEmpty(3), ErrorKind::Conflict),
+            (
+                StoreError::Corrupt {
+                    kind: s(),
+                    id: 1,
+                    message: s(),
+                },
+                ErrorKind::Internal,
+            ),
+            (StoreError::Poisoned, ErrorKind::Internal),
+        ];
+        for (error, kind) in cases {
+            assert_eq!(error.kind(), kind, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn kinds_serialize_in_kebab_case() {
+        let names: Vec<String> = [
+            ErrorKind::BadInput,
+            ErrorKind::NotFound,
+            ErrorKind::Conflict,
+            ErrorKind::Unavailable,
+            ErrorKind::Internal,
+        ]
+        .iter()
+        .map(|k| serde_json::to_string(k).unwrap())
+        .collect();
+        assert_eq!(
+            names,
+            [
+                "\"bad-input\"",
+                "\"not-found\"",
+                "\"conflict\"",
+                "\"unavailable\"",
+                "\"internal\""
+            ]
+        );
+    }
 }

@@ -7,6 +7,27 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
+impl From<rusqlite::Error> for StoreError {
+    /// Classifies SQLite's errors here, so that no SQLite type leaves this module: environment
+    /// failures (busy, read-only, disk full) get their own variants, so that the person is told
+    /// what to do rather than "internal error"; the rest keep SQLite's message.
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Self::Busy,
+            Some(ErrorCode::ReadOnly) => Self::ReadOnly(e.to_string()),
+            Some(ErrorCode::DiskFull) => Self::DiskFull(e.to_string()),
+            Some(ErrorCode::ConstraintViolation) if e.to_string().contains("UNIQUE") => {
+                Self::Conflict(e.to_string())
+            }
+            Some(ErrorCode::NotADatabase) => Self::NotQuietlegs {
+                path: "the file".to_string(),
+            },
+            _ => Self::Backend(e.to_string()),
+        }
+    }
+}
+
 /// The migrations, in order; migration N brings the schema to `user_version` N.
 pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_foods.sql"),
@@ -71,6 +92,19 @@ fn check_is_quietlegs(conn: &Connection, path: &Path) -> Result<(), StoreError> 
     }
 }
 
+/// A file SQLite cannot open at all (a folder, a missing file opened read-only, a path it may
+/// not read) is a path the person must change; other errors are classified as usual.
+fn cannot_open(path: &Path, e: rusqlite::Error) -> StoreError {
+    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::CannotOpen) {
+        StoreError::Open {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        }
+    } else {
+        StoreError::from(e)
+    }
+}
+
 /// Creates the database's folder (0700) and an empty database file (0600) when they do not
 /// exist, so health data is private to the user whatever the umask. SQLite gives its -wal and
 /// -shm files the database file's permissions.
@@ -114,7 +148,7 @@ impl SqliteStore {
     /// An existing file that is not a quietlegs database is refused and left unchanged.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         create_private(path)?;
-        let conn = Connection::open(path)?;
+        let conn = Connection::open(path).map_err(|e| cannot_open(path, e))?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         check_is_quietlegs(&conn, path)?;
         Self::init(conn)
@@ -127,7 +161,8 @@ impl SqliteStore {
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
+        )
+        .map_err(|e| cannot_open(path, e))?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         check_is_quietlegs(&conn, path)?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -832,7 +867,7 @@ impl SqliteStore {
             drop(backup);
             let check: String = dest.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
             if check != "ok" {
-                return Err(StoreError::Open {
+                return Err(StoreError::BackupUnsound {
                     path: path.display().to_string(),
                     message: format!("the backup failed its integrity check: {check}"),
                 });
@@ -1112,5 +1147,48 @@ mod tests {
             .unwrap();
         assert_eq!(mode, "wal");
         assert_eq!(s.integrity_check().unwrap(), "ok");
+    }
+
+    /// SQLite's own errors, raised for real, land in the variant (and kind) their cause calls
+    /// for.
+    #[test]
+    fn sqlite_errors_are_classified_by_cause() {
+        use crate::ErrorKind;
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE, n INTEGER CHECK (n < 3));
+             INSERT INTO t (name, n) VALUES ('a', 1);",
+        )
+        .unwrap();
+        let unique = conn
+            .execute("INSERT INTO t (name, n) VALUES ('a', 2)", [])
+            .unwrap_err();
+        let unique = StoreError::from(unique);
+        assert!(matches!(unique, StoreError::Conflict(_)), "{unique:?}");
+        assert_eq!(unique.kind(), ErrorKind::Conflict);
+        // A CHECK failure means validation was bypassed: a fault, not the person's input.
+        let check = conn
+            .execute("INSERT INTO t (name, n) VALUES ('b', 7)", [])
+            .unwrap_err();
+        let check = StoreError::from(check);
+        assert!(matches!(check, StoreError::Backend(_)), "{check:?}");
+        assert_eq!(check.kind(), ErrorKind::Internal);
+        conn.pragma_update(None, "query_only", true).unwrap();
+        let read_only = conn
+            .execute("INSERT INTO t (name, n) VALUES ('c', 1)", [])
+            .unwrap_err();
+        let read_only = StoreError::from(read_only);
+        assert!(
+            matches!(read_only, StoreError::ReadOnly(_)),
+            "{read_only:?}"
+        );
+        assert_eq!(read_only.kind(), ErrorKind::Unavailable);
+        // A missing file opened for reading: the path must change.
+        let dir = tempfile::tempdir().unwrap();
+        let missing = SqliteStore::open_read_only(&dir.path().join("none.sqlite3"))
+            .err()
+            .unwrap();
+        assert!(matches!(missing, StoreError::Open { .. }), "{missing:?}");
+        assert_eq!(missing.kind(), ErrorKind::BadInput);
     }
 }
