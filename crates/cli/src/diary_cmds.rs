@@ -550,7 +550,7 @@ pub fn edit(
         .record
         .fields()
         .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let mut date = old.record.date();
     for s in sets {

@@ -1,7 +1,9 @@
 //! The SQLite backend (rusqlite, SQLite compiled in).
 
 use crate::{FoodRelease, FoodStream, Store, StoreError};
+use quietlegs_core::diary::FieldValue;
 use quietlegs_core::food::{Food, Nutrients, Portion};
+use rusqlite::types::{Value, ValueRef};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use std::collections::HashMap;
 use std::path::Path;
@@ -535,13 +537,27 @@ fn fields_of(kind: &str) -> Result<&'static [&'static str], StoreError> {
     quietlegs_core::diary::field_names(kind).ok_or_else(|| unknown_kind(kind))
 }
 
-fn value_text(v: rusqlite::types::ValueRef<'_>) -> Option<String> {
-    use rusqlite::types::ValueRef;
+/// A diary value as SQLite binds it: integers as INTEGER, reals as REAL, text as TEXT (each
+/// column is declared with its type in `0002_diary.sql`).
+fn bind(v: FieldValue) -> Value {
+    match v {
+        FieldValue::Integer(i) => Value::Integer(i),
+        FieldValue::Real(r) => Value::Real(r),
+        FieldValue::Text(t) => Value::Text(t),
+    }
+}
+
+/// A stored value as the diary reads it (`None` for NULL). Rows written before values were
+/// bound by type hold the same storage classes (SQLite's column affinity converted the bound
+/// text), and a value still held as text is parsed by `Record::from_values`.
+fn read_value(v: ValueRef<'_>) -> Option<FieldValue> {
     match v {
         ValueRef::Null => None,
-        ValueRef::Integer(i) => Some(i.to_string()),
-        ValueRef::Real(f) => Some(f.to_string()),
-        ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Integer(i) => Some(FieldValue::Integer(i)),
+        ValueRef::Real(r) => Some(FieldValue::Real(r)),
+        ValueRef::Text(t) | ValueRef::Blob(t) => {
+            Some(FieldValue::Text(String::from_utf8_lossy(t).into_owned()))
+        }
     }
 }
 
@@ -575,7 +591,7 @@ impl SqliteStore {
             };
             let mut values = std::collections::BTreeMap::new();
             for (i, field) in fields.iter().enumerate() {
-                if let Some(v) = value_text(r.get_ref(5 + i)?) {
+                if let Some(v) = read_value(r.get_ref(5 + i)?) {
                     values.insert(field.to_string(), v);
                 }
             }
@@ -592,7 +608,7 @@ impl SqliteStore {
             let date: jiff::civil::Date = date
                 .parse()
                 .map_err(|e: jiff::Error| corrupt(e.to_string()))?;
-            let record = Record::from_fields(kind, date, &fields, irls)
+            let record = Record::from_values(kind, date, &fields, irls)
                 .map_err(|e| corrupt(e.to_string()))?;
             out.push(StoredRecord { id, stamp, record });
         }
@@ -632,21 +648,14 @@ impl SqliteStore {
             placeholders.join(", ")
         );
         let mut values: Vec<rusqlite::types::Value> = vec![
-            id.map_or(
-                rusqlite::types::Value::Null,
-                rusqlite::types::Value::Integer,
-            ),
-            rusqlite::types::Value::Integer(person.0),
-            rusqlite::types::Value::Text(record.date().to_string()),
-            rusqlite::types::Value::Text(stamp.created_at.clone()),
-            rusqlite::types::Value::Text(stamp.updated_at.clone()),
-            rusqlite::types::Value::Text(stamp.tz.clone()),
+            id.map_or(Value::Null, Value::Integer),
+            Value::Integer(person.0),
+            Value::Text(record.date().to_string()),
+            Value::Text(stamp.created_at.clone()),
+            Value::Text(stamp.updated_at.clone()),
+            Value::Text(stamp.tz.clone()),
         ];
-        values.extend(
-            fields
-                .into_iter()
-                .map(|(_, v)| rusqlite::types::Value::Text(v)),
-        );
+        values.extend(fields.into_iter().map(|(_, v)| bind(v)));
         tx.execute(&sql, rusqlite::params_from_iter(values))?;
         Ok(tx.last_insert_rowid())
     }
@@ -661,7 +670,7 @@ impl SqliteStore {
     ) -> Result<usize, StoreError> {
         let kind = record.kind();
         let table = table_of(kind).ok_or_else(|| unknown_kind(kind))?;
-        let fields: std::collections::BTreeMap<&str, String> =
+        let mut fields: std::collections::BTreeMap<&str, FieldValue> =
             record.fields().into_iter().collect();
         // Every column is set, absent optional fields to NULL.
         let mut sets = vec![
@@ -670,19 +679,14 @@ impl SqliteStore {
             "tz = ?5".to_string(),
         ];
         let mut values: Vec<rusqlite::types::Value> = vec![
-            rusqlite::types::Value::Integer(id),
-            rusqlite::types::Value::Integer(person.0),
-            rusqlite::types::Value::Text(record.date().to_string()),
-            rusqlite::types::Value::Text(updated_at.to_string()),
-            rusqlite::types::Value::Text(tz.to_string()),
+            Value::Integer(id),
+            Value::Integer(person.0),
+            Value::Text(record.date().to_string()),
+            Value::Text(updated_at.to_string()),
+            Value::Text(tz.to_string()),
         ];
         for field in fields_of(kind)? {
-            values.push(
-                fields
-                    .get(field)
-                    .cloned()
-                    .map_or(rusqlite::types::Value::Null, rusqlite::types::Value::Text),
-            );
+            values.push(fields.remove(field).map_or(Value::Null, bind));
             sets.push(format!("{} = ?{}", column_of(field), values.len()));
         }
         let sql = format!(

@@ -248,6 +248,34 @@ fn migrates_from_every_earlier_schema_version_keeping_data() {
                 )
                 .unwrap();
             }
+            if start >= 2 {
+                // Diary rows as quietlegs wrote them before values were bound by type: every
+                // value bound as text.
+                conn.execute_batch(
+                    "INSERT INTO person (id, name, created_at) VALUES (1, 'me', 'x');",
+                )
+                .unwrap();
+                conn.execute(
+                    "INSERT INTO night (person_id, date, severity, hours_slept, awakenings, note,
+                     created_at, updated_at, tz) VALUES (1, ?1, ?2, ?3, ?4, ?5, 'x', 'x', 'UTC')",
+                    ["2026-11-01", "6", "5.75", "3", "=2+2, \"ok\""],
+                )
+                .unwrap();
+                conn.execute(
+                    "INSERT INTO food_log (person_id, date, food_id, food_name, amount, grams,
+                     magnesium_mg, created_at, updated_at, tz)
+                     VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, 'x', 'x', 'UTC')",
+                    [
+                        "2026-11-01",
+                        "12061",
+                        "Nuts, almonds",
+                        "100",
+                        "28.349523125",
+                        "76",
+                    ],
+                )
+                .unwrap();
+            }
         }
         let mut s = SqliteStore::open(&path).unwrap();
         assert_eq!(s.schema_version().unwrap(), latest, "from {start}");
@@ -256,6 +284,36 @@ fn migrates_from_every_earlier_schema_version_keeping_data() {
             assert_eq!(foods[0].per_100g.magnesium_mg, Some(27.0), "from {start}");
         }
         let me = s.person("me", "x").unwrap();
+        if start >= 2 {
+            let old: Vec<Record> = s
+                .records(me, None, None)
+                .unwrap()
+                .into_iter()
+                .map(|r| r.record)
+                .collect();
+            // The values inserted above, read back with their types.
+            let expected = [
+                Record::Night(Night {
+                    date: date(2026, 11, 1),
+                    severity: 6,
+                    symptoms_began: None,
+                    sleep_quality: None,
+                    hours_slept: Some(5.75),
+                    minutes_to_sleep: None,
+                    awakenings: Some(3),
+                    note: Some("=2+2, \"ok\"".into()),
+                }),
+                Record::Food(FoodLog {
+                    date: date(2026, 11, 1),
+                    food_id: "12061".into(),
+                    food_name: "Nuts, almonds".into(),
+                    amount: "100".into(),
+                    grams: 28.349523125,
+                    magnesium_mg: Some(76.0),
+                }),
+            ];
+            assert_eq!(old, expected, "from {start}");
+        }
         s.add_record(me, &sample_records()[0], &stamp("x"), OnDuplicate::Refuse)
             .unwrap();
         assert_eq!(s.integrity_check().unwrap(), "ok");
@@ -291,5 +349,55 @@ fn backup_is_a_complete_consistent_copy() {
     assert_eq!(
         b.records(me, None, None).unwrap(),
         s.records(me, None, None).unwrap()
+    );
+}
+
+#[test]
+fn values_are_stored_with_their_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.sqlite3");
+    let mut s = SqliteStore::open(&path).unwrap();
+    let me = s.person("me", "x").unwrap();
+    for r in sample_records() {
+        s.add_record(me, &r, &stamp("x"), OnDuplicate::Refuse)
+            .unwrap();
+    }
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let types = |sql: &str| -> Vec<String> {
+        conn.query_row(sql, [], |r| {
+            (0..r.as_ref().column_count())
+                .map(|i| r.get::<_, String>(i))
+                .collect()
+        })
+        .unwrap()
+    };
+    // The first night of `sample_records`: scores and counts INTEGER, hours REAL, text TEXT.
+    assert_eq!(
+        types(
+            "SELECT typeof(severity), typeof(sleep_quality), typeof(hours_slept),
+             typeof(minutes_to_sleep), typeof(awakenings), typeof(symptoms_began), typeof(note)
+             FROM night"
+        ),
+        ["integer", "integer", "real", "integer", "integer", "text", "text"]
+    );
+    assert_eq!(
+        types("SELECT typeof(items), typeof(total), typeof(band), typeof(rls6) FROM irls"),
+        ["text", "integer", "text", "text"]
+    );
+    assert_eq!(
+        types("SELECT typeof(time), typeof(product), typeof(elemental_mg) FROM dose"),
+        ["text", "text", "real"]
+    );
+    assert_eq!(
+        types("SELECT typeof(amount), typeof(grams), typeof(magnesium_mg) FROM food_log"),
+        ["text", "real", "real"]
+    );
+    assert_eq!(
+        types("SELECT typeof(diarrhea), typeof(nausea), typeof(cramps) FROM side_effects"),
+        ["integer", "integer", "integer"]
+    );
+    assert_eq!(
+        types("SELECT typeof(kind), typeof(amount), typeof(unit) FROM factor ORDER BY id LIMIT 1"),
+        ["text", "real", "text"]
     );
 }
