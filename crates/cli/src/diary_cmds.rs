@@ -143,7 +143,7 @@ pub fn read_records(
         .context("reading the diary")?)
 }
 
-pub fn me(store: &mut SqliteStore, now: &Now) -> Result<PersonId, Failure> {
+pub fn me(store: &SqliteStore, now: &Now) -> Result<PersonId, Failure> {
     Ok(store
         .person(DEFAULT_PERSON, &now.instant)
         .context("finding the diary's person")?)
@@ -217,8 +217,8 @@ pub fn save(
     json_out: bool,
 ) -> Result<(), Failure> {
     record.validate(now.date, &data.irls).map_err(bad_input)?;
-    let mut store = open_store(db)?;
-    let person = me(&mut store, now)?;
+    let store = open_store(db)?;
+    let person = me(&store, now)?;
     let mode = if replace {
         OnDuplicate::Replace
     } else {
@@ -540,8 +540,8 @@ pub fn edit(
             "--set FIELD=VALUE: give at least one change (fields as in `quietlegs export`)"
         )));
     }
-    let mut store = open_store(db)?;
-    let person = me(&mut store, now)?;
+    let store = open_store(db)?;
+    let person = me(&store, now)?;
     let old = store
         .record(person, kind, id)
         .context("reading the entry")?
@@ -588,8 +588,8 @@ pub fn edit(
 
 pub fn delete(db: &Path, now: &Now, kind: &str, id: i64, yes: bool) -> Result<(), Failure> {
     check_kind(kind)?;
-    let mut store = open_store(db)?;
-    let person = me(&mut store, now)?;
+    let store = open_store(db)?;
+    let person = me(&store, now)?;
     let old = store
         .record(person, kind, id)
         .context("reading the entry")?
@@ -669,8 +669,8 @@ pub fn import(db: &Path, data: &ReferenceData, now: &Now, file: &Path) -> Result
             .with_context(|| format!("{} {} in {}", r.record.kind(), r.id, file.display()))
             .map_err(bad_input)?;
     }
-    let mut store = open_store(db)?;
-    let person = me(&mut store, now)?;
+    let store = open_store(db)?;
+    let person = me(&store, now)?;
     let n = store
         .import_records(person, &records)
         .map_err(store_failure)?;

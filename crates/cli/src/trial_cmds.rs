@@ -287,8 +287,8 @@ pub fn new(
             let _ = std::fs::remove_file(path);
         }
     };
-    let mut store = open_store(db).inspect_err(|_| remove_sheet())?;
-    let person = me(&mut store, &now).inspect_err(|_| remove_sheet())?;
+    let store = open_store(db).inspect_err(|_| remove_sheet())?;
+    let person = me(&store, &now).inspect_err(|_| remove_sheet())?;
     let id = store
         .create_trial(
             person,
@@ -376,8 +376,8 @@ pub fn status(db: &Path, which: Option<&str>, json_out: bool) -> Result<(), Fail
             "there is no trial yet: start one with `quietlegs trial new`"
         )));
     }
-    let mut store = open_store(db)?;
-    let person = me(&mut store, &now)?;
+    let store = open_store(db)?;
+    let person = me(&store, &now)?;
     let t = load(&store, person, which)?;
     let p = &t.plan;
     let today = days_between(p.start, now.date);
@@ -497,8 +497,8 @@ fn adherence(
 
 pub fn calendar(db: &Path, which: Option<&str>, ics: Option<&Path>) -> Result<(), Failure> {
     let now = Now::read();
-    let mut store = open_store(db)?;
-    let person = me(&mut store, &now)?;
+    let store = open_store(db)?;
+    let person = me(&store, &now)?;
     let t = load(&store, person, which)?;
     let p = &t.plan;
     let period_len = i64::from(p.period_days + p.washout_days);
@@ -585,8 +585,8 @@ pub fn calendar(db: &Path, which: Option<&str>, ics: Option<&Path>) -> Result<()
 
 pub fn guess(db: &Path, which: Option<&str>, period: usize, arm: &str) -> Result<(), Failure> {
     let now = Now::read();
-    let mut store = open_store(db)?;
-    let person = me(&mut store, &now)?;
+    let store = open_store(db)?;
+    let person = me(&store, &now)?;
     let t = load(&store, person, which)?;
     let n_periods = t.plan.arms.len() * t.plan.cycles as usize;
     if period == 0 || period > n_periods {
@@ -639,8 +639,8 @@ pub fn unblind(
     reason: Option<&str>,
 ) -> Result<(), Failure> {
     let now = Now::read();
-    let mut store = open_store(db)?;
-    let person = me(&mut store, &now)?;
+    let store = open_store(db)?;
+    let person = me(&store, &now)?;
     let t = load(&store, person, which)?;
     if !t.plan.blinded {
         return Err(bad_input(anyhow!(
@@ -873,8 +873,8 @@ pub fn analyze_cmd(
                     "there is no trial yet: start one with `quietlegs trial new`"
                 )));
             }
-            let mut store = open_store(db)?;
-            let person = me(&mut store, &now)?;
+            let store = open_store(db)?;
+            let person = me(&store, &now)?;
             analyse_stored(&store, person, data, which, now.date)?.analysis
         }
     };
@@ -1027,8 +1027,8 @@ pub fn report(
             "there is no trial yet: start one with `quietlegs trial new`"
         )));
     }
-    let mut store = open_store(db)?;
-    let person = me(&mut store, &now)?;
+    let store = open_store(db)?;
+    let person = me(&store, &now)?;
     let a = analyse_stored(&store, person, data, which, now.date)?;
     let schedule = a.design.schedule();
     let guesses: Vec<(usize, String, String)> =
@@ -1081,8 +1081,8 @@ pub fn list(db: &Path) -> Result<(), Failure> {
         outln!("No trials yet.");
         return Ok(());
     }
-    let mut store = open_store(db)?;
-    let person = me(&mut store, &now)?;
+    let store = open_store(db)?;
+    let person = me(&store, &now)?;
     for t in store.trials(person).context("reading trials")? {
         let plan: AnalysisPlan = serde_json::from_str(&t.plan_json).context("reading a plan")?;
         outln!(
@@ -1106,8 +1106,8 @@ pub fn simulate(db: &Path, which: Option<&str>, a: &Assumptions, seed: u64) -> R
     use quietlegs_store::OnDuplicate;
     use rand::SeedableRng;
     let now = Now::read();
-    let mut store = open_store(db)?;
-    let person = me(&mut store, &now)?;
+    let store = open_store(db)?;
+    let person = me(&store, &now)?;
     let t = load(&store, person, which)?;
     let design = design_of(&store, person, &t)?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);

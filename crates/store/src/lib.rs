@@ -155,11 +155,15 @@ pub type FoodStream<'a> =
     dyn Iterator<Item = Result<Food, Box<dyn std::error::Error + Send + Sync>>> + 'a;
 
 /// Everything quietlegs keeps. One implementation per backend.
-pub trait Store {
+///
+/// Every method takes `&self` and implementations are `Send + Sync`, so one store can be
+/// shared by the threads of a server (in an `Arc`). Every write is one transaction: a method
+/// that fails has written nothing.
+pub trait Store: Send + Sync {
     /// Replaces every food of `release` with `foods`, in one transaction: a failure leaves the
     /// previous import of that release in place. Returns the number of foods written.
     fn replace_food_release(
-        &mut self,
+        &self,
         release: &FoodRelease,
         foods: &mut FoodStream<'_>,
     ) -> Result<u64, StoreError>;
@@ -173,15 +177,18 @@ pub trait Store {
     /// Removes an imported release and its foods and portions, in one transaction; returns the
     /// number of foods removed (`NotFound` when there is no such release). Diary entries keep the
     /// grams and magnesium they were logged with.
-    fn remove_food_release(&mut self, release: &str) -> Result<u64, StoreError>;
+    fn remove_food_release(&self, release: &str) -> Result<u64, StoreError>;
 
     /// The person with this name, created (at `created_at`) if new.
-    fn person(&mut self, name: &str, created_at: &str) -> Result<PersonId, StoreError>;
+    fn person(&self, name: &str, created_at: &str) -> Result<PersonId, StoreError>;
+
+    /// The person with this name, without creating one (for read-only use).
+    fn find_person(&self, name: &str) -> Result<Option<PersonId>, StoreError>;
 
     /// Adds a diary record (already validated); returns its id. A second night, IRLS or side
     /// effects entry for the same date is refused unless `on_duplicate` is `Replace`.
     fn add_record(
-        &mut self,
+        &self,
         person: PersonId,
         record: &Record,
         stamp: &Stamp,
@@ -190,7 +197,7 @@ pub trait Store {
 
     /// Replaces the content of record `id` of the record's kind (keeping its creation time).
     fn update_record(
-        &mut self,
+        &self,
         person: PersonId,
         id: i64,
         record: &Record,
@@ -199,7 +206,7 @@ pub trait Store {
     ) -> Result<(), StoreError>;
 
     /// Deletes record `id` of `kind`.
-    fn delete_record(&mut self, person: PersonId, kind: &str, id: i64) -> Result<(), StoreError>;
+    fn delete_record(&self, person: PersonId, kind: &str, id: i64) -> Result<(), StoreError>;
 
     /// One record.
     fn record(
@@ -221,7 +228,7 @@ pub trait Store {
     /// Restores exported records (ids and stamps kept) into the person's empty diary, in one
     /// transaction.
     fn import_records(
-        &mut self,
+        &self,
         person: PersonId,
         records: &[StoredRecord],
     ) -> Result<usize, StoreError>;
@@ -257,11 +264,11 @@ pub struct TrialGuess {
     pub at: String,
 }
 
-/// Trials, scoped to a person like the diary.
-pub trait TrialStore {
+/// Trials, scoped to a person like the diary (`Send + Sync` for the same reason as [`Store`]).
+pub trait TrialStore: Send + Sync {
     /// Stores a new trial's plan and sealed seed; a name already used is refused.
     fn create_trial(
-        &mut self,
+        &self,
         person: PersonId,
         name: &str,
         plan_json: &str,
@@ -275,18 +282,14 @@ pub trait TrialStore {
     /// unblinding, or for an early unblinding that they log.
     fn unseal_trial(&self, person: PersonId, id: i64) -> Result<u64, StoreError>;
     fn add_trial_event(
-        &mut self,
+        &self,
         person: PersonId,
         id: i64,
         event: &TrialEvent,
     ) -> Result<(), StoreError>;
-    fn record_guess(
-        &mut self,
-        person: PersonId,
-        id: i64,
-        guess: &TrialGuess,
-    ) -> Result<(), StoreError>;
-    fn delete_trial(&mut self, person: PersonId, id: i64) -> Result<(), StoreError>;
+    fn record_guess(&self, person: PersonId, id: i64, guess: &TrialGuess)
+        -> Result<(), StoreError>;
+    fn delete_trial(&self, person: PersonId, id: i64) -> Result<(), StoreError>;
 }
 
 /// Where the database lives: `--db`, else `QUIETLEGS_DB`, else the platform data directory.

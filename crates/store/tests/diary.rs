@@ -82,7 +82,7 @@ pub fn sample_records() -> Vec<Record> {
 
 #[test]
 fn every_kind_round_trips_through_the_store() {
-    let mut s = SqliteStore::in_memory().unwrap();
+    let s = SqliteStore::in_memory().unwrap();
     let me = s.person("me", "2026-11-27T00:00:00Z").unwrap();
     let records = sample_records();
     for r in &records {
@@ -100,7 +100,7 @@ fn every_kind_round_trips_through_the_store() {
 
 #[test]
 fn a_second_night_needs_replace_and_replace_keeps_id_and_creation_time() {
-    let mut s = SqliteStore::in_memory().unwrap();
+    let s = SqliteStore::in_memory().unwrap();
     let me = s.person("me", "x").unwrap();
     let night = sample_records().remove(0);
     let id = s
@@ -143,7 +143,7 @@ fn a_second_night_needs_replace_and_replace_keeps_id_and_creation_time() {
 
 #[test]
 fn one_person_never_sees_or_changes_another_persons_entries() {
-    let mut s = SqliteStore::in_memory().unwrap();
+    let s = SqliteStore::in_memory().unwrap();
     let ann = s.person("ann", "x").unwrap();
     let bob = s.person("bob", "x").unwrap();
     let night = sample_records().remove(0);
@@ -168,7 +168,7 @@ fn one_person_never_sees_or_changes_another_persons_entries() {
 
 #[test]
 fn edit_delete_and_date_ranges() {
-    let mut s = SqliteStore::in_memory().unwrap();
+    let s = SqliteStore::in_memory().unwrap();
     let me = s.person("me", "x").unwrap();
     for day in 1..=5 {
         let f = Record::Factor(Factor {
@@ -209,7 +209,7 @@ fn edit_delete_and_date_ranges() {
 #[test]
 fn the_database_refuses_what_validation_would_refuse() {
     // CHECK constraints are a second line of defence behind validation.
-    let mut s = SqliteStore::in_memory().unwrap();
+    let s = SqliteStore::in_memory().unwrap();
     let me = s.person("me", "x").unwrap();
     let bad = Record::SideEffects(SideEffects {
         date: date(2026, 11, 1),
@@ -277,7 +277,7 @@ fn migrates_from_every_earlier_schema_version_keeping_data() {
                 .unwrap();
             }
         }
-        let mut s = SqliteStore::open(&path).unwrap();
+        let s = SqliteStore::open(&path).unwrap();
         assert_eq!(s.schema_version().unwrap(), latest, "from {start}");
         if start >= 1 {
             let foods = s.imported_foods().unwrap();
@@ -337,7 +337,7 @@ fn a_newer_database_is_refused_not_damaged() {
 #[test]
 fn backup_is_a_complete_consistent_copy() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = SqliteStore::open(&dir.path().join("q.sqlite3")).unwrap();
+    let s = SqliteStore::open(&dir.path().join("q.sqlite3")).unwrap();
     let me = s.person("me", "x").unwrap();
     for r in sample_records() {
         s.add_record(me, &r, &stamp("x"), OnDuplicate::Refuse)
@@ -356,7 +356,7 @@ fn backup_is_a_complete_consistent_copy() {
 fn values_are_stored_with_their_types() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("q.sqlite3");
-    let mut s = SqliteStore::open(&path).unwrap();
+    let s = SqliteStore::open(&path).unwrap();
     let me = s.person("me", "x").unwrap();
     for r in sample_records() {
         s.add_record(me, &r, &stamp("x"), OnDuplicate::Refuse)

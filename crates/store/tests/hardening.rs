@@ -70,7 +70,7 @@ fn a_new_database_is_marked_and_an_older_unmarked_one_is_adopted() {
         .unwrap()
         .pragma_update(None, "application_id", 0)
         .unwrap();
-    let mut s = SqliteStore::open(&old).unwrap();
+    let s = SqliteStore::open(&old).unwrap();
     assert!(s.person("me", "2026-11-29T20:00:00Z").is_ok());
     let id: i32 = Connection::open(&old)
         .unwrap()
@@ -88,7 +88,7 @@ fn new_database_files_and_folders_are_private_whatever_the_umask() {
     // SAFETY: umask only changes this process's file-creation mask.
     let old = unsafe { libc::umask(0o022) };
     let path = dir.path().join("new/sub/q.sqlite3");
-    let mut s = SqliteStore::open(&path).unwrap();
+    let s = SqliteStore::open(&path).unwrap();
     s.person("me", "2026-11-29T20:00:00Z").unwrap();
     // SAFETY: as above.
     unsafe { libc::umask(old) };
@@ -108,7 +108,7 @@ fn a_read_only_database_can_be_read() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("q.sqlite3");
     {
-        let mut s = SqliteStore::open(&path).unwrap();
+        let s = SqliteStore::open(&path).unwrap();
         s.person("me", "2026-11-29T20:00:00Z").unwrap();
     }
     let before = read(&path);
@@ -126,7 +126,7 @@ fn a_reader_does_not_wait_for_a_writer_holding_the_lock() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("q.sqlite3");
     {
-        let mut s = SqliteStore::open(&path).unwrap();
+        let s = SqliteStore::open(&path).unwrap();
         s.person("me", "2026-11-29T20:00:00Z").unwrap();
     }
     let writer = Connection::open(&path).unwrap();
@@ -149,7 +149,7 @@ fn concurrent_writers_wait_their_turn() {
         .map(|t| {
             let path = path.clone();
             std::thread::spawn(move || {
-                let mut s = SqliteStore::open(&path).unwrap();
+                let s = SqliteStore::open(&path).unwrap();
                 for i in 0..25 {
                     s.person(&format!("p{t}-{i}"), "2026-11-29T20:00:00Z")
                         .unwrap_or_else(|e| panic!("thread {t}, write {i}: {e}"));
@@ -186,7 +186,7 @@ fn a_lock_held_past_the_timeout_is_reported_as_busy() {
 fn a_backup_is_private_and_a_failed_one_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("q.sqlite3");
-    let mut s = SqliteStore::open(&path).unwrap();
+    let s = SqliteStore::open(&path).unwrap();
     s.person("me", "2026-11-29T20:00:00Z").unwrap();
     // Fails: the destination's folder is a file.
     let blocker = dir.path().join("not-a-folder");
