@@ -14,7 +14,7 @@ use quietlegs_core::food::search::FoodIndex;
 use quietlegs_core::forms::FormCatalogue;
 use quietlegs_core::supplement::parse_dose;
 use quietlegs_core::{IrlsScore, ReferenceData};
-use quietlegs_store::{OnDuplicate, PersonId, SqliteStore, Store, StoreError};
+use quietlegs_store::{Identity, OnDuplicate, PersonId, SqliteStore, Store, StoreError};
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -133,7 +133,7 @@ pub fn read_records(
     }
     let store = open_store_read_only(db)?;
     let Some(person) = store
-        .find_person(DEFAULT_PERSON)
+        .find_person(&Identity::local(DEFAULT_PERSON))
         .context("finding the diary's person")?
     else {
         return Ok(Vec::new());
@@ -145,7 +145,7 @@ pub fn read_records(
 
 pub fn me(store: &SqliteStore, now: &Now) -> Result<PersonId, Failure> {
     Ok(store
-        .person(DEFAULT_PERSON, &now.instant)
+        .person(&Identity::local(DEFAULT_PERSON), &now.instant)
         .context("finding the diary's person")?)
 }
 

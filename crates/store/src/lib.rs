@@ -128,9 +128,40 @@ impl StoreError {
     }
 }
 
-/// A person whose diary this is; every diary read and write is scoped to one.
+/// An authenticated person, by name: the only way to a [`PersonId`].
+///
+/// The store does not authenticate anyone; it trusts the identity it is given. So an identity
+/// must only ever be built from something that proves who is asking:
+/// - the CLI serves the one local user of the computer (whoever can read the database file
+///   already has the diary): [`Identity::local`];
+/// - the web and clinic servers will build it from a verified session (a constructor added
+///   with the server, never from a name or number in a request).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Identity(String);
+
+impl Identity {
+    /// The local user of this computer, under the name the CLI keeps the diary under.
+    pub fn local(name: impl Into<String>) -> Self {
+        Self(name.into())
+    }
+
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A person whose diary this is; every diary and trial read and write is scoped to one.
+///
+/// Obtained only from a store ([`Store::person`], [`Store::find_person`]) for an
+/// [`Identity`]: there is no way to make one from a number, so a caller cannot reach another
+/// person's records by guessing an id. Backends live in this crate and read the number.
+///
+/// ```compile_fail
+/// // Outside the store crate, a person id cannot be forged from a number:
+/// let forged = quietlegs_store::PersonId(1);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PersonId(pub i64);
+pub struct PersonId(pub(crate) i64);
 
 /// What to do when a one-per-date record (night, IRLS, side effects) already exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,11 +210,12 @@ pub trait Store: Send + Sync {
     /// grams and magnesium they were logged with.
     fn remove_food_release(&self, release: &str) -> Result<u64, StoreError>;
 
-    /// The person with this name, created (at `created_at`) if new.
-    fn person(&self, name: &str, created_at: &str) -> Result<PersonId, StoreError>;
+    /// The person of an authenticated identity, created (at `created_at`) on first use.
+    fn person(&self, identity: &Identity, created_at: &str) -> Result<PersonId, StoreError>;
 
-    /// The person with this name, without creating one (for read-only use).
-    fn find_person(&self, name: &str) -> Result<Option<PersonId>, StoreError>;
+    /// The person of an identity, without creating one (for read-only use): `None` when it has
+    /// never written anything.
+    fn find_person(&self, identity: &Identity) -> Result<Option<PersonId>, StoreError>;
 
     /// Adds a diary record (already validated); returns its id. A second night, IRLS or side
     /// effects entry for the same date is refused unless `on_duplicate` is `Replace`.

@@ -1,8 +1,8 @@
 //! The SQLite backend (rusqlite, SQLite compiled in).
 
 use crate::{
-    FoodRelease, FoodStream, OnDuplicate, PersonId, Store, StoreError, StoredTrial, TrialEvent,
-    TrialGuess, TrialStore,
+    FoodRelease, FoodStream, Identity, OnDuplicate, PersonId, Store, StoreError, StoredTrial,
+    TrialEvent, TrialGuess, TrialStore,
 };
 use jiff::civil::Date;
 use quietlegs_core::diary::{FieldValue, Record, Stamp, StoredRecord};
@@ -516,7 +516,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn person(&self, name: &str, created_at: &str) -> Result<PersonId, StoreError> {
+    fn person(&self, identity: &Identity, created_at: &str) -> Result<PersonId, StoreError> {
+        let name = identity.name();
         self.write(|tx| {
             tx.execute(
                 "INSERT OR IGNORE INTO person (name, created_at) VALUES (?1, ?2)",
@@ -529,12 +530,14 @@ impl Store for SqliteStore {
         })
     }
 
-    fn find_person(&self, name: &str) -> Result<Option<PersonId>, StoreError> {
+    fn find_person(&self, identity: &Identity) -> Result<Option<PersonId>, StoreError> {
         Ok(self
             .lock()?
-            .query_row("SELECT id FROM person WHERE name = ?1", [name], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT id FROM person WHERE name = ?1",
+                [identity.name()],
+                |r| r.get(0),
+            )
             .optional()?
             .map(PersonId))
     }
@@ -1202,7 +1205,7 @@ mod tests {
     #[test]
     fn a_lock_poisoned_by_a_panicking_thread_is_an_internal_error_not_a_panic() {
         let s = SqliteStore::in_memory().unwrap();
-        let me = s.person("me", "x").unwrap();
+        let me = s.person(&Identity::local("me"), "x").unwrap();
         let crashed = std::thread::scope(|scope| {
             scope
                 .spawn(|| {

@@ -7,7 +7,7 @@ use quietlegs_core::diary::{
     Dose, Factor, FactorKind, FoodLog, IrlsEntry, Night, Record, SideEffects, Stamp,
 };
 use quietlegs_core::IrlsBand;
-use quietlegs_store::{OnDuplicate, SqliteStore, Store, StoreError};
+use quietlegs_store::{Identity, OnDuplicate, SqliteStore, Store, StoreError};
 
 fn stamp(t: &str) -> Stamp {
     Stamp {
@@ -83,7 +83,9 @@ pub fn sample_records() -> Vec<Record> {
 #[test]
 fn every_kind_round_trips_through_the_store() {
     let s = SqliteStore::in_memory().unwrap();
-    let me = s.person("me", "2026-11-27T00:00:00Z").unwrap();
+    let me = s
+        .person(&Identity::local("me"), "2026-11-27T00:00:00Z")
+        .unwrap();
     let records = sample_records();
     for r in &records {
         s.add_record(me, r, &stamp("2026-11-27T08:00:00Z"), OnDuplicate::Refuse)
@@ -101,7 +103,7 @@ fn every_kind_round_trips_through_the_store() {
 #[test]
 fn a_second_night_needs_replace_and_replace_keeps_id_and_creation_time() {
     let s = SqliteStore::in_memory().unwrap();
-    let me = s.person("me", "x").unwrap();
+    let me = s.person(&Identity::local("me"), "x").unwrap();
     let night = sample_records().remove(0);
     let id = s
         .add_record(
@@ -144,8 +146,8 @@ fn a_second_night_needs_replace_and_replace_keeps_id_and_creation_time() {
 #[test]
 fn one_person_never_sees_or_changes_another_persons_entries() {
     let s = SqliteStore::in_memory().unwrap();
-    let ann = s.person("ann", "x").unwrap();
-    let bob = s.person("bob", "x").unwrap();
+    let ann = s.person(&Identity::local("ann"), "x").unwrap();
+    let bob = s.person(&Identity::local("bob"), "x").unwrap();
     let night = sample_records().remove(0);
     let id = s
         .add_record(ann, &night, &stamp("x"), OnDuplicate::Refuse)
@@ -169,7 +171,7 @@ fn one_person_never_sees_or_changes_another_persons_entries() {
 #[test]
 fn edit_delete_and_date_ranges() {
     let s = SqliteStore::in_memory().unwrap();
-    let me = s.person("me", "x").unwrap();
+    let me = s.person(&Identity::local("me"), "x").unwrap();
     for day in 1..=5 {
         let f = Record::Factor(Factor {
             date: date(2026, 11, day),
@@ -210,7 +212,7 @@ fn edit_delete_and_date_ranges() {
 fn the_database_refuses_what_validation_would_refuse() {
     // CHECK constraints are a second line of defence behind validation.
     let s = SqliteStore::in_memory().unwrap();
-    let me = s.person("me", "x").unwrap();
+    let me = s.person(&Identity::local("me"), "x").unwrap();
     let bad = Record::SideEffects(SideEffects {
         date: date(2026, 11, 1),
         diarrhea: 9,
@@ -283,7 +285,7 @@ fn migrates_from_every_earlier_schema_version_keeping_data() {
             let foods = s.imported_foods().unwrap();
             assert_eq!(foods[0].per_100g.magnesium_mg, Some(27.0), "from {start}");
         }
-        let me = s.person("me", "x").unwrap();
+        let me = s.person(&Identity::local("me"), "x").unwrap();
         if start >= 2 {
             let old: Vec<Record> = s
                 .records(me, None, None)
@@ -338,7 +340,7 @@ fn a_newer_database_is_refused_not_damaged() {
 fn backup_is_a_complete_consistent_copy() {
     let dir = tempfile::tempdir().unwrap();
     let s = SqliteStore::open(&dir.path().join("q.sqlite3")).unwrap();
-    let me = s.person("me", "x").unwrap();
+    let me = s.person(&Identity::local("me"), "x").unwrap();
     for r in sample_records() {
         s.add_record(me, &r, &stamp("x"), OnDuplicate::Refuse)
             .unwrap();
@@ -357,7 +359,7 @@ fn values_are_stored_with_their_types() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("q.sqlite3");
     let s = SqliteStore::open(&path).unwrap();
-    let me = s.person("me", "x").unwrap();
+    let me = s.person(&Identity::local("me"), "x").unwrap();
     for r in sample_records() {
         s.add_record(me, &r, &stamp("x"), OnDuplicate::Refuse)
             .unwrap();
