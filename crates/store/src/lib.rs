@@ -4,6 +4,8 @@
 //! its schema is versioned by numbered migrations (`migrations/sqlite/NNNN_*.sql`, tracked in
 //! `PRAGMA user_version`).
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod sqlite;
 
 pub use sqlite::{SqliteStore, APPLICATION_ID};
@@ -218,7 +220,8 @@ pub trait Store: Send + Sync {
     fn find_person(&self, identity: &Identity) -> Result<Option<PersonId>, StoreError>;
 
     /// Adds a diary record (already validated); returns its id. A second night, IRLS or side
-    /// effects entry for the same date is refused unless `on_duplicate` is `Replace`.
+    /// effects entry for the same date is refused unless `on_duplicate` is `Replace`. Values
+    /// outside the diary's scales are refused by the backend too (a second line of defence).
     fn add_record(
         &self,
         person: PersonId,
@@ -258,7 +261,9 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<StoredRecord>, StoreError>;
 
     /// Restores exported records (ids and stamps kept) into the person's empty diary, in one
-    /// transaction.
+    /// transaction (`NotEmpty` otherwise). Entries added later get ids no imported record has.
+    /// An import never touches another person's records: SQLite keeps ids unique per kind
+    /// across the database, so it refuses (`Conflict`) an id another person's record holds.
     fn import_records(
         &self,
         person: PersonId,
@@ -308,19 +313,25 @@ pub trait TrialStore: Send + Sync {
         seed: u64,
         stamp: &Stamp,
     ) -> Result<i64, StoreError>;
+    /// The person's trials, in the order they were created.
     fn trials(&self, person: PersonId) -> Result<Vec<StoredTrial>, StoreError>;
+    /// One of the person's trials (`NotFound` for another person's).
     fn trial(&self, person: PersonId, id: i64) -> Result<StoredTrial, StoreError>;
     /// The sealed seed (the allocation): callers must only use it for open trials, after
     /// unblinding, or for an early unblinding that they log.
     fn unseal_trial(&self, person: PersonId, id: i64) -> Result<u64, StoreError>;
+    /// Logs an unblinding; events are read back in the order they were logged.
     fn add_trial_event(
         &self,
         person: PersonId,
         id: i64,
         event: &TrialEvent,
     ) -> Result<(), StoreError>;
+    /// Records the guess for a period; a second guess for the same period replaces the first.
+    /// Guesses are read back by period.
     fn record_guess(&self, person: PersonId, id: i64, guess: &TrialGuess)
         -> Result<(), StoreError>;
+    /// Deletes a trial with its seal, events and guesses.
     fn delete_trial(&self, person: PersonId, id: i64) -> Result<(), StoreError>;
 }
 
