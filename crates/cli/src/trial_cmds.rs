@@ -1136,7 +1136,7 @@ pub fn simulate(db: &Path, which: Option<&str>, a: &Assumptions, seed: u64) -> R
         match store.add_record(person, &rec, &stamp, OnDuplicate::Refuse) {
             Ok(_) => written += 1,
             Err(quietlegs_store::StoreError::Duplicate { .. }) => {}
-            Err(e) => return Err(Failure::Internal(anyhow!(e))),
+            Err(e) => return Err(Failure::from(anyhow!(e))),
         }
     }
     outln!(
