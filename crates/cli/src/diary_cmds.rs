@@ -5,7 +5,7 @@ use anyhow::{anyhow, Context};
 use jiff::civil::Date;
 use quietlegs_core::clock::ClockTime;
 use quietlegs_core::diary::{
-    evening_of, Dose, Factor, FactorKind, FoodLog, IrlsEntry, Night, Record, SideEffects, Stamp,
+    evening_of, Dose, Factor, FactorKind, FoodLog, IrlsEntry, Night, Record, SideEffects,
     StoredRecord,
 };
 use quietlegs_core::export::{parse_export, to_csv, to_json};
@@ -20,74 +20,13 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
 /// The single person of a personal (SQLite) database.
-const DEFAULT_PERSON: &str = "me";
+pub const DEFAULT_PERSON: &str = "me";
 
-/// The local date, time and time zone now (the one place the diary reads the clock).
-pub struct Now {
-    pub date: Date,
-    pub time: ClockTime,
-    pub tz: String,
-    pub instant: String,
-}
+pub use quietlegs_app::Now;
 
-/// Checks the environment variables quietlegs reads, before any work is done: a value that is
-/// set but invalid is an error naming the variable, never silently ignored.
+/// Checks the environment variables quietlegs reads, before any work is done.
 pub fn check_environment() -> Result<(), Failure> {
-    if let Some(v) = std::env::var_os("QUIETLEGS_TODAY") {
-        let text = v.to_string_lossy();
-        let date = text.parse::<Date>().map_err(|_| {
-            bad_input(anyhow!(
-                "QUIETLEGS_TODAY: '{}' is not a date: use YYYY-MM-DD, or unset it to use the \
-                 real date",
-                quietlegs_core::text::escape_controls(&text)
-            ))
-        })?;
-        if date < quietlegs_core::diary::DATE_FLOOR {
-            return Err(bad_input(anyhow!(
-                "QUIETLEGS_TODAY: {date} is before {}: allowed {} or later",
-                quietlegs_core::diary::DATE_FLOOR,
-                quietlegs_core::diary::DATE_FLOOR
-            )));
-        }
-    }
-    Ok(())
-}
-
-impl Now {
-    /// The real clock, unless `QUIETLEGS_TODAY=YYYY-MM-DD` sets the date (for demonstrations
-    /// and tests that walk a trial forward in time; documented in docs/trial.md).
-    pub fn read() -> Self {
-        let mut z = jiff::Zoned::now();
-        if let Some(d) = std::env::var("QUIETLEGS_TODAY")
-            .ok()
-            .and_then(|s| s.parse::<Date>().ok())
-        {
-            if let Ok(moved) = z.with().date(d).build() {
-                z = moved;
-            }
-        }
-        let tz = z
-            .time_zone()
-            .iana_name()
-            .map(String::from)
-            .unwrap_or_else(|| z.offset().to_string());
-        Self {
-            date: z.date(),
-            time: ClockTime::from_minutes_wrapping(
-                i32::from(z.hour()) * 60 + i32::from(z.minute()),
-            ),
-            tz,
-            instant: z.timestamp().to_string(),
-        }
-    }
-
-    fn stamp(&self) -> Stamp {
-        Stamp {
-            created_at: self.instant.clone(),
-            updated_at: self.instant.clone(),
-            tz: self.tz.clone(),
-        }
-    }
+    Ok(quietlegs_app::clock::check_environment()?)
 }
 
 /// `--date`: YYYY-MM-DD, "today" or "yesterday"; absent: `default`.

@@ -180,6 +180,12 @@ enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// The web app on this machine: open the printed address in a browser.
+    Serve {
+        /// Address to listen on (this machine only: 127.0.0.1 or ::1; port 0 picks a free one).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+    },
 }
 
 #[derive(Subcommand)]
@@ -484,6 +490,81 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
+impl From<quietlegs_app::AppError> for Failure {
+    fn from(e: quietlegs_app::AppError) -> Self {
+        app_failure(e, None)
+    }
+}
+
+/// A use case's failure at the command line: its field named as the flag or argument the person
+/// typed, the exit code from its kind (in `quietlegs_app::ErrorKind`), and `prefix` (a file name)
+/// before the message.
+pub(crate) fn app_failure(e: quietlegs_app::AppError, prefix: Option<&str>) -> Failure {
+    use quietlegs_app::ErrorKind;
+    let mut text = match e.field {
+        Some(f) => format!("{}: {}", cli_field(f), e.message),
+        None => e.message.clone(),
+    };
+    if let (Some(p), None) = (prefix, e.field) {
+        text = format!("{p}: {text}");
+    }
+    let error = anyhow!(text.clone());
+    match e.kind {
+        ErrorKind::BadInput | ErrorKind::NotFound | ErrorKind::Conflict => Failure::BadInput(error),
+        ErrorKind::Unavailable => Failure::Unavailable(error),
+        ErrorKind::Internal => Failure::Internal(match e.source {
+            Some(source) => anyhow!(source).context(text),
+            None => error,
+        }),
+    }
+}
+
+/// How the command line names a use case's field: positional arguments in capitals, options as
+/// `--flag`, environment variables as they are.
+fn cli_field(field: &str) -> String {
+    const POSITIONAL: [&str; 3] = ["period", "arm", "trial"];
+    if POSITIONAL.contains(&field) {
+        field.to_uppercase()
+    } else if field.starts_with("QUIETLEGS_") {
+        field.to_string()
+    } else {
+        format!("--{}", field.replace('_', "-"))
+    }
+}
+
+/// `quietlegs serve`: the web app on loopback.
+fn serve(
+    db: &std::path::Path,
+    data: ReferenceData,
+    addr: std::net::SocketAddr,
+) -> Result<(), Failure> {
+    if !addr.ip().is_loopback() {
+        return Err(bad_input(anyhow!(
+            "--addr: {addr} is reachable from other machines; quietlegs serves only this machine \
+             (127.0.0.1 or ::1) until password log-in is available"
+        )));
+    }
+    let store = diary_cmds::open_store(db)?;
+    let state = quietlegs_web::WebState::new(store, data, &[]);
+    quietlegs_web::serve_blocking(addr, state, |bound| {
+        eprintln!(
+            "quietlegs is serving {} on http://{bound}/ (Ctrl-C stops it)",
+            db.display()
+        );
+    })
+    .map_err(|e| {
+        let e = anyhow!(e).context(format!("serving on {addr}"));
+        if e.chain().any(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::AddrInUse)
+        }) {
+            Failure::Unavailable(e)
+        } else {
+            Failure::Internal(e)
+        }
+    })
+}
+
 /// Exit code for a temporary failure of the environment (sysexits.h EX_TEMPFAIL).
 const EXIT_UNAVAILABLE: u8 = 75;
 
@@ -538,6 +619,12 @@ pub(crate) fn emit(text: &str) -> Result<(), Failure> {
 fn run(cli: Cli) -> Result<(), Failure> {
     diary_cmds::check_environment()?;
     let data = ReferenceData::shipped().context("loading the shipped reference tables")?;
+    // The clock is read once per command; every use case gets the same moment.
+    let now = quietlegs_app::Now::read();
+    let ctx = quietlegs_app::Context {
+        now: &now,
+        reference: &data,
+    };
     let db = quietlegs_store::database_path(cli.db.clone()).map_err(bad_input)?;
     match cli.command {
         Command::Plan { profile, output } => {
@@ -661,7 +748,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
             output.json,
         )?,
         Command::Log { entry } => {
-            let now = diary_cmds::Now::read();
             let (record, replace, json_out) = match entry {
                 LogCommand::Night {
                     date,
@@ -772,14 +858,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
             id,
             sets,
             yes,
-        } => diary_cmds::edit(&db, &data, &diary_cmds::Now::read(), &kind, id, &sets, yes)?,
-        Command::Delete { kind, id, yes } => {
-            diary_cmds::delete(&db, &diary_cmds::Now::read(), &kind, id, yes)?
-        }
+        } => diary_cmds::edit(&db, &data, &now, &kind, id, &sets, yes)?,
+        Command::Delete { kind, id, yes } => diary_cmds::delete(&db, &now, &kind, id, yes)?,
         Command::Export { format, output } => diary_cmds::export(&db, &format, output.as_deref())?,
-        Command::Import { file } => {
-            diary_cmds::import(&db, &data, &diary_cmds::Now::read(), &file)?
-        }
+        Command::Import { file } => diary_cmds::import(&db, &data, &now, &file)?,
         Command::Backup { path } => diary_cmds::backup(&db, &path)?,
         Command::Insights { output } => insight_cmds::run_insights(&db, &data, output.json)?,
         Command::Reminders {
@@ -788,30 +870,30 @@ fn run(cli: Cli) -> Result<(), Failure> {
             diary_at,
         } => insight_cmds::reminders(&db, &data, &profile, &ics, diary_at.as_deref())?,
         Command::Trial { command } => match command {
-            TrialCommand::New { args, output } => trial_cmds::new(&db, &data, &args, output.json)?,
+            TrialCommand::New { args, output } => trial_cmds::new(&ctx, &db, &args, output.json)?,
             TrialCommand::List => trial_cmds::list(&db)?,
             TrialCommand::Status { trial, output } => {
-                trial_cmds::status(&db, trial.as_deref(), output.json)?
+                trial_cmds::status(&ctx, &db, trial.as_deref(), output.json)?
             }
             TrialCommand::Calendar { trial, ics } => {
                 trial_cmds::calendar(&db, trial.as_deref(), ics.as_deref())?
             }
             TrialCommand::Guess { period, arm, trial } => {
-                trial_cmds::guess(&db, trial.as_deref(), period, &arm)?
+                trial_cmds::guess(&ctx, &db, trial.as_deref(), period, &arm)?
             }
             TrialCommand::Unblind {
                 trial,
                 early,
                 reason,
-            } => trial_cmds::unblind(&db, trial.as_deref(), early, reason.as_deref())?,
+            } => trial_cmds::unblind(&ctx, &db, trial.as_deref(), early, reason.as_deref())?,
             TrialCommand::Analyze {
                 trial,
                 csv,
                 csv_options,
                 output,
             } => trial_cmds::analyze_cmd(
+                &ctx,
                 &db,
-                &data,
                 trial.as_deref(),
                 csv.as_deref(),
                 &csv_options,
@@ -828,13 +910,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 seed,
                 output,
             } => trial_cmds::power_cmd(
-                &data,
+                &ctx,
                 &design,
-                effect,
-                sd,
-                rho,
-                drift,
-                missing,
+                &trial_cmds::PowerFlags {
+                    effect,
+                    sd,
+                    rho,
+                    drift,
+                    missing,
+                },
                 sims,
                 seed,
                 output.json,
@@ -846,26 +930,24 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 rho,
                 missing,
                 seed,
-            } => {
-                if !(sd > 0.0 && (-0.95..=0.95).contains(&rho) && (0.0..=0.9).contains(&missing)) {
-                    return Err(bad_input(anyhow!(
-                        "--sd must be more than 0, --rho -0.95 to 0.95, --missing 0 to 0.9"
-                    )));
-                }
-                let a = quietlegs_core::trial::power::Assumptions {
+            } => trial_cmds::simulate(
+                &ctx,
+                &db,
+                trial.as_deref(),
+                &trial_cmds::PowerFlags {
                     effect,
                     sd,
                     rho,
-                    drift_per_day: 0.0,
-                    baseline: 5.0,
+                    drift: 0.0,
                     missing,
-                };
-                trial_cmds::simulate(&db, trial.as_deref(), &a, seed)?
-            }
+                },
+                seed,
+            )?,
             TrialCommand::Report { trial, svg, output } => {
-                trial_cmds::report(&db, &data, trial.as_deref(), svg.as_deref(), output.json)?
+                trial_cmds::report(&ctx, &db, trial.as_deref(), svg.as_deref(), output.json)?
             }
         },
+        Command::Serve { addr } => serve(&db, data, addr)?,
         Command::About { output } => {
             if output.json {
                 print_json(&render::about_json(&data))?;

@@ -470,7 +470,7 @@ pub fn intake_text(s: &IntakeSummary, foods: &[FoodEaten], ul_known: bool) -> St
 
 use quietlegs_core::trial::analysis::{BayesSummary, TrialAnalysis};
 use quietlegs_core::trial::data::TrialData;
-use quietlegs_core::trial::design::{AnalysisPlan, TrialDesign};
+use quietlegs_core::trial::design::TrialDesign;
 
 /// The outcome in words.
 pub fn outcome_name(o: quietlegs_core::trial::design::Outcome) -> &'static str {
@@ -571,27 +571,12 @@ pub fn trial_text(a: &TrialAnalysis) -> String {
     out
 }
 
-/// What the report shows besides the analysis.
-pub struct ReportContext<'a> {
-    pub name: &'a str,
-    pub plan: &'a AnalysisPlan,
-    pub plan_hash: &'a str,
-    pub design: &'a TrialDesign,
-    pub periods_done: usize,
-    pub events: &'a [quietlegs_store::TrialEvent],
-    /// (period, guess, actual arm)
-    pub guesses: &'a [(usize, String, String)],
-    /// (arm, side-effect days logged, sum of scores)
-    pub side_effects: &'a [(String, usize, f64)],
-    pub analysis: &'a TrialAnalysis,
-}
-
 /// The trial report, in the order of the CENT 2015 checklist (design, participant flow,
 /// interventions, outcomes, methods, results, harms), written for a clinician's two minutes.
-pub fn trial_report(c: &ReportContext<'_>) -> String {
+pub fn trial_report(c: &quietlegs_app::trial::TrialReport) -> String {
     let mut out = String::new();
-    let d = c.design;
-    let title = format!("n-of-1 trial report: {}", c.name);
+    let d = &c.design;
+    let title = format!("n-of-1 trial report: {}", c.trial);
     let _ = writeln!(out, "{title}\n{}", "=".repeat(title.chars().count()));
     para(&mut out, "", quietlegs_core::DISCLAIMER);
     heading(&mut out, "Verdict");
@@ -614,7 +599,7 @@ pub fn trial_report(c: &ReportContext<'_>) -> String {
     let _ = writeln!(
         out,
         "  {} of {} periods completed; started {}.",
-        c.periods_done,
+        c.periods_completed,
         schedule.len(),
         d.start
     );
@@ -647,28 +632,24 @@ pub fn trial_report(c: &ReportContext<'_>) -> String {
                 let _ = writeln!(out, "  UNBLINDED EARLY at {}: {}", e.at, e.detail);
             }
         }
-        let right = c.guesses.iter().filter(|(_, g, a)| g == a).count();
-        let n = c.guesses.len();
-        if n == 0 {
-            let _ = writeln!(
-                out,
-                "  No end-of-period guesses were recorded: blinding integrity cannot be assessed."
-            );
-        } else {
-            let k = d.arms.len() as f64;
-            // One-sided binomial P(X >= right) under guessing at chance 1/K.
-            let p_chance: f64 = (right..=n)
-                .map(|x| {
-                    let comb = (0..x).fold(1.0, |acc, i| acc * (n - i) as f64 / (i + 1) as f64);
-                    comb * (1.0 / k).powi(x as i32) * (1.0 - 1.0 / k).powi((n - x) as i32)
-                })
-                .sum();
-            let _ = writeln!(
-                out,
-                "  Guesses: {right} of {n} periods guessed right (chance {:.0} %); P(at least this many by chance) = {p_chance:.2}. {}",
-                100.0 / k,
-                if p_chance < 0.05 { "The participant could probably tell the arms apart: treat the verdict with caution." } else { "No sign that blinding failed." }
-            );
+        match &c.blinding {
+            None => {
+                let _ = writeln!(
+                    out,
+                    "  No end-of-period guesses were recorded: blinding integrity cannot be assessed."
+                );
+            }
+            Some(b) => {
+                let _ = writeln!(
+                    out,
+                    "  Guesses: {} of {} periods guessed right (chance {:.0} %); P(at least this many by chance) = {:.2}. {}",
+                    b.right,
+                    b.guesses,
+                    b.chance * 100.0,
+                    b.p_by_chance,
+                    if b.probably_unblinded { "The participant could probably tell the arms apart: treat the verdict with caution." } else { "No sign that blinding failed." }
+                );
+            }
         }
     } else {
         let _ = writeln!(out, "  Open label: the participant knew the arm. Expectation may explain part of any difference.");
@@ -676,14 +657,17 @@ pub fn trial_report(c: &ReportContext<'_>) -> String {
     heading(&mut out, "Statistical methods (CENT 12)");
     para(&mut out, "  ", "Primary: normal model with one mean per arm and AR(1) errors over the day grid (missing nights handled by the exact likelihood), vague priors as in nof1ins, posterior by deterministic quadrature over the autocorrelation. Sensitivity: the same without autocorrelation; with a linear trend (period effects, drift); the cycle-blocked ANOVA of period means (Senn); the randomization test over this design's own allocations. Carry-over: handled by discarding each period's run-in nights.");
     heading(&mut out, "Results (CENT 17)");
-    out.push_str(&trial_text(c.analysis));
+    out.push_str(&trial_text(&c.analysis));
     heading(&mut out, "Side effects (CENT 19)");
-    for (arm, n, total) in c.side_effects {
-        let _ =
-            writeln!(
+    for a in &c.side_effects_by_arm {
+        let _ = writeln!(
             out,
-            "  {arm:<12} {n} days logged, mean total score {} (diarrhea + nausea + cramps, 0-9)",
-            if *n > 0 { format!("{:.2}", total / *n as f64) } else { "-".into() }
+            "  {:<12} {} days logged, mean total score {} (diarrhea + nausea + cramps, 0-9)",
+            a.arm,
+            a.days_logged,
+            a.mean_score
+                .map(|m| format!("{m:.2}"))
+                .unwrap_or_else(|| "-".into())
         );
     }
     out

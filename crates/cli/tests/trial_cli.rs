@@ -409,7 +409,7 @@ fn csv_analysis_refuses_what_cannot_be_analysed() {
             &abbaab(true),
             &["--treatment", "B", "--control", "B"],
         ),
-        "--treatment 'B' and --control 'B' are the same condition",
+        "--treatment: 'B' and the control 'B' are the same condition",
     );
     // Days outside the documented range, including gaps of 2^31 and more and days near
     // i64::MAX (which used to panic or wrap).

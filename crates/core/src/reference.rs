@@ -367,6 +367,16 @@ pub struct TrialRule {
     pub verdict_sources: Vec<String>,
     pub randomization_exact_max: u64,
     pub randomization_monte_carlo: u64,
+    /// `trial power` recommends the fewest candidate cycles reaching a confident verdict in at
+    /// least this share of simulated trials.
+    pub planning_power: f64,
+    pub power_cycle_candidates: Vec<u32>,
+    /// Where simulated nightly severities start (0-10 scale).
+    pub simulation_baseline_severity: f64,
+    pub planning_sources: Vec<String>,
+    /// Level of the one-sided binomial test of end-of-period guesses against chance.
+    pub blinding_guess_alpha: f64,
+    pub blinding_sources: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -556,6 +566,8 @@ impl ReferenceData {
             &r.trial.mcid_nightly_severity_sources,
             &r.trial.mcid_weekly_irls_sources,
             &r.trial.verdict_sources,
+            &r.trial.planning_sources,
+            &r.trial.blinding_sources,
         ] {
             out.extend(list.iter().map(|s| ("rules.toml", s.as_str())));
         }
@@ -668,6 +680,23 @@ impl ReferenceData {
                     );
                 }
             }
+        }
+        let trial = &self.rules.trial;
+        if !(trial.planning_power > 0.0 && trial.planning_power < 1.0)
+            || trial.power_cycle_candidates.is_empty()
+            || trial
+                .power_cycle_candidates
+                .windows(2)
+                .any(|w| w[0] >= w[1])
+            || !(trial.blinding_guess_alpha > 0.0 && trial.blinding_guess_alpha < 0.5)
+            || !(0.0..=10.0).contains(&trial.simulation_baseline_severity)
+        {
+            return inconsistent(
+                "rules.toml",
+                "[trial]: planning_power and blinding_guess_alpha must be probabilities, the \
+                 cycle candidates increasing, the baseline on the 0-10 scale"
+                    .to_string(),
+            );
         }
         for c in &self.rules.kidney_unknown.risk_conditions {
             if !self.rules.condition.iter().any(|r| &r.id == c) {

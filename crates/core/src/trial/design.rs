@@ -364,6 +364,104 @@ impl AnalysisPlan {
     pub fn commits_to(&self, seed: u64) -> bool {
         self.allocation_commitment == hex(&Sha256::digest(format!("quietlegs-allocation:{seed}")))
     }
+
+    /// The number of periods (arms x cycles).
+    pub fn periods(&self) -> usize {
+        self.arms.len() * self.cycles as usize
+    }
+
+    /// Days from the start of one period to the start of the next (period plus washout).
+    fn stride_days(&self) -> i64 {
+        i64::from(self.period_days) + i64::from(self.washout_days)
+    }
+
+    /// The calendar of period `index` (0-based), in days from the start: the same for every
+    /// allocation, so it can be shown while the trial is blinded.
+    pub fn period_calendar(&self, index: usize) -> PeriodCalendar {
+        let first_day = index as i64 * self.stride_days();
+        PeriodCalendar {
+            period: index + 1,
+            first_day,
+            analysed_from_day: first_day + i64::from(self.run_in_days),
+            last_day: first_day + i64::from(self.period_days) - 1,
+        }
+    }
+
+    /// The last night of the trial (days from the start).
+    pub fn last_day(&self) -> i64 {
+        self.period_calendar(self.periods().saturating_sub(1))
+            .last_day
+    }
+
+    /// Day number of a date (start = 0).
+    pub fn day_of(&self, date: Date) -> i64 {
+        (date - self.start).get_days() as i64
+    }
+
+    pub fn date_of(&self, day: i64) -> Date {
+        self.start
+            .checked_add(jiff::Span::new().days(day))
+            .unwrap_or(self.start)
+    }
+
+    /// Where `date` falls in the trial (periods by number only: never the arm).
+    pub fn phase_on(&self, date: Date) -> TrialPhase {
+        let day = self.day_of(date);
+        if day < 0 {
+            return TrialPhase::NotStarted {
+                days_to_start: -day,
+            };
+        }
+        if day > self.last_day() {
+            return TrialPhase::Over;
+        }
+        let index = (day / self.stride_days()) as usize;
+        let day_in_period = day % self.stride_days() + 1;
+        if day_in_period > i64::from(self.period_days) {
+            TrialPhase::Washout {
+                after_period: index + 1,
+            }
+        } else {
+            TrialPhase::InPeriod {
+                period: index + 1,
+                day_in_period,
+                run_in: day_in_period <= i64::from(self.run_in_days),
+            }
+        }
+    }
+}
+
+/// A period's days (from the trial's start, day 0) without its arm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PeriodCalendar {
+    /// 1-based, as the containers are numbered.
+    pub period: usize,
+    pub first_day: i64,
+    /// Nights before this are run-in, not analysed.
+    pub analysed_from_day: i64,
+    pub last_day: i64,
+}
+
+/// Where a date falls in a trial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "phase", rename_all = "kebab-case")]
+pub enum TrialPhase {
+    NotStarted {
+        days_to_start: i64,
+    },
+    InPeriod {
+        /// 1-based.
+        period: usize,
+        /// 1-based day inside the period.
+        day_in_period: i64,
+        /// The night is in the period's run-in (not analysed).
+        run_in: bool,
+    },
+    /// Between two periods.
+    Washout {
+        after_period: usize,
+    },
+    Over,
 }
 
 #[cfg(test)]
@@ -371,6 +469,68 @@ mod tests {
     use super::*;
     use crate::reference::ReferenceData;
     use jiff::civil::date;
+
+    #[test]
+    fn the_plan_calendar_matches_the_schedule_and_places_every_date() {
+        let mut d = design(7);
+        d.period_days = 10;
+        d.run_in_days = 3;
+        d.washout_days = 2;
+        d.cycles = 2;
+        let plan = AnalysisPlan::new(&d, &ReferenceData::shipped().unwrap().rules.trial);
+        // 2 arms x 2 cycles = 4 periods of 10 nights with 2-night washouts: periods start on
+        // days 0, 12, 24, 36; the last night is day 36 + 9 = 45.
+        assert_eq!(plan.periods(), 4);
+        assert_eq!(plan.last_day(), 45);
+        assert_eq!(plan.last_day(), d.last_day());
+        for p in d.schedule() {
+            let c = plan.period_calendar(p.index);
+            assert_eq!(
+                (c.first_day, c.analysed_from_day, c.last_day),
+                (p.first_day, p.analysed_from_day, p.last_day)
+            );
+        }
+        let on = |day: i64| plan.phase_on(plan.date_of(day));
+        assert_eq!(
+            plan.phase_on(plan.date_of(-3)),
+            TrialPhase::NotStarted { days_to_start: 3 }
+        );
+        assert_eq!(
+            on(0),
+            TrialPhase::InPeriod {
+                period: 1,
+                day_in_period: 1,
+                run_in: true
+            }
+        );
+        assert_eq!(
+            on(3),
+            TrialPhase::InPeriod {
+                period: 1,
+                day_in_period: 4,
+                run_in: false
+            }
+        );
+        assert_eq!(on(10), TrialPhase::Washout { after_period: 1 });
+        assert_eq!(on(11), TrialPhase::Washout { after_period: 1 });
+        assert_eq!(
+            on(12),
+            TrialPhase::InPeriod {
+                period: 2,
+                day_in_period: 1,
+                run_in: true
+            }
+        );
+        assert_eq!(
+            on(45),
+            TrialPhase::InPeriod {
+                period: 4,
+                day_in_period: 10,
+                run_in: false
+            }
+        );
+        assert_eq!(on(46), TrialPhase::Over);
+    }
 
     fn design(seed: u64) -> TrialDesign {
         let rule = ReferenceData::shipped().unwrap().rules.trial;

@@ -1,0 +1,167 @@
+//! Typed failures of the use cases, mapped in one place to exit codes (CLI) and HTTP statuses
+//! (web API).
+
+use quietlegs_store::StoreError;
+use serde::Serialize;
+
+/// What went wrong, by what the person (or the caller) can do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    /// The request is wrong (a value out of range, a missing field, a refused action): fix it.
+    BadInput,
+    /// What was asked for does not exist (for this person).
+    NotFound,
+    /// It would clash with what is stored (a duplicate): nothing was written.
+    Conflict,
+    /// The environment cannot serve now (database busy, read-only, disk full): try again.
+    Unavailable,
+    /// A fault of quietlegs or of damaged data.
+    Internal,
+}
+
+impl ErrorKind {
+    /// The CLI's exit code: 2 for anything the person can fix, 75 (sysexits EX_TEMPFAIL) for
+    /// "try again", 1 for an internal error.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::BadInput | Self::NotFound | Self::Conflict => 2,
+            Self::Unavailable => 75,
+            Self::Internal => 1,
+        }
+    }
+
+    /// The HTTP status of the JSON API.
+    pub fn http_status(self) -> u16 {
+        match self {
+            Self::BadInput => 400,
+            Self::NotFound => 404,
+            Self::Conflict => 409,
+            Self::Unavailable => 503,
+            Self::Internal => 500,
+        }
+    }
+}
+
+/// A failed use case: its kind, the input field it concerns (named as in the domain, e.g.
+/// `start`, `period`; each surface renders it as its own flag or form field) and a message.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", self.display())]
+pub struct AppError {
+    pub kind: ErrorKind,
+    pub field: Option<&'static str>,
+    pub message: String,
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl AppError {
+    pub fn new(kind: ErrorKind, field: Option<&'static str>, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            field,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// Bad input in `field`.
+    pub fn field(field: &'static str, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::BadInput, Some(field), message)
+    }
+
+    /// Bad input not tied to one field (an action refused in this state).
+    pub fn refused(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::BadInput, None, message)
+    }
+
+    pub fn not_found(field: Option<&'static str>, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound, field, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Internal, None, message)
+    }
+
+    /// Adds what was being done to the message ("reading the diary: ...").
+    pub fn context(mut self, doing: &str) -> Self {
+        self.message = format!("{doing}: {}", self.message);
+        self
+    }
+
+    fn display(&self) -> String {
+        match self.field {
+            Some(f) => format!("{f}: {}", self.message),
+            None => self.message.clone(),
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        let kind = store_error_kind(&e);
+        Self {
+            kind,
+            field: None,
+            message: e.to_string(),
+            source: Some(Box::new(e)),
+        }
+    }
+}
+
+/// Store failures keep the kind the store gives them (`StoreError::kind`, where each variant
+/// is classified once); this only translates it.
+fn store_error_kind(e: &StoreError) -> ErrorKind {
+    use quietlegs_store::ErrorKind as StoreKind;
+    match e.kind() {
+        StoreKind::BadInput => ErrorKind::BadInput,
+        StoreKind::NotFound => ErrorKind::NotFound,
+        StoreKind::Conflict => ErrorKind::Conflict,
+        StoreKind::Unavailable => ErrorKind::Unavailable,
+        StoreKind::Internal => ErrorKind::Internal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_map_to_the_documented_exit_codes_and_statuses() {
+        let table = [
+            (ErrorKind::BadInput, 2, 400),
+            (ErrorKind::NotFound, 2, 404),
+            (ErrorKind::Conflict, 2, 409),
+            (ErrorKind::Unavailable, 75, 503),
+            (ErrorKind::Internal, 1, 500),
+        ];
+        for (kind, exit, status) in table {
+            assert_eq!(
+                (kind.exit_code(), kind.http_status()),
+                (exit, status),
+                "{kind:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn environment_failures_are_unavailable_not_internal() {
+        assert_eq!(
+            AppError::from(StoreError::Busy).kind,
+            ErrorKind::Unavailable
+        );
+        assert_eq!(
+            AppError::from(StoreError::DiskFull("x".into())).kind,
+            ErrorKind::Unavailable
+        );
+        assert_eq!(
+            AppError::from(StoreError::Duplicate {
+                kind: "night".into(),
+                date: "2026-01-01".into(),
+                id: 1
+            })
+            .kind,
+            ErrorKind::Conflict
+        );
+    }
+}

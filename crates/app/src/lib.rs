@@ -1,0 +1,21 @@
+//! quietlegs use cases. Every surface (the CLI today, the web app and the clinic server next)
+//! calls these functions over a store and a [`Context`]; they return typed, `Serialize`
+//! results, so the JSON a surface prints is the serialization of these types, and the rules
+//! (the blinding gate above all) cannot be forgotten by a surface.
+
+pub mod clock;
+pub mod error;
+pub mod trial;
+
+pub use clock::Now;
+pub use error::{AppError, ErrorKind};
+
+use quietlegs_core::ReferenceData;
+
+/// What every use case may read besides the store: the moment of the command (read once) and
+/// the reference data (loaded once per process).
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    pub now: &'a Now,
+    pub reference: &'a ReferenceData,
+}
