@@ -26,17 +26,25 @@ const fail = (msg) => { failures.push(msg); console.error(`FAIL ${msg}`); };
 const env = { ...process.env };
 delete env.QUIETLEGS_TODAY;
 delete env.QUIETLEGS_DB;
-const server = spawn(binary, ["serve", "--db", join(work, "db.sqlite3"), "--addr", "127.0.0.1:0"], { env });
-const base = await new Promise((ok, no) => {
-  let err = "";
-  server.stderr.on("data", (d) => {
-    err += d;
-    const m = err.match(/on (http:\/\/127\.0\.0\.1:\d+)\//);
-    if (m) ok(m[1]);
+function startServer(args) {
+  const server = spawn(binary, ["serve", "--addr", "127.0.0.1:0", ...args], { env });
+  const base = new Promise((ok, no) => {
+    let err = "";
+    server.stderr.on("data", (d) => {
+      err += d;
+      const m = err.match(/on (http:\/\/127\.0\.0\.1:\d+)\//);
+      if (m) ok(m[1]);
+    });
+    server.on("exit", (code) => no(new Error(`server exited ${code}: ${err}`)));
+    setTimeout(() => no(new Error(`server did not start: ${err}`)), 20000);
   });
-  server.on("exit", (code) => no(new Error(`server exited ${code}: ${err}`)));
-  setTimeout(() => no(new Error(`server did not start: ${err}`)), 20000);
-});
+  return { server, base };
+}
+const { server, base: basePromise } = startServer(["--db", join(work, "db.sqlite3")]);
+const base = await basePromise;
+// The demonstration (a temporary database of its own): every page populated.
+const { server: demoServer, base: demoPromise } = startServer(["--demo"]);
+const demo = await demoPromise;
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
@@ -50,6 +58,8 @@ async function audit(page, name) {
   const result = await page.evaluate(async () => await window.axe.run(document, {
     runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] },
   }));
+  if (result.passes.length < 10) fail(`${name}: axe checked too little (${result.passes.length} rules passed)`);
+  console.log(`${name}: axe ${result.passes.length} rules passed, ${result.violations.length} violations`);
   for (const v of result.violations) {
     const line = `${name}: axe ${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`;
     if (v.impact === "serious" || v.impact === "critical") fail(line); else console.log(`note ${line}`);
@@ -105,12 +115,24 @@ try {
       await audit(page, `${path} (${scheme})`);
       await shoot(page, `${path}-${scheme}`);
     }
+    // The demonstration: 20 weeks of history and a finished, unblinded trial with its result.
+    for (const path of ["history", "trial"]) {
+      await page.goto(`${demo}/${path}`);
+      await audit(page, `demo ${path} (${scheme})`);
+      await shoot(page, `demo-${path}-${scheme}`);
+    }
+    const result = await page.locator("#result-h").count();
+    if (result !== 1) fail(`demo trial (${scheme}): no result section`);
+    const arms = await page.locator("tbody tr").allInnerTexts();
+    if (!arms.some((r) => r.includes("magnesium")) || !arms.some((r) => r.includes("placebo")))
+      fail(`demo trial (${scheme}): the unblinded periods do not name their arms`);
     if (errors.length) fail(`console errors (${scheme}): ${errors.join(" | ")}`);
     await context.close();
   }
 } finally {
   await browser.close();
   server.kill("SIGINT");
+  demoServer.kill("SIGINT");
   rmSync(work, { recursive: true, force: true });
 }
 

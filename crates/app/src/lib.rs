@@ -4,6 +4,7 @@
 //! (the blinding gate above all) cannot be forgotten by a surface.
 
 pub mod clock;
+pub mod demo;
 pub mod error;
 pub mod trial;
 

@@ -450,7 +450,10 @@ pub fn status<S: Store + TrialStore>(
         TrialPhase::NotStarted { days_to_start } => {
             format!("The trial starts on {} (in {days_to_start} day(s)).", p.start)
         }
-        TrialPhase::Over => "The trial's periods are over: unblind and analyse it (`quietlegs trial unblind`, then `quietlegs trial analyze`).".to_string(),
+        TrialPhase::Over if t.arms_visible() => {
+            "The trial's periods are over: its result is ready in the trial report.".to_string()
+        }
+        TrialPhase::Over => "The trial's periods are over: unblind it to see which container held what, then read the trial report.".to_string(),
         TrialPhase::Washout { .. } => "Tonight: washout (take nothing from the trial).".to_string(),
         TrialPhase::InPeriod { period, day_in_period, run_in } => match &arm {
             Some(arm) => format!(

@@ -185,6 +185,10 @@ enum Command {
         /// Address to listen on (this machine only: 127.0.0.1 or ::1; port 0 picks a free one).
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
+        /// Fill a demonstration diary (20 weeks and a finished blinded trial) first: in a
+        /// temporary database, removed at exit, unless --db names one (which must be empty).
+        #[arg(long)]
+        demo: bool,
     },
 }
 
@@ -534,9 +538,10 @@ fn cli_field(field: &str) -> String {
 
 /// `quietlegs serve`: the web app on loopback.
 fn serve(
+    ctx: &quietlegs_app::Context<'_>,
     db: &std::path::Path,
-    data: ReferenceData,
     addr: std::net::SocketAddr,
+    demo: bool,
 ) -> Result<(), Failure> {
     if !addr.ip().is_loopback() {
         return Err(bad_input(anyhow!(
@@ -545,7 +550,15 @@ fn serve(
         )));
     }
     let store = diary_cmds::open_store(db)?;
-    let state = quietlegs_web::WebState::new(store, data, &[]);
+    if demo {
+        let person = diary_cmds::me(&store, ctx.now)?;
+        let filled = quietlegs_app::demo::fill(&store, person, ctx, rand::random())?;
+        eprintln!(
+            "Demonstration diary: {} entries from {} to {} and the finished trial '{}'.",
+            filled.records, filled.from, filled.to, filled.trial
+        );
+    }
+    let state = quietlegs_web::WebState::new(store, ctx.reference.clone(), &[]);
     quietlegs_web::serve_blocking(addr, state, |bound| {
         eprintln!(
             "quietlegs is serving {} on http://{bound}/ (Ctrl-C stops it)",
@@ -947,7 +960,20 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 trial_cmds::report(&ctx, &db, trial.as_deref(), svg.as_deref(), output.json)?
             }
         },
-        Command::Serve { addr } => serve(&db, data, addr)?,
+        Command::Serve { addr, demo } => {
+            // The demonstration never goes into the default or QUIETLEGS_DB diary unasked.
+            let temporary = match (demo, &cli.db) {
+                (true, None) => {
+                    Some(tempfile::tempdir().context("creating a temporary folder for the demo")?)
+                }
+                _ => None,
+            };
+            let db = match &temporary {
+                Some(dir) => dir.path().join("demo.sqlite3"),
+                None => db,
+            };
+            serve(&ctx, &db, addr, demo)?
+        }
         Command::About { output } => {
             if output.json {
                 print_json(&render::about_json(&data))?;

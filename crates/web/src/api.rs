@@ -22,6 +22,7 @@ pub fn routes() -> Router<WebState> {
         .route("/nights", get(list_nights).post(log_night))
         .route("/trial/status", get(trial_status))
         .route("/openapi.json", get(openapi))
+        .route("/health", get(health))
 }
 
 /// The OpenAPI 3 description of the API.
@@ -31,10 +32,16 @@ pub fn routes() -> Router<WebState> {
         title = "quietlegs API",
         description = "The nightly diary and the n-of-1 trial of quietlegs. Informational software: not medical advice."
     ),
-    paths(log_night, list_nights, trial_status),
+    paths(log_night, list_nights, trial_status, health),
     components(schemas(NightInput, NightEntry, ErrorBody, TrialStatus, Adherence))
 )]
 pub struct ApiDoc;
+
+/// The server is up (no store access: the baseline of the load benchmark, and for monitors).
+#[utoipa::path(get, path = "/api/v1/health", responses((status = 204, description = "Up")))]
+async fn health() -> StatusCode {
+    StatusCode::NO_CONTENT
+}
 
 async fn openapi() -> impl IntoResponse {
     Json(ApiDoc::openapi())

@@ -371,25 +371,101 @@ async fn history_page(
 struct TrialTemplate {
     nav: &'static str,
     status: Option<TrialStatus>,
+    result: Option<TrialResult>,
+}
+
+/// The result of an open or unblinded trial, as the page shows it.
+struct TrialResult {
+    verdict_label: String,
+    verdict_text: String,
+    effect: String,
+    interval: String,
+    p_benefit: String,
+    p_mcid: String,
+    mcid: String,
+    periods_done: String,
+    blinding: Option<String>,
+    periods: Vec<(usize, String, usize, String)>,
+}
+
+fn trial_result(r: &quietlegs_app::trial::TrialReport) -> TrialResult {
+    let a = &r.analysis;
+    let m = &a.models.ar1;
+    TrialResult {
+        verdict_label: {
+            // "no-meaningful-benefit" -> "No meaningful benefit"
+            let words = a.verdict.label.replace('-', " ");
+            let mut c = words.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect())
+                .unwrap_or_default()
+        },
+        verdict_text: a.verdict.text.clone(),
+        effect: format!("{:+.1}", m.mean),
+        interval: format!("{:+.1} to {:+.1}", m.ci95[0], m.ci95[1]),
+        p_benefit: format!("{:.0} %", m.p_benefit * 100.0),
+        p_mcid: format!("{:.0} %", m.p_mcid * 100.0),
+        mcid: format!("{}", a.mcid),
+        periods_done: format!("{} of {}", r.periods_completed, r.periods_planned),
+        blinding: r.blinding.as_ref().map(|b| {
+            format!(
+                "{} of {} end-of-period guesses right (chance {:.0} %; P by chance {:.2}){}",
+                b.right,
+                b.guesses,
+                b.chance * 100.0,
+                b.p_by_chance,
+                if b.probably_unblinded {
+                    ": the arms could probably be told apart, so expectation may explain part of the difference."
+                } else {
+                    ": no sign that blinding failed."
+                }
+            )
+        }),
+        periods: a
+            .period_means
+            .iter()
+            .map(|p| {
+                (
+                    p.period,
+                    p.arm.clone(),
+                    p.nights,
+                    p.mean.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into()),
+                )
+            })
+            .collect(),
+    }
 }
 
 async fn trial_page(State(state): State<WebState>, headers: HeaderMap) -> Response {
     let csrf = Csrf::of(&headers);
-    let status = state
-        .run(
-            |store, person, ctx| match trial::status(store, person, ctx, None) {
-                Ok(s) => Ok(Some(s)),
-                Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(e),
-            },
-        )
+    let found = state
+        .run(|store, person, ctx| {
+            let status = match trial::status(store, person, ctx, None) {
+                Ok(s) => s,
+                Err(e) if e.kind == ErrorKind::NotFound => return Ok((None, None)),
+                Err(e) => return Err(e),
+            };
+            // The result only once the arms may be shown (the app refuses it before).
+            let result = if !status.blinded || status.unblinded {
+                match trial::report(store, person, ctx, None) {
+                    Ok(r) => Some(trial_result(&r)),
+                    // Too early to analyse: the status says where the trial stands.
+                    Err(e) if e.kind == ErrorKind::BadInput => None,
+                    Err(e) => return Err(e),
+                }
+            } else {
+                None
+            };
+            Ok((Some(status), result))
+        })
         .await;
-    match status {
-        Ok(status) => page(
+    match found {
+        Ok((status, result)) => page(
             StatusCode::OK,
             TrialTemplate {
                 nav: "trial",
                 status,
+                result,
             }
             .render(),
             &csrf,
