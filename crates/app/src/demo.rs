@@ -68,7 +68,7 @@ fn at(date: Date, time: &str) -> Now {
 
 /// Fills an empty diary with the demonstration, ending the evening before `ctx.now`.
 pub fn fill<S: Store + TrialStore>(
-    store: &mut S,
+    store: &S,
     person: PersonId,
     ctx: &Context<'_>,
     seed: u64,
@@ -107,7 +107,7 @@ pub fn fill<S: Store + TrialStore>(
         .map_err(|e| AppError::internal(e.to_string()))?;
     let mut noise = 0.0;
     let mut records = 0usize;
-    let mut add = |store: &mut S, r: Record, date: Date| -> Result<(), AppError> {
+    let mut add = |store: &S, r: Record, date: Date| -> Result<(), AppError> {
         r.validate(today, &ctx.reference.irls)
             .map_err(|e| AppError::internal(format!("demo entry: {e}")))?;
         store.add_record(person, &r, &at(date, "21:30").stamp(), OnDuplicate::Refuse)?;
@@ -288,14 +288,16 @@ mod tests {
     #[test]
     fn the_demo_finds_its_planted_magnesium_effect_and_refuses_a_used_diary() {
         let data = ReferenceData::shipped().unwrap();
-        let mut store = SqliteStore::in_memory().unwrap();
+        let store = SqliteStore::in_memory().unwrap();
         let now = at(jiff::civil::date(2026, 6, 1), "20:00");
-        let person = store.person("me", &now.instant).unwrap();
+        let person = store
+            .person(&quietlegs_store::Identity::local("me"), &now.instant)
+            .unwrap();
         let ctx = Context {
             now: &now,
             reference: &data,
         };
-        let summary = fill(&mut store, person, &ctx, 11).unwrap();
+        let summary = fill(&store, person, &ctx, 11).unwrap();
         assert_eq!(summary.to, jiff::civil::date(2026, 5, 31));
         // 140 days: about 128 nights, 5 foods at 70 %, doses on 112 trial nights...
         assert!(summary.records > 500, "{summary:?}");
@@ -314,7 +316,7 @@ mod tests {
         let b = report.blinding.unwrap();
         assert_eq!((b.right, b.guesses), (3, 4));
         assert!(
-            fill(&mut store, person, &ctx, 11).is_err(),
+            fill(&store, person, &ctx, 11).is_err(),
             "a used diary is refused"
         );
     }

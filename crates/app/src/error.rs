@@ -109,19 +109,16 @@ impl From<StoreError> for AppError {
     }
 }
 
-/// The one place store failures are classified.
+/// Store failures keep the kind the store gives them (`StoreError::kind`, where each variant
+/// is classified once); this only translates it.
 fn store_error_kind(e: &StoreError) -> ErrorKind {
-    match e {
-        StoreError::Busy | StoreError::ReadOnly(_) | StoreError::DiskFull(_) => {
-            ErrorKind::Unavailable
-        }
-        StoreError::Conflict(_) | StoreError::Duplicate { .. } => ErrorKind::Conflict,
-        StoreError::NotFound { .. } => ErrorKind::NotFound,
-        StoreError::NotQuietlegs { .. }
-        | StoreError::TooNew { .. }
-        | StoreError::NotEmpty(_)
-        | StoreError::UnknownKind(_) => ErrorKind::BadInput,
-        _ => ErrorKind::Internal,
+    use quietlegs_store::ErrorKind as StoreKind;
+    match e.kind() {
+        StoreKind::BadInput => ErrorKind::BadInput,
+        StoreKind::NotFound => ErrorKind::NotFound,
+        StoreKind::Conflict => ErrorKind::Conflict,
+        StoreKind::Unavailable => ErrorKind::Unavailable,
+        StoreKind::Internal => ErrorKind::Internal,
     }
 }
 

@@ -342,7 +342,7 @@ pub struct RegisteredTrial {
 
 /// Stores a prepared trial (its plan, hash and sealed seed); a name in use is a conflict.
 pub fn register<S: TrialStore>(
-    store: &mut S,
+    store: &S,
     person: PersonId,
     ctx: &Context<'_>,
     prepared: PreparedTrial,
@@ -590,7 +590,7 @@ pub fn calendar<S: TrialStore>(
 /// Records the participant's guess of a period's arm, on the period's last night or after,
 /// and only before unblinding.
 pub fn guess<S: TrialStore>(
-    store: &mut S,
+    store: &S,
     person: PersonId,
     ctx: &Context<'_>,
     which: Option<&str>,
@@ -655,7 +655,7 @@ pub struct Unblinding {
 /// Unblinds a blinded trial after its last night, or early with a reason (logged, reported).
 /// The event is stored before the arms are returned.
 pub fn unblind<S: TrialStore>(
-    store: &mut S,
+    store: &S,
     person: PersonId,
     ctx: &Context<'_>,
     which: Option<&str>,
@@ -1149,7 +1149,7 @@ pub fn list<S: TrialStore>(store: &S, person: PersonId) -> Result<Vec<TrialSumma
 /// nights are kept. The allocation shapes the numbers but is not returned. Returns the number
 /// of nights written.
 pub fn simulate<S: Store + TrialStore>(
-    store: &mut S,
+    store: &S,
     person: PersonId,
     ctx: &Context<'_>,
     which: Option<&str>,

@@ -14,7 +14,7 @@ use quietlegs_core::food::search::FoodIndex;
 use quietlegs_core::forms::FormCatalogue;
 use quietlegs_core::supplement::parse_dose;
 use quietlegs_core::{IrlsScore, ReferenceData};
-use quietlegs_store::{OnDuplicate, PersonId, SqliteStore, Store, StoreError};
+use quietlegs_store::{Identity, OnDuplicate, PersonId, SqliteStore, Store, StoreError};
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -72,7 +72,7 @@ pub fn read_records(
     }
     let store = open_store_read_only(db)?;
     let Some(person) = store
-        .find_person(DEFAULT_PERSON)
+        .find_person(&Identity::local(DEFAULT_PERSON))
         .context("finding the diary's person")?
     else {
         return Ok(Vec::new());
@@ -82,22 +82,15 @@ pub fn read_records(
         .context("reading the diary")?)
 }
 
-pub fn me(store: &mut SqliteStore, now: &Now) -> Result<PersonId, Failure> {
+pub fn me(store: &SqliteStore, now: &Now) -> Result<PersonId, Failure> {
     Ok(store
-        .person(DEFAULT_PERSON, &now.instant)
+        .person(&Identity::local(DEFAULT_PERSON), &now.instant)
         .context("finding the diary's person")?)
 }
 
-/// Store errors that the person can fix are bad input; the rest are internal.
+/// A store error, classified by its kind in one place (main.rs).
 fn store_failure(e: StoreError) -> Failure {
-    match e {
-        StoreError::Duplicate { .. }
-        | StoreError::NotFound { .. }
-        | StoreError::NotEmpty(_)
-        | StoreError::UnknownKind(_) => bad_input(e),
-        // Busy, read-only, foreign file, duplicates: classified in one place (main.rs).
-        other => Failure::from(anyhow!(other)),
-    }
+    Failure::from(anyhow!(e))
 }
 
 /// Asks for a required value on an interactive terminal; elsewhere it is an error.
@@ -163,8 +156,8 @@ pub fn save(
     json_out: bool,
 ) -> Result<(), Failure> {
     record.validate(now.date, &data.irls).map_err(bad_input)?;
-    let mut store = open_store(db)?;
-    let person = me(&mut store, now)?;
+    let store = open_store(db)?;
+    let person = me(&store, now)?;
     let mode = if replace {
         OnDuplicate::Replace
     } else {
@@ -486,8 +479,8 @@ pub fn edit(
             "--set FIELD=VALUE: give at least one change (fields as in `quietlegs export`)"
         )));
     }
-    let mut store = open_store(db)?;
-    let person = me(&mut store, now)?;
+    let store = open_store(db)?;
+    let person = me(&store, now)?;
     let old = store
         .record(person, kind, id)
         .context("reading the entry")?
@@ -496,7 +489,7 @@ pub fn edit(
         .record
         .fields()
         .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let mut date = old.record.date();
     for s in sets {
@@ -534,8 +527,8 @@ pub fn edit(
 
 pub fn delete(db: &Path, now: &Now, kind: &str, id: i64, yes: bool) -> Result<(), Failure> {
     check_kind(kind)?;
-    let mut store = open_store(db)?;
-    let person = me(&mut store, now)?;
+    let store = open_store(db)?;
+    let person = me(&store, now)?;
     let old = store
         .record(person, kind, id)
         .context("reading the entry")?
@@ -615,8 +608,8 @@ pub fn import(db: &Path, data: &ReferenceData, now: &Now, file: &Path) -> Result
             .with_context(|| format!("{} {} in {}", r.record.kind(), r.id, file.display()))
             .map_err(bad_input)?;
     }
-    let mut store = open_store(db)?;
-    let person = me(&mut store, now)?;
+    let store = open_store(db)?;
+    let person = me(&store, now)?;
     let n = store
         .import_records(person, &records)
         .map_err(store_failure)?;

@@ -243,8 +243,8 @@ fn diary_day(db: &Path, date: &str) -> Result<(Vec<FoodEaten>, Vec<SupplementTak
     if !db.exists() {
         return Ok((Vec::new(), Vec::new()));
     }
-    let mut store = crate::diary_cmds::open_store(db)?;
-    let person = crate::diary_cmds::me(&mut store, &now)?;
+    let store = crate::diary_cmds::open_store(db)?;
+    let person = crate::diary_cmds::me(&store, &now)?;
     let mut foods = Vec::new();
     let mut doses = Vec::new();
     for r in store
@@ -378,7 +378,7 @@ pub fn remove(db: &Path, release: &str, yes: bool) -> Result<(), Failure> {
             "RELEASE: '{shown}' is not imported (no database)"
         )));
     }
-    let mut store = crate::diary_cmds::open_store(db)?;
+    let store = crate::diary_cmds::open_store(db)?;
     let known = store
         .food_releases()
         .context("reading the imported releases")?;
@@ -414,7 +414,7 @@ pub fn import(db: &Path, path: &Path, json_out: bool) -> Result<(), Failure> {
             path.display()
         )));
     }
-    let mut store =
+    let store =
         SqliteStore::open(db).with_context(|| format!("opening the database {}", db.display()))?;
     let release_name = quietlegs_usda::release_name(path);
     let bar = indicatif::ProgressBar::new(0);

@@ -476,24 +476,21 @@ pub(crate) enum Failure {
 }
 
 impl From<anyhow::Error> for Failure {
-    /// Errors are classified in this one place by what caused them: a store error the person
-    /// can act on is bad input or "unavailable", whatever the call site wrapped it in.
+    /// Errors are classified in this one place by what caused them: a store error is mapped by
+    /// its kind (`quietlegs_store::ErrorKind`), whatever the call site wrapped it in.
     fn from(e: anyhow::Error) -> Self {
-        use quietlegs_store::StoreError;
-        for cause in e.chain() {
-            if let Some(store) = cause.downcast_ref::<StoreError>() {
-                match store {
-                    StoreError::Busy | StoreError::ReadOnly(_) | StoreError::DiskFull(_) => {
-                        return Failure::Unavailable(e)
-                    }
-                    StoreError::NotQuietlegs { .. } | StoreError::Conflict(_) => {
-                        return Failure::BadInput(e)
-                    }
-                    _ => {}
-                }
+        use quietlegs_store::{ErrorKind, StoreError};
+        let kind = e
+            .chain()
+            .find_map(|cause| cause.downcast_ref::<StoreError>())
+            .map(StoreError::kind);
+        match kind {
+            Some(ErrorKind::BadInput | ErrorKind::NotFound | ErrorKind::Conflict) => {
+                Failure::BadInput(e)
             }
+            Some(ErrorKind::Unavailable) => Failure::Unavailable(e),
+            Some(ErrorKind::Internal) | None => Failure::Internal(e),
         }
-        Failure::Internal(e)
     }
 }
 
@@ -552,10 +549,10 @@ fn serve(
              (127.0.0.1 or ::1) until password log-in is available"
         )));
     }
-    let mut store = diary_cmds::open_store(db)?;
+    let store = diary_cmds::open_store(db)?;
     if demo {
-        let person = diary_cmds::me(&mut store, ctx.now)?;
-        let filled = quietlegs_app::demo::fill(&mut store, person, ctx, rand::random())?;
+        let person = diary_cmds::me(&store, ctx.now)?;
+        let filled = quietlegs_app::demo::fill(&store, person, ctx, rand::random())?;
         eprintln!(
             "Demonstration diary: {} entries from {} to {} and the finished trial '{}'.",
             filled.records, filled.from, filled.to, filled.trial

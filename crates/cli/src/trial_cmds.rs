@@ -7,7 +7,7 @@ use crate::{bad_input, print_json, Failure};
 use anyhow::{anyhow, Context as _};
 use quietlegs_app::trial::{self, CsvAnalysisOptions, DesignChoice, PowerAssumptions};
 use quietlegs_app::Context;
-use quietlegs_store::{PersonId, SqliteStore};
+use quietlegs_store::{Identity, PersonId, SqliteStore, Store};
 use std::path::Path;
 
 /// The options of `trial new` and `trial power`.
@@ -85,7 +85,7 @@ fn read_only_person(db: &Path) -> Result<Option<(SqliteStore, PersonId)>, Failur
     }
     let store = open_store_read_only(db)?;
     let person = store
-        .find_person(DEFAULT_PERSON)
+        .find_person(&Identity::local(DEFAULT_PERSON))
         .context("finding the diary's person")?;
     Ok(person.map(|p| (store, p)))
 }
@@ -133,9 +133,9 @@ pub fn new(ctx: &Context<'_>, db: &Path, a: &NewTrialArgs, json_out: bool) -> Re
     };
     let design = prepared.design.clone();
     let registered = (|| -> Result<_, Failure> {
-        let mut store = open_store(db)?;
-        let person = me(&mut store, ctx.now)?;
-        Ok(trial::register(&mut store, person, ctx, prepared)?)
+        let store = open_store(db)?;
+        let person = me(&store, ctx.now)?;
+        Ok(trial::register(&store, person, ctx, prepared)?)
     })()
     .inspect_err(|_| remove_sheet())?;
     if json_out {
@@ -287,9 +287,9 @@ pub fn guess(
     period: usize,
     arm: &str,
 ) -> Result<(), Failure> {
-    let mut store = open_store(db)?;
-    let person = me(&mut store, ctx.now)?;
-    trial::guess(&mut store, person, ctx, which, period, arm)?;
+    let store = open_store(db)?;
+    let person = me(&store, ctx.now)?;
+    trial::guess(&store, person, ctx, which, period, arm)?;
     outln!("Recorded: you think period {period} was {arm}.");
     Ok(())
 }
@@ -301,9 +301,9 @@ pub fn unblind(
     early: bool,
     reason: Option<&str>,
 ) -> Result<(), Failure> {
-    let mut store = open_store(db)?;
-    let person = me(&mut store, ctx.now)?;
-    let u = trial::unblind(&mut store, person, ctx, which, early, reason)?;
+    let store = open_store(db)?;
+    let person = me(&store, ctx.now)?;
+    let u = trial::unblind(&store, person, ctx, which, early, reason)?;
     outln!(
         "Trial '{}' unblinded{}:",
         u.trial,
@@ -525,10 +525,9 @@ pub fn simulate(
     flags: &PowerFlags,
     seed: u64,
 ) -> Result<(), Failure> {
-    let mut store = open_store(db)?;
-    let person = me(&mut store, ctx.now)?;
-    let (name, written) =
-        trial::simulate(&mut store, person, ctx, which, &flags.assumptions(), seed)?;
+    let store = open_store(db)?;
+    let person = me(&store, ctx.now)?;
+    let (name, written) = trial::simulate(&store, person, ctx, which, &flags.assumptions(), seed)?;
     outln!("Wrote {written} simulated nights for trial '{name}' (existing nights were kept).");
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! The diary through the real binary: one-command logging, history, export/import round trips,
 //! backup while another process writes, and SIGKILL during writes.
 
-use quietlegs_store::{PersonId, SqliteStore, Store};
+use quietlegs_store::{Identity, SqliteStore, Store};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -290,7 +290,8 @@ fn backup_while_another_process_writes_is_consistent() {
         let s = SqliteStore::open(b).unwrap();
         assert_eq!(s.integrity_check().unwrap(), "ok");
         // Every backup holds at least the entries written before the writer started.
-        assert!(s.records(PersonId(1), None, None).unwrap().len() >= 8);
+        let me = s.find_person(&Identity::local("me")).unwrap().unwrap();
+        assert!(s.records(me, None, None).unwrap().len() >= 8);
     }
     let out = ql(&db, &["backup", backups[0].to_str().unwrap()]);
     assert_eq!(
@@ -353,8 +354,9 @@ fn sigkill_during_writes_never_loses_an_acknowledged_entry() {
     assert!(!acknowledged.is_empty(), "some writes must complete");
     let s = SqliteStore::open(&db).unwrap();
     assert_eq!(s.integrity_check().unwrap(), "ok");
+    let me = s.find_person(&Identity::local("me")).unwrap().unwrap();
     let ids: Vec<i64> = s
-        .records(PersonId(1), None, None)
+        .records(me, None, None)
         .unwrap()
         .into_iter()
         .filter(|r| r.record.kind() == "factor")

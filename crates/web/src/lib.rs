@@ -15,7 +15,7 @@ use axum::middleware;
 use axum::Router;
 use quietlegs_app::{AppError, Context, Now};
 use quietlegs_core::ReferenceData;
-use quietlegs_store::{PersonId, SqliteStore, Store};
+use quietlegs_store::{Identity, PersonId, SqliteStore, Store};
 
 pub use api::ApiDoc;
 pub use error::{ApiError, ErrorBody};
@@ -84,7 +84,7 @@ impl WebState {
                 AppError::internal("the store lock was poisoned by a failed request")
             })?;
             let person = store
-                .person(LOCAL_PERSON, &now.instant)
+                .person(&Identity::local(LOCAL_PERSON), &now.instant)
                 .map_err(AppError::from)?;
             work(&mut store, person, &ctx)
         })

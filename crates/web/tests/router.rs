@@ -346,10 +346,13 @@ async fn a_blinded_trial_shows_containers_never_arms() {
     use quietlegs_app::{Context, Now};
     use quietlegs_store::Store;
     let data = ReferenceData::shipped().unwrap();
-    let mut store = SqliteStore::in_memory().unwrap();
+    let store = SqliteStore::in_memory().unwrap();
     let now = Now::read();
     let person = store
-        .person(quietlegs_web::LOCAL_PERSON, &now.instant)
+        .person(
+            &quietlegs_store::Identity::local(quietlegs_web::LOCAL_PERSON),
+            &now.instant,
+        )
         .unwrap();
     // Registered ten days ago, started nine days ago: tonight is in period 1.
     let then = Now::fixed(
@@ -361,7 +364,7 @@ async fn a_blinded_trial_shows_containers_never_arms() {
         reference: &data,
     };
     let prepared = trial::prepare(&ctx, Some("blind"), &DesignChoice::default(), 7, None).unwrap();
-    trial::register(&mut store, person, &ctx, prepared).unwrap();
+    trial::register(&store, person, &ctx, prepared).unwrap();
     let app = router(WebState::new(store, data, &[]));
     let api = send(&app, get("/api/v1/trial/status")).await;
     assert_eq!(api.status, StatusCode::OK, "{}", api.body);
