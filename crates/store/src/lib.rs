@@ -48,6 +48,28 @@ pub enum ErrorKind {
     Internal,
 }
 
+impl ErrorKind {
+    /// The CLI's exit code (documented on each kind).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::BadInput | Self::NotFound | Self::Conflict => 2,
+            Self::Unavailable => 75,
+            Self::Internal => 1,
+        }
+    }
+
+    /// The HTTP status of the JSON API (a refused well-formed value may use 422 instead).
+    pub fn http_status(self) -> u16 {
+        match self {
+            Self::BadInput => 400,
+            Self::NotFound => 404,
+            Self::Conflict => 409,
+            Self::Unavailable => 503,
+            Self::Internal => 500,
+        }
+    }
+}
+
 /// A storage failure. No variant carries a backend type: a backend's own errors are
 /// classified where they arise (SQLite: `From<rusqlite::Error>` in `sqlite.rs`) and kept
 /// here as text.

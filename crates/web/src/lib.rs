@@ -9,7 +9,7 @@ mod error;
 mod pages;
 pub mod security;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::middleware;
 use axum::Router;
@@ -29,7 +29,8 @@ pub const LOCAL_PERSON: &str = "me";
 pub struct WebState(Arc<Shared>);
 
 struct Shared {
-    store: Mutex<SqliteStore>,
+    /// Shared by every request (the store is `Sync`; it serialises its own writes).
+    store: SqliteStore,
     reference: ReferenceData,
     allowed_hosts: Vec<String>,
 }
@@ -44,7 +45,7 @@ impl WebState {
             .collect();
         allowed_hosts.extend(extra_hosts.iter().map(|h| h.to_ascii_lowercase()));
         Self(Arc::new(Shared {
-            store: Mutex::new(store),
+            store,
             reference,
             allowed_hosts,
         }))
@@ -63,7 +64,7 @@ impl WebState {
     pub async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut SqliteStore, PersonId, &Context<'_>) -> Result<T, AppError> + Send + 'static,
+        F: FnOnce(&SqliteStore, PersonId, &Context<'_>) -> Result<T, AppError> + Send + 'static,
     {
         self.run_at(Now::read(), work).await
     }
@@ -72,7 +73,7 @@ impl WebState {
     pub async fn run_at<T, F>(&self, now: Now, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut SqliteStore, PersonId, &Context<'_>) -> Result<T, AppError> + Send + 'static,
+        F: FnOnce(&SqliteStore, PersonId, &Context<'_>) -> Result<T, AppError> + Send + 'static,
     {
         let state = self.clone();
         tokio::task::spawn_blocking(move || {
@@ -80,13 +81,11 @@ impl WebState {
                 now: &now,
                 reference: &state.0.reference,
             };
-            let mut store = state.0.store.lock().map_err(|_| {
-                AppError::internal("the store lock was poisoned by a failed request")
-            })?;
+            let store = &state.0.store;
             let person = store
                 .person(&Identity::local(LOCAL_PERSON), &now.instant)
                 .map_err(AppError::from)?;
-            work(&mut store, person, &ctx)
+            work(store, person, &ctx)
         })
         .await
         .map_err(|e| ApiError::from(AppError::internal(format!("a request failed: {e}"))))?
@@ -98,7 +97,7 @@ impl WebState {
 /// stored one is kept). Until the diary use cases are in the application layer, the web's one
 /// write goes through here.
 pub(crate) fn store_night(
-    store: &mut SqliteStore,
+    store: &SqliteStore,
     person: PersonId,
     ctx: &Context<'_>,
     night: quietlegs_core::diary::Night,
