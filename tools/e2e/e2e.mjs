@@ -79,6 +79,7 @@ async function shoot(page, name) {
 try {
   for (const scheme of ["light", "dark"]) {
     const context = await browser.newContext({
+      acceptDownloads: true,
       viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, colorScheme: scheme, hasTouch: true,
     });
     const page = await context.newPage();
@@ -109,6 +110,18 @@ try {
       const alert = await page.locator("[role=alert]").innerText();
       if (!alert.includes("already")) fail(`tonight: duplicate not explained: ${alert}`);
       await shoot(page, "tonight-refused");
+      // Plan a blinded trial: the answer is the helper's sheet, downloaded; the trial page then
+      // shows containers, never arms.
+      await page.goto(`${base}/trial/new`);
+      await audit(page, "trial/new (light)");
+      await shoot(page, "trial-new-light");
+      const [download] = await Promise.all([page.waitForEvent("download"), page.click("button[type=submit]")]);
+      if (!/^quietlegs-helper-sheet-trial-\d{4}-\d{2}-\d{2}\.txt$/.test(download.suggestedFilename()))
+        fail(`trial/new: unexpected sheet name ${download.suggestedFilename()}`);
+      await page.goto(`${base}/trial`);
+      const text = await page.locator("main").innerText();
+      if (!text.includes("The trial starts on")) fail(`trial: not registered: ${text}`);
+      if (/magnesium|placebo/.test(await page.locator(".tonight").innerText())) fail("trial: an arm is shown while blinded");
     }
     for (const path of ["history", "trial", "about"]) {
       await page.goto(`${base}/${path}`);

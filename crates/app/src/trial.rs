@@ -410,6 +410,9 @@ pub struct TrialStatus {
     pub adherence: Vec<Adherence>,
     pub blinded: bool,
     pub unblinded: bool,
+    /// Periods whose last night has come and whose arm has not been guessed yet (a blinded
+    /// trial before unblinding): the guesses are due.
+    pub guesses_due: Vec<usize>,
     #[serde(skip)]
     pub phase: TrialPhase,
 }
@@ -445,6 +448,16 @@ pub fn status<S: Store + TrialStore>(
     };
     let adherence = adherence(store, person, &t, ctx.now.date)?;
     let n_periods = p.periods();
+    let guesses_due = if p.blinded && !t.unblinded() {
+        (0..n_periods)
+            .map(|i| p.period_calendar(i))
+            .filter(|c| p.date_of(c.last_day) <= ctx.now.date)
+            .map(|c| c.period)
+            .filter(|n| !t.stored.guesses.iter().any(|g| g.period == *n))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let run_in_note = |run_in: bool| if run_in { ", run-in: not analysed" } else { "" };
     let tonight = match phase {
         TrialPhase::NotStarted { days_to_start } => {
@@ -479,6 +492,7 @@ pub fn status<S: Store + TrialStore>(
         adherence,
         blinded: p.blinded,
         unblinded: t.unblinded(),
+        guesses_due,
         phase,
     })
 }

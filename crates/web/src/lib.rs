@@ -8,6 +8,7 @@ mod chart;
 mod error;
 mod pages;
 pub mod security;
+mod trial_pages;
 
 use std::sync::Arc;
 
@@ -133,6 +134,7 @@ pub(crate) fn store_night(
 pub fn router(state: WebState) -> Router {
     Router::new()
         .merge(pages::routes())
+        .merge(trial_pages::routes())
         .nest("/api/v1", api::routes())
         .layer(middleware::from_fn(security::origin_guard))
         .layer(middleware::from_fn_with_state(

@@ -52,13 +52,13 @@ async fn asset(body: &'static str, content_type: &'static str) -> Response {
 }
 
 /// The request's CSRF token, or a new one to set.
-struct Csrf {
-    token: String,
+pub(crate) struct Csrf {
+    pub(crate) token: String,
     set: bool,
 }
 
 impl Csrf {
-    fn of(headers: &HeaderMap) -> Self {
+    pub(crate) fn of(headers: &HeaderMap) -> Self {
         match csrf_cookie(headers) {
             Some(token) => Self { token, set: false },
             None => Self {
@@ -70,7 +70,11 @@ impl Csrf {
 }
 
 /// A rendered page with the token cookie when it is new.
-fn page(status: StatusCode, html: Result<String, askama::Error>, csrf: &Csrf) -> Response {
+pub(crate) fn page(
+    status: StatusCode,
+    html: Result<String, askama::Error>,
+    csrf: &Csrf,
+) -> Response {
     let html = match html {
         Ok(h) => h,
         Err(e) => {
@@ -93,7 +97,7 @@ fn page(status: StatusCode, html: Result<String, askama::Error>, csrf: &Csrf) ->
 }
 
 /// An error page for a failed use case.
-fn error_page(e: ApiError, csrf: &Csrf) -> Response {
+pub(crate) fn error_page(e: ApiError, csrf: &Csrf) -> Response {
     let t = ErrorTemplate {
         nav: "",
         message: e.body.error,
@@ -370,7 +374,12 @@ async fn history_page(
 #[template(path = "trial.html")]
 struct TrialTemplate {
     nav: &'static str,
+    csrf: String,
     status: Option<TrialStatus>,
+    /// The arms by name (in the plan, so shown even while blinded; never which period had which).
+    arms: Vec<String>,
+    /// The last night has passed.
+    over: bool,
     result: Option<TrialResult>,
 }
 
@@ -442,9 +451,10 @@ async fn trial_page(State(state): State<WebState>, headers: HeaderMap) -> Respon
         .run(|store, person, ctx| {
             let status = match trial::status(store, person, ctx, None) {
                 Ok(s) => s,
-                Err(e) if e.kind == ErrorKind::NotFound => return Ok((None, None)),
+                Err(e) if e.kind == ErrorKind::NotFound => return Ok((None, Vec::new(), None)),
                 Err(e) => return Err(e),
             };
+            let arms = trial::load(store, person, None)?.plan.arms;
             // The result only once the arms may be shown (the app refuses it before).
             let result = if !status.blinded || status.unblinded {
                 match trial::report(store, person, ctx, None) {
@@ -456,15 +466,20 @@ async fn trial_page(State(state): State<WebState>, headers: HeaderMap) -> Respon
             } else {
                 None
             };
-            Ok((Some(status), result))
+            Ok((Some(status), arms, result))
         })
         .await;
     match found {
-        Ok((status, result)) => page(
+        Ok((status, arms, result)) => page(
             StatusCode::OK,
             TrialTemplate {
                 nav: "trial",
+                csrf: csrf.token.clone(),
+                over: status
+                    .as_ref()
+                    .is_some_and(|s| s.phase == quietlegs_core::trial::design::TrialPhase::Over),
                 status,
+                arms,
                 result,
             }
             .render(),

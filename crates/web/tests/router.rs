@@ -381,3 +381,89 @@ async fn a_blinded_trial_shows_containers_never_arms() {
     }
     assert!(page.body.contains("Tonight: container 1"));
 }
+
+#[tokio::test]
+async fn a_trial_planned_on_the_web_answers_with_the_helper_sheet_and_hides_the_arms() {
+    let app = app();
+    let page = send(&app, get("/trial")).await;
+    assert!(page.body.contains(r#"href="/trial/new""#));
+    let form_page = send(&app, get("/trial/new")).await;
+    assert_eq!(form_page.status, StatusCode::OK);
+    let token = csrf_from(&form_page);
+    let tomorrow = jiff::Zoned::now().date().tomorrow().unwrap();
+    let form = format!(
+        "compare=placebo&start={tomorrow}&period_days=28&run_in_days=14&cycles=2&name=web-trial"
+    );
+    // Without the token: refused, nothing registered.
+    let r = send(&app, post_form("/trial/new", Some(&token), &form)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        send(&app, get("/api/v1/trial/status")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // A bad number is shown back on the form, nothing registered.
+    let bad = format!("csrf={token}&compare=placebo&start={tomorrow}&period_days=four");
+    let r = send(&app, post_form("/trial/new", Some(&token), &bad)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body.contains("four&#39; is not a whole number"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        send(&app, get("/api/v1/trial/status")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // With it: the answer is the helper's sheet, as a download; 2 arms x 2 cycles = 4 containers.
+    let r = send(
+        &app,
+        post_form("/trial/new", Some(&token), &format!("csrf={token}&{form}")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let disposition = r.headers[header::CONTENT_DISPOSITION].to_str().unwrap();
+    assert_eq!(
+        disposition,
+        r#"attachment; filename="quietlegs-helper-sheet-web-trial.txt""#
+    );
+    assert_eq!(r.body.matches("  Container ").count(), 4, "{}", r.body);
+    assert!(r.body.contains("KEEP THIS AWAY FROM THE PARTICIPANT"));
+    // Registered: the trial page and the API show it, by container only.
+    let status = send(&app, get("/api/v1/trial/status")).await.json();
+    assert_eq!(status["trial"], "web-trial");
+    assert!(status["arm"].is_null());
+    let trial_page = send(&app, get("/trial")).await;
+    assert!(trial_page
+        .body
+        .contains(&format!("The trial starts on {tomorrow}")));
+    // A second trial with the same name is a conflict, shown on the form.
+    let r = send(
+        &app,
+        post_form("/trial/new", Some(&token), &format!("csrf={token}&{form}")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(
+        r.body.contains("a trial named &#39;web-trial&#39; exists"),
+        "{}",
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn an_open_trial_registers_without_a_sheet() {
+    let app = app();
+    let token = csrf_from(&send(&app, get("/trial/new")).await);
+    let r = send(
+        &app,
+        post_form(
+            "/trial/new",
+            Some(&token),
+            &format!("csrf={token}&compare=nothing"),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let status = send(&app, get("/api/v1/trial/status")).await.json();
+    assert_eq!(status["blinded"], false);
+}
