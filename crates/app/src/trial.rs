@@ -26,6 +26,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{AppError, Context, ErrorKind};
 
+/// Longest reason for an early unblinding: a sentence or two.
+pub const UNBLINDING_REASON_CHARS_MAX: usize = 500;
+
 /// Longest trial name: a name, not a description.
 pub const TRIAL_NAME_CHARS_MAX: usize = 80;
 
@@ -696,7 +699,7 @@ pub fn unblind<S: TrialStore>(
         (false, true) => "early-unblinding",
         (false, false) => {
             return Err(AppError::refused(format!(
-                "the last period ends on {last}: unblind after it, or use --early --reason TEXT (logged and reported)"
+                "the last period ends on {last}: unblind after it, or unblind early giving a reason (logged and reported)"
             )))
         }
     };
@@ -707,7 +710,12 @@ pub fn unblind<S: TrialStore>(
                 "is required for an early unblinding",
             ))
         }
-        (_, Some(r)) => r.to_string(),
+        (_, Some(r)) => {
+            // Kept in the report a clinician reads: bounded and free of control characters.
+            quietlegs_core::text::check_text(r, UNBLINDING_REASON_CHARS_MAX, false)
+                .map_err(|e| AppError::field("reason", e.to_string()))?;
+            r.to_string()
+        }
         (_, None) => "after the last period".to_string(),
     };
     store

@@ -558,7 +558,9 @@ fn serve(
             filled.records, filled.from, filled.to, filled.trial
         );
     }
-    let state = quietlegs_web::WebState::new(store, ctx.reference.clone(), &[]);
+    // The address itself is a name the server answers to (127.0.0.2 is loopback too).
+    let state =
+        quietlegs_web::WebState::new(store, ctx.reference.clone(), &[addr.ip().to_string()]);
     quietlegs_web::serve_blocking(addr, state, |bound| {
         eprintln!(
             "quietlegs is serving {} on http://{bound}/ (Ctrl-C stops it)",

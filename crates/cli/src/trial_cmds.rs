@@ -303,7 +303,13 @@ pub fn unblind(
 ) -> Result<(), Failure> {
     let store = open_store(db)?;
     let person = me(&store, ctx.now)?;
-    let u = trial::unblind(&store, person, ctx, which, early, reason)?;
+    let u = trial::unblind(&store, person, ctx, which, early, reason).map_err(|mut e| {
+        // How to unblind early, in this surface's words.
+        if e.message.contains("unblind early giving a reason") {
+            e.message.push_str(": use --early --reason TEXT");
+        }
+        e
+    })?;
     outln!(
         "Trial '{}' unblinded{}:",
         u.trial,

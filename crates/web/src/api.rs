@@ -47,6 +47,25 @@ async fn openapi() -> impl IntoResponse {
     Json(ApiDoc::openapi())
 }
 
+/// State-changing API calls take JSON only: a browser cannot send it cross-site without a
+/// preflight, which this server never grants.
+fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let json = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if json {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the body as JSON (Content-Type: application/json)".into(),
+            Some("content-type"),
+        ))
+    }
+}
+
 /// Reads a JSON body into `T`, naming the field of the first error.
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(body);
@@ -122,8 +141,10 @@ impl NightEntry {
 )]
 async fn log_night(
     State(state): State<WebState>,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
+    require_json(&headers)?;
     let input: NightInput = parse_json(&body)?;
     let night = Night {
         date: input.date,

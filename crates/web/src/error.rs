@@ -51,7 +51,9 @@ impl From<AppError> for ApiError {
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         };
         let error = if e.kind == ErrorKind::Internal {
-            // Details of an internal fault are for the log, not the page.
+            // Details of an internal fault are for the log (never arms: no use case puts the
+            // allocation in an error), not the page.
+            eprintln!("internal error: {e:?}");
             "internal error: quietlegs could not complete this request".to_string()
         } else {
             e.message

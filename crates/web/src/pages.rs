@@ -380,11 +380,16 @@ struct TrialTemplate {
     arms: Vec<String>,
     /// The last night has passed.
     over: bool,
+    /// Each period with its arm, once the arms may be shown (empty before).
+    revealed: Vec<trial::CalendarPeriod>,
     result: Option<TrialResult>,
 }
 
 /// The result of an open or unblinded trial, as the page shows it.
 struct TrialResult {
+    treatment: String,
+    control: String,
+    direction: String,
     verdict_label: String,
     verdict_text: String,
     effect: String,
@@ -401,6 +406,13 @@ fn trial_result(r: &quietlegs_app::trial::TrialReport) -> TrialResult {
     let a = &r.analysis;
     let m = &a.models.ar1;
     TrialResult {
+        treatment: a.contrast.treatment.clone(),
+        control: a.contrast.control.clone(),
+        direction: if a.higher_is_better {
+            "Positive numbers mean a better outcome on the first arm.".into()
+        } else {
+            format!("Negative numbers mean milder symptoms on {}.", a.contrast.treatment)
+        },
         verdict_label: {
             // "no-meaningful-benefit" -> "No meaningful benefit"
             let words = a.verdict.label.replace('-', " ");
@@ -451,10 +463,17 @@ async fn trial_page(State(state): State<WebState>, headers: HeaderMap) -> Respon
         .run(|store, person, ctx| {
             let status = match trial::status(store, person, ctx, None) {
                 Ok(s) => s,
-                Err(e) if e.kind == ErrorKind::NotFound => return Ok((None, Vec::new(), None)),
+                Err(e) if e.kind == ErrorKind::NotFound => {
+                    return Ok((None, Vec::new(), Vec::new(), None))
+                }
                 Err(e) => return Err(e),
             };
             let arms = trial::load(store, person, None)?.plan.arms;
+            let revealed = if !status.blinded || status.unblinded {
+                trial::calendar(store, person, None)?.periods
+            } else {
+                Vec::new()
+            };
             // The result only once the arms may be shown (the app refuses it before).
             let result = if !status.blinded || status.unblinded {
                 match trial::report(store, person, ctx, None) {
@@ -466,11 +485,11 @@ async fn trial_page(State(state): State<WebState>, headers: HeaderMap) -> Respon
             } else {
                 None
             };
-            Ok((Some(status), arms, result))
+            Ok((Some(status), arms, revealed, result))
         })
         .await;
     match found {
-        Ok((status, arms, result)) => page(
+        Ok((status, arms, revealed, result)) => page(
             StatusCode::OK,
             TrialTemplate {
                 nav: "trial",
@@ -480,6 +499,7 @@ async fn trial_page(State(state): State<WebState>, headers: HeaderMap) -> Respon
                     .is_some_and(|s| s.phase == quietlegs_core::trial::design::TrialPhase::Over),
                 status,
                 arms,
+                revealed,
                 result,
             }
             .render(),

@@ -467,3 +467,19 @@ async fn an_open_trial_registers_without_a_sheet() {
     let status = send(&app, get("/api/v1/trial/status")).await.json();
     assert_eq!(status["blinded"], false);
 }
+
+#[tokio::test]
+async fn the_api_takes_json_only() {
+    let app = app();
+    let req = Request::post("/api/v1/nights")
+        .header(header::HOST, HOST)
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from(
+            json!({"date": yesterday(), "severity": 5}).to_string(),
+        ))
+        .unwrap();
+    let r = send(&app, req).await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", r.body);
+    assert_eq!(r.json()["field"], "content-type");
+    assert_eq!(nights(&app).await, json!([]));
+}
