@@ -559,11 +559,14 @@ pub fn report(
 }
 
 pub fn list(db: &Path) -> Result<(), Failure> {
-    let Some((store, person)) = read_only_person(db)? else {
-        outln!("No trials yet.");
-        return Ok(());
+    let trials = match read_only_person(db)? {
+        Some((store, person)) => trial::list(&store, person)?,
+        None => Vec::new(),
     };
-    for t in trial::list(&store, person)? {
+    if trials.is_empty() {
+        outln!("No trials yet.");
+    }
+    for t in trials {
         outln!(
             "{:>3}  {:<24} starts {}  {} arms x {} cycles  {}  plan {}",
             t.id,
