@@ -3,6 +3,9 @@
 //! output from every use case, on every day of the trial, once the allocation commitment (the
 //! plan hash, which depends on the seed by construction) is set aside.
 
+// Integration tests: a panic is a failed test (clippy.toml allows unwrap only inside #[test]).
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use jiff::civil::{date, Date};
 use quietlegs_app::trial::{self, DesignChoice};
 use quietlegs_app::{AppError, Context, FoodCatalog, Now};

@@ -1,13 +1,17 @@
 //! Bad input at the command line: a message naming the field and what is allowed, exit code 2.
 
-use std::io::Write;
-use std::process::{Command, Output};
+// Integration tests: a panic is a failed test (clippy.toml allows unwrap only inside #[test]).
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod common;
+
+use std::io::Write;
+use std::process::Output;
+
+/// Runs `args` on a fresh temporary database.
 fn quietlegs(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_quietlegs"))
-        .args(args)
-        .output()
-        .unwrap()
+    let db = common::temp_db();
+    common::ql(&db.path, args)
 }
 
 fn profile_file(text: &str) -> tempfile_path::TempProfile {

@@ -1,6 +1,9 @@
 //! The diary in the SQLite store: round trips, duplicates, isolation between people,
 //! migrations from every earlier schema version, and backups.
 
+// Integration tests: a panic is a failed test (clippy.toml allows unwrap only inside #[test]).
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use jiff::civil::date;
 use quietlegs_core::clock::ClockTime;
 use quietlegs_core::diary::{
