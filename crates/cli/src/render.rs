@@ -707,7 +707,6 @@ pub fn trial_text(a: &TrialAnalysis) -> String {
 /// interventions, outcomes, methods, results, harms), written for a clinician's two minutes.
 pub fn trial_report(c: &quietlegs_app::trial::TrialReport) -> String {
     let mut out = String::new();
-    let d = &c.design;
     let title = format!("n-of-1 trial report: {}", c.trial);
     let _ = writeln!(out, "{title}\n{}", "=".repeat(title.chars().count()));
     para(&mut out, "", quietlegs_core::DISCLAIMER);
@@ -717,75 +716,9 @@ pub fn trial_report(c: &quietlegs_app::trial::TrialReport) -> String {
         "  ",
         &format!("[{}] {}", c.analysis.verdict.label, c.analysis.verdict.text),
     );
-
-    heading(&mut out, "Design (CENT 4-5)");
-    let schedule = d.schedule();
-    para(&mut out, "  ", &format!(
-        "Randomized {} n-of-1 trial, {} vs {}: {} cycles, each holding every arm once in a random order drawn from a recorded seed; {} periods of {} days with the first {} nights of each a run-in (not analysed){}. Outcome: {}; minimal important difference {}. Pre-registered before the first period: plan hash {}.",
-        if c.plan.blinded { "blinded, placebo-controlled" } else { "open-label" },
-        c.plan.treatment, c.plan.control, d.cycles, schedule.len(), d.period_days, d.run_in_days,
-        if d.washout_days > 0 { format!(", and {} washout days between periods", d.washout_days) } else { String::new() },
-        outcome_name(d.outcome), d.mcid, c.plan_hash
-    ));
-    heading(&mut out, "Periods planned and completed (CENT 13-14)");
-    let _ = writeln!(
-        out,
-        "  {} of {} periods completed; started {}.",
-        c.periods_completed,
-        schedule.len(),
-        d.start
-    );
-    for (p, m) in schedule.iter().zip(&c.analysis.period_means) {
-        let _ = writeln!(
-            out,
-            "  period {:>2} cycle {} {} to {}: {:<10} {} nights analysed, mean {}",
-            p.index + 1,
-            p.cycle + 1,
-            d.date_of(p.first_day),
-            d.date_of(p.last_day),
-            m.arm,
-            m.nights,
-            m.mean
-                .map(|v| format!("{v:.2}"))
-                .unwrap_or_else(|| "-".into())
-        );
-    }
-    heading(&mut out, "Blinding (CENT 11)");
-    if c.plan.blinded {
-        let early: Vec<&quietlegs_store::TrialEvent> = c
-            .events
-            .iter()
-            .filter(|e| e.kind == "early-unblinding")
-            .collect();
-        if early.is_empty() {
-            let _ = writeln!(out, "  Blinded with identical containers filled by a helper; unblinded after the last period.");
-        } else {
-            for e in early {
-                let _ = writeln!(out, "  UNBLINDED EARLY at {}: {}", e.at, e.detail);
-            }
-        }
-        match &c.blinding {
-            None => {
-                let _ = writeln!(
-                    out,
-                    "  No end-of-period guesses were recorded: blinding integrity cannot be assessed."
-                );
-            }
-            Some(b) => {
-                let _ = writeln!(
-                    out,
-                    "  Guesses: {} of {} periods guessed right (chance {:.0} %); P(at least this many by chance) = {:.2}. {}",
-                    b.right,
-                    b.guesses,
-                    b.chance * 100.0,
-                    b.p_by_chance,
-                    if b.probably_unblinded { "The participant could probably tell the arms apart: treat the verdict with caution." } else { "No sign that blinding failed." }
-                );
-            }
-        }
-    } else {
-        let _ = writeln!(out, "  Open label: the participant knew the arm. Expectation may explain part of any difference.");
-    }
+    report_design(&mut out, c);
+    report_periods(&mut out, c);
+    report_blinding(&mut out, c);
     heading(&mut out, "Statistical methods (CENT 12)");
     para(&mut out, "  ", "Primary: normal model with one mean per arm and AR(1) errors over the day grid (missing nights handled by the exact likelihood), vague priors as in nof1ins, posterior by deterministic quadrature over the autocorrelation. Sensitivity: the same without autocorrelation; with a linear trend (period effects, drift); the cycle-blocked ANOVA of period means (Senn); the randomization test over this design's own allocations. Carry-over: handled by discarding each period's run-in nights.");
     heading(&mut out, "Results (CENT 17)");
@@ -803,6 +736,85 @@ pub fn trial_report(c: &quietlegs_app::trial::TrialReport) -> String {
         );
     }
     out
+}
+
+/// CENT 4-5: the design as pre-registered.
+fn report_design(out: &mut String, c: &quietlegs_app::trial::TrialReport) {
+    let d = &c.design;
+    heading(out, "Design (CENT 4-5)");
+    para(out, "  ", &format!(
+        "Randomized {} n-of-1 trial, {} vs {}: {} cycles, each holding every arm once in a random order drawn from a recorded seed; {} periods of {} days with the first {} nights of each a run-in (not analysed){}. Outcome: {}; minimal important difference {}. Pre-registered before the first period: plan hash {}.",
+        if c.plan.blinded { "blinded, placebo-controlled" } else { "open-label" },
+        c.plan.treatment, c.plan.control, d.cycles, c.periods_planned, d.period_days, d.run_in_days,
+        if d.washout_days > 0 { format!(", and {} washout days between periods", d.washout_days) } else { String::new() },
+        outcome_name(d.outcome), d.mcid, c.plan_hash
+    ));
+}
+
+/// CENT 13-14: the periods planned and completed, with their means.
+fn report_periods(out: &mut String, c: &quietlegs_app::trial::TrialReport) {
+    let d = &c.design;
+    heading(out, "Periods planned and completed (CENT 13-14)");
+    let _ = writeln!(
+        out,
+        "  {} of {} periods completed; started {}.",
+        c.periods_completed, c.periods_planned, d.start
+    );
+    for (p, m) in d.schedule().iter().zip(&c.analysis.period_means) {
+        let _ = writeln!(
+            out,
+            "  period {:>2} cycle {} {} to {}: {:<10} {} nights analysed, mean {}",
+            p.index + 1,
+            p.cycle + 1,
+            d.date_of(p.first_day),
+            d.date_of(p.last_day),
+            m.arm,
+            m.nights,
+            m.mean
+                .map(|v| format!("{v:.2}"))
+                .unwrap_or_else(|| "-".into())
+        );
+    }
+}
+
+/// CENT 11: how the arms were hidden, an early unblinding, and the guesses against chance.
+fn report_blinding(out: &mut String, c: &quietlegs_app::trial::TrialReport) {
+    heading(out, "Blinding (CENT 11)");
+    if !c.plan.blinded {
+        let _ = writeln!(out, "  Open label: the participant knew the arm. Expectation may explain part of any difference.");
+        return;
+    }
+    let early: Vec<&quietlegs_store::TrialEvent> = c
+        .events
+        .iter()
+        .filter(|e| e.kind == "early-unblinding")
+        .collect();
+    if early.is_empty() {
+        let _ = writeln!(out, "  Blinded with identical containers filled by a helper; unblinded after the last period.");
+    } else {
+        for e in early {
+            let _ = writeln!(out, "  UNBLINDED EARLY at {}: {}", e.at, e.detail);
+        }
+    }
+    match &c.blinding {
+        None => {
+            let _ = writeln!(
+                out,
+                "  No end-of-period guesses were recorded: blinding integrity cannot be assessed."
+            );
+        }
+        Some(b) => {
+            let _ = writeln!(
+                out,
+                "  Guesses: {} of {} periods guessed right (chance {:.0} %); P(at least this many by chance) = {:.2}. {}",
+                b.right,
+                b.guesses,
+                b.chance * 100.0,
+                b.p_by_chance,
+                if b.probably_unblinded { "The participant could probably tell the arms apart: treat the verdict with caution." } else { "No sign that blinding failed." }
+            );
+        }
+    }
 }
 
 /// An SVG timeline: periods shaded by arm, nightly scores as dots, period means as lines.
