@@ -144,11 +144,13 @@ fn store_error_kind(e: &StoreError) -> ErrorKind {
         StoreError::Busy | StoreError::ReadOnly(_) | StoreError::DiskFull(_) => {
             ErrorKind::Unavailable
         }
-        StoreError::Conflict(_) | StoreError::Duplicate { .. } => ErrorKind::Conflict,
+        // An import into a diary that is not empty collides with what is stored.
+        StoreError::Conflict(_) | StoreError::Duplicate { .. } | StoreError::NotEmpty(_) => {
+            ErrorKind::Conflict
+        }
         StoreError::NotFound { .. } => ErrorKind::NotFound,
         StoreError::NotQuietlegs { .. }
         | StoreError::TooNew { .. }
-        | StoreError::NotEmpty(_)
         | StoreError::UnknownKind(_) => ErrorKind::BadInput,
         _ => ErrorKind::Internal,
     }
