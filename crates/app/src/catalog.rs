@@ -34,23 +34,27 @@ impl FoodCatalog {
         }
     }
 
-    /// The table (shipped plus imported), built on first use.
-    pub fn table<S: Store>(&self, store: &S) -> Result<&FoodTable, AppError> {
+    /// The table (shipped, plus the foods imported into `store` when there is one), built on
+    /// first use.
+    pub fn table<S: Store>(&self, store: Option<&S>) -> Result<&FoodTable, AppError> {
         if let Some(t) = self.table.get() {
             return Ok(t);
         }
         let mut table = FoodTable::shipped()
             .map_err(|e| AppError::internal(format!("loading the shipped food table: {e}")))?;
-        table.extend(
-            store
+        if let Some(store) = store {
+            let imported = store
                 .imported_foods()
-                .map_err(AppError::store("reading imported foods"))?,
-        );
+                .map_err(AppError::store("reading imported foods"))?;
+            if !imported.is_empty() {
+                table.extend(imported);
+            }
+        }
         Ok(self.table.get_or_init(|| table))
     }
 
     /// The table and its search index, built on first use.
-    pub fn searchable<S: Store>(&self, store: &S) -> Result<Foods<'_>, AppError> {
+    pub fn searchable<S: Store>(&self, store: Option<&S>) -> Result<Foods<'_>, AppError> {
         let table = self.table(store)?;
         let index = match self.index.get() {
             Some(i) => i,

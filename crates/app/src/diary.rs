@@ -294,18 +294,21 @@ pub fn days(records: &[StoredRecord]) -> Vec<Day> {
     by_date.into_values().collect()
 }
 
+/// A person's diary in a store: `None` while there is none (no database, no person yet), which
+/// reads as an empty diary.
+pub type Diary<'a, S> = Option<(&'a S, PersonId)>;
+
 /// The person's records with dates in `from..=to` (either end open); none while there is no
-/// person yet.
+/// diary yet.
 pub fn records<S: Store>(
-    store: &S,
-    person: Option<PersonId>,
+    diary: Diary<'_, S>,
     from: Option<Date>,
     to: Option<Date>,
 ) -> Result<Vec<StoredRecord>, AppError> {
-    match person {
+    match diary {
         None => Ok(Vec::new()),
-        Some(p) => store
-            .records(p, from, to)
+        Some((store, person)) => store
+            .records(person, from, to)
             .map_err(AppError::store("reading the diary")),
     }
 }
@@ -321,12 +324,11 @@ pub fn parse_bound(field: &'static str, text: Option<&str>) -> Result<Option<Dat
 
 /// The diary by day from `from` to `to` (either open).
 pub fn history<S: Store>(
-    store: &S,
-    person: Option<PersonId>,
+    diary: Diary<'_, S>,
     from: Option<Date>,
     to: Option<Date>,
 ) -> Result<History, AppError> {
-    let records = records(store, person, from, to)?;
+    let records = records(diary, from, to)?;
     Ok(History {
         days: days(&records),
         records,
@@ -464,13 +466,9 @@ impl ExportFormat {
     }
 }
 
-/// The whole diary in `format` (empty while there is no person yet).
-pub fn export<S: Store>(
-    store: &S,
-    person: Option<PersonId>,
-    format: ExportFormat,
-) -> Result<String, AppError> {
-    let records = records(store, person, None, None)?;
+/// The whole diary in `format` (empty while there is none yet).
+pub fn export<S: Store>(diary: Diary<'_, S>, format: ExportFormat) -> Result<String, AppError> {
+    let records = records(diary, None, None)?;
     Ok(match format {
         ExportFormat::Csv => to_csv(&records),
         ExportFormat::Json => to_json(&records),

@@ -65,7 +65,7 @@ fn first_portion(food: &Food) -> Option<PortionMagnesium> {
 /// The foods best matching `query`, at most `limit`.
 pub fn search<S: Store>(
     ctx: &Context<'_>,
-    store: &S,
+    store: Option<&S>,
     query: &str,
     limit: usize,
 ) -> Result<FoodSearch, AppError> {
@@ -278,13 +278,12 @@ pub struct IntakeRequest<'a> {
 
 /// Foods and doses logged on `day`.
 fn diary_day<S: Store>(
-    store: &S,
-    person: Option<PersonId>,
+    diary: crate::diary::Diary<'_, S>,
     day: jiff::civil::Date,
 ) -> Result<(Vec<FoodEaten>, Vec<SupplementTaken>), AppError> {
     let mut foods = Vec::new();
     let mut doses = Vec::new();
-    for r in crate::diary::records(store, person, Some(day), Some(day))? {
+    for r in crate::diary::records(diary, Some(day), Some(day))? {
         match r.record {
             Record::Food(f) => foods.push(FoodEaten {
                 food_id: f.food_id,
@@ -304,15 +303,16 @@ fn diary_day<S: Store>(
 }
 
 /// Sums a day's magnesium: the diary's day (if asked) and the foods and supplements given.
+/// `store` holds the imported foods and, with `person`, the diary (either may not exist yet).
 pub fn intake<S: Store>(
     ctx: &Context<'_>,
-    store: &S,
+    store: Option<&S>,
     person: Option<PersonId>,
     request: IntakeRequest<'_>,
 ) -> Result<IntakeDay, AppError> {
     let table = ctx.foods.table(store)?;
     let (mut foods, mut taken) = match request.diary_day {
-        Some(day) => diary_day(store, person, day)?,
+        Some(day) => diary_day(store.zip(person), day)?,
         None => (Vec::new(), Vec::new()),
     };
     foods.extend(request.foods);
@@ -356,16 +356,20 @@ pub struct Releases {
     pub releases: Vec<FoodRelease>,
 }
 
-pub fn releases<S: Store>(store: &S) -> Result<Releases, AppError> {
+/// The releases imported into `store` (none without a database).
+pub fn releases<S: Store>(store: Option<&S>) -> Result<Releases, AppError> {
     Ok(Releases {
-        releases: store
-            .food_releases()
-            .map_err(AppError::store("reading the imported releases"))?,
+        releases: match store {
+            Some(s) => s
+                .food_releases()
+                .map_err(AppError::store("reading the imported releases"))?,
+            None => Vec::new(),
+        },
     })
 }
 
 /// The imported release named `release` (to confirm its removal), or why there is none.
-pub fn find_release<S: Store>(store: &S, release: &str) -> Result<FoodRelease, AppError> {
+pub fn find_release<S: Store>(store: Option<&S>, release: &str) -> Result<FoodRelease, AppError> {
     let known = releases(store)?.releases;
     if let Some(r) = known.iter().find(|r| r.release == release) {
         return Ok(r.clone());

@@ -18,7 +18,11 @@ pub fn profile(ctx: &Context<'_>, toml: &str) -> Result<Profile, AppError> {
 
 /// The plan for a profile (`plan --json`: the [`Plan`], documented in `docs/plan-json.md`); the
 /// food-first suggestions draw on the shipped and the imported foods.
-pub fn plan<S: Store>(ctx: &Context<'_>, store: &S, profile: &Profile) -> Result<Plan, AppError> {
+pub fn plan<S: Store>(
+    ctx: &Context<'_>,
+    store: Option<&S>,
+    profile: &Profile,
+) -> Result<Plan, AppError> {
     Ok(build_plan(profile, ctx.reference, ctx.foods.table(store)?))
 }
 

@@ -6,7 +6,7 @@ use quietlegs_core::clock::ClockTime;
 use quietlegs_core::diary::Record;
 use quietlegs_core::insights::{insights as factor_insights, Insights};
 use quietlegs_core::Profile;
-use quietlegs_store::{PersonId, Store};
+use quietlegs_store::Store;
 use serde::Serialize;
 
 use crate::{AppError, Context};
@@ -14,12 +14,11 @@ use crate::{AppError, Context};
 /// Factor associations over the whole diary (`insights --json`).
 pub fn insights<S: Store>(
     ctx: &Context<'_>,
-    store: &S,
-    person: Option<PersonId>,
+    diary: crate::diary::Diary<'_, S>,
 ) -> Result<Insights, AppError> {
     let mut nights = BTreeMap::new();
     let mut factors = Vec::new();
-    for r in crate::diary::records(store, person, None, None)? {
+    for r in crate::diary::records(diary, None, None)? {
         match r.record {
             Record::Night(n) => {
                 nights.insert(n.date, n.severity);
@@ -63,7 +62,7 @@ pub struct Reminders {
 /// The reminders for `profile`; the diary reminder is at `diary_at` (HH:MM, default bedtime).
 pub fn reminders<S: Store>(
     ctx: &Context<'_>,
-    store: &S,
+    store: Option<&S>,
     profile: &Profile,
     diary_at: Option<&str>,
 ) -> Result<Reminders, AppError> {

@@ -25,21 +25,33 @@ pub fn open_writer(path: &Path, now: &Now) -> Result<(SqliteStore, PersonId), Ap
     Ok((store, person))
 }
 
-/// A database opened for reading only, and its person if there is one yet.
+/// A database opened for reading only, if there is one, and its person if there is one yet.
 pub struct Reader {
-    pub store: SqliteStore,
+    /// `None` when there is no database: nothing has been stored.
+    pub store: Option<SqliteStore>,
     /// `None` while nothing has been logged (no database, or no person in it).
     pub person: Option<PersonId>,
 }
 
+impl Reader {
+    /// The person's diary, when there is one.
+    pub fn diary(&self) -> Option<(&SqliteStore, PersonId)> {
+        self.store.as_ref().zip(self.person)
+    }
+
+    /// Takes the store and the person out, when both exist.
+    pub fn into_diary(self) -> Option<(SqliteStore, PersonId)> {
+        self.store.zip(self.person)
+    }
+}
+
 /// Opens the database for a command that only reads: read-only (no write lock, never waits for
-/// a writer), and never created. Without a database the reader holds an empty in-memory one, so
-/// a read-only command gives the answer of an empty diary.
+/// a writer), and never created: without a database a read-only command gives the answer of an
+/// empty diary.
 pub fn open_reader(path: &Path) -> Result<Reader, AppError> {
     if !path.exists() {
-        let store = SqliteStore::in_memory().map_err(AppError::store("opening an empty diary"))?;
         return Ok(Reader {
-            store,
+            store: None,
             person: None,
         });
     }
@@ -47,7 +59,10 @@ pub fn open_reader(path: &Path) -> Result<Reader, AppError> {
     let person = store
         .find_person(DEFAULT_PERSON)
         .map_err(AppError::store("finding the diary's person"))?;
-    Ok(Reader { store, person })
+    Ok(Reader {
+        store: Some(store),
+        person,
+    })
 }
 
 /// A finished backup (`quietlegs backup`).

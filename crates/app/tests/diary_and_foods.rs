@@ -79,7 +79,7 @@ impl World {
         amount: &str,
     ) {
         let ctx = self.ctx();
-        let catalogue = ctx.foods.searchable(&*store).unwrap();
+        let catalogue = ctx.foods.searchable(Some(&*store)).unwrap();
         let FoodChoice::Found(i) = foods::find_food(catalogue, query).unwrap() else {
             panic!("{query} should be accepted");
         };
@@ -102,7 +102,7 @@ fn close(a: f64, b: f64) -> bool {
 fn a_days_intake_sums_food_and_supplements_against_the_profiles_limits() {
     let (w, store, person) = setup();
     let ctx = w.ctx();
-    let catalogue = ctx.foods.searchable(&store).unwrap();
+    let catalogue = ctx.foods.searchable(Some(&store)).unwrap();
     let eaten = |query: &str, amount: &str| {
         let FoodChoice::Found(i) = foods::find_food(catalogue, query).unwrap() else {
             panic!("{query} should be accepted");
@@ -116,7 +116,7 @@ fn a_days_intake_sums_food_and_supplements_against_the_profiles_limits() {
         profile: None,
     };
     // Without a profile the limits are unknown: null, not 0 or false.
-    let day = foods::intake(&ctx, &store, Some(person), request()).unwrap();
+    let day = foods::intake(&ctx, Some(&store), Some(person), request()).unwrap();
     assert!(close(day.food_mg, ALMONDS_1_OZ_MG + SPINACH_HALF_CUP_MG));
     assert!(close(day.supplement_mg, 100.0));
     // 76.5437124375 + 78.3 + 100 = 254.8437124375
@@ -137,7 +137,7 @@ fn a_days_intake_sums_food_and_supplements_against_the_profiles_limits() {
     .unwrap();
     let day = foods::intake(
         &ctx,
-        &store,
+        Some(&store),
         Some(person),
         IntakeRequest {
             profile: Some(&profile),
@@ -189,7 +189,7 @@ fn a_diary_day_feeds_the_intake_and_the_history() {
 
     let intake = foods::intake(
         &ctx,
-        &store,
+        Some(&store),
         Some(person),
         IntakeRequest {
             diary_day: Some(day),
@@ -205,7 +205,7 @@ fn a_diary_day_feeds_the_intake_and_the_history() {
         "oxide=150 mg elemental at 21:30"
     );
 
-    let h = diary::history(&store, Some(person), Some(day), Some(day)).unwrap();
+    let h = diary::history(Some((&store, person)), Some(day), Some(day)).unwrap();
     assert_eq!(h.days.len(), 1);
     let d = &h.days[0];
     assert_eq!(d.date, "2026-11-20");
@@ -217,7 +217,7 @@ fn a_diary_day_feeds_the_intake_and_the_history() {
     // night, food, 2 doses, factor, side effects on that day.
     assert_eq!(h.records.len(), 6);
     // Without a person (nothing logged yet) the history is empty, not an error.
-    let empty = diary::history(&store, None, None, None).unwrap();
+    let empty = diary::history(None::<(&SqliteStore, PersonId)>, None, None).unwrap();
     assert!(empty.days.is_empty() && empty.records.is_empty());
 }
 
@@ -242,7 +242,7 @@ fn a_second_night_is_a_conflict_unless_replaced() {
     assert_eq!(err.kind, ErrorKind::Conflict);
     let replaced = diary::log(&mut store, person, &ctx, again(), OnDuplicate::Replace).unwrap();
     assert_eq!(replaced.id, id);
-    let h = diary::history(&store, Some(person), None, None).unwrap();
+    let h = diary::history(Some((&store, person)), None, None).unwrap();
     assert_eq!(h.days[0].severity, Some(7));
 }
 
@@ -285,7 +285,7 @@ fn an_edit_changes_only_what_it_sets_and_a_refused_import_changes_nothing() {
     let id = w.night(&mut store, person, date(2026, 11, 20), 4);
     w.night(&mut store, person, date(2026, 11, 21), 5);
     let ctx = w.ctx();
-    let before = diary::export(&store, Some(person), ExportFormat::Json).unwrap();
+    let before = diary::export(Some((&store, person)), ExportFormat::Json).unwrap();
 
     // An edit that would make the entry invalid is refused before anything is stored.
     let refused = diary::prepare_edit(
@@ -301,7 +301,7 @@ fn an_edit_changes_only_what_it_sets_and_a_refused_import_changes_nothing() {
     let missing = diary::prepare_edit(&store, person, &ctx, "night", 99, &[]).unwrap_err();
     assert_eq!(missing.kind, ErrorKind::NotFound);
     assert_eq!(
-        diary::export(&store, Some(person), ExportFormat::Json).unwrap(),
+        diary::export(Some((&store, person)), ExportFormat::Json).unwrap(),
         before
     );
 
@@ -311,7 +311,7 @@ fn an_edit_changes_only_what_it_sets_and_a_refused_import_changes_nothing() {
     let err = diary::import(&mut store, person, &checked).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Conflict);
     assert_eq!(
-        diary::export(&store, Some(person), ExportFormat::Json).unwrap(),
+        diary::export(Some((&store, person)), ExportFormat::Json).unwrap(),
         before
     );
     // An export with one entry twice is refused as a whole before the store is reached.
@@ -335,7 +335,7 @@ fn an_edit_changes_only_what_it_sets_and_a_refused_import_changes_nothing() {
     )
     .unwrap();
     diary::apply_edit(&mut store, person, &ctx, &edit).unwrap();
-    let h = diary::history(&store, Some(person), None, None).unwrap();
+    let h = diary::history(Some((&store, person)), None, None).unwrap();
     let dates: Vec<(&str, Option<u8>)> = h
         .days
         .iter()
@@ -348,7 +348,7 @@ fn an_edit_changes_only_what_it_sets_and_a_refused_import_changes_nothing() {
 fn a_weak_food_phrase_offers_the_closest_foods_and_nothing_close_is_bad_input() {
     let (w, store, _) = setup();
     let ctx = w.ctx();
-    let catalogue = ctx.foods.searchable(&store).unwrap();
+    let catalogue = ctx.foods.searchable(Some(&store)).unwrap();
     // A food id is taken as given.
     assert!(matches!(
         foods::find_food(catalogue, "12061").unwrap(),
@@ -362,7 +362,9 @@ fn a_weak_food_phrase_offers_the_closest_foods_and_nothing_close_is_bad_input() 
     assert_eq!(none.kind, ErrorKind::BadInput);
     // A search needs a word.
     assert_eq!(
-        foods::search(&ctx, &store, "  ", 5).unwrap_err().field,
+        foods::search(&ctx, Some(&store), "  ", 5)
+            .unwrap_err()
+            .field,
         Some("query")
     );
 }

@@ -202,7 +202,7 @@ pub fn log_food(ctx: &Context<'_>, db: &Path, a: FoodArgs) -> Result<(), Failure
     // The food is chosen from the catalogue before the diary is opened for writing: a food that
     // is not found creates no database.
     let reader = open_reader(db)?;
-    let foods = ctx.foods.searchable(&reader.store)?;
+    let foods = ctx.foods.searchable(reader.store.as_ref())?;
     let food = pick_food(foods, &a.food)?;
     let date = date_arg(ctx, a.date.as_deref())?;
     let (entry, resolved) = diary::food(ctx, foods, food, &a.amount, date)?;
@@ -242,7 +242,7 @@ pub fn history(
     let from = diary::parse_bound("from", from)?;
     let to = diary::parse_bound("to", to)?;
     let reader = open_reader(db)?;
-    let h = diary::history(&reader.store, reader.person, from, to)?;
+    let h = diary::history(reader.diary(), from, to)?;
     if output.json {
         return print_json(&h);
     }
@@ -320,7 +320,7 @@ pub fn delete(ctx: &Context<'_>, db: &Path, kind: &str, id: i64, yes: bool) -> R
 pub fn export(db: &Path, format: &str, output: Option<&Path>) -> Result<(), Failure> {
     let format = ExportFormat::parse(format)?;
     let reader = open_reader(db)?;
-    let text = diary::export(&reader.store, reader.person, format)?;
+    let text = diary::export(reader.diary(), format)?;
     match output {
         Some(p) => write_output("--output", p, text.as_bytes()),
         None => crate::failure::emit(&text),

@@ -39,7 +39,7 @@ pub fn search(
     output: &Output,
 ) -> Result<(), Failure> {
     let reader = open_reader(db)?;
-    let found = foods::search(ctx, &reader.store, query, limit)?;
+    let found = foods::search(ctx, reader.store.as_ref(), query, limit)?;
     if output.json {
         return print_json(&found);
     }
@@ -62,7 +62,7 @@ pub fn amount(
     output: &Output,
 ) -> Result<(), Failure> {
     let reader = open_reader(db)?;
-    let catalogue = ctx.foods.searchable(&reader.store)?;
+    let catalogue = ctx.foods.searchable(reader.store.as_ref())?;
     let food = pick_food(catalogue, query)?;
     let a = foods::amount_of(catalogue, food, amount)?;
     if output.json {
@@ -96,7 +96,7 @@ pub fn read_profile(ctx: &Context<'_>, path: &Path) -> Result<quietlegs_core::Pr
 pub fn intake(ctx: &Context<'_>, db: &Path, a: IntakeArgs) -> Result<(), Failure> {
     let diary_day = crate::diary_cmds::date_arg(ctx, a.date.as_deref())?;
     let reader = open_reader(db)?;
-    let catalogue = ctx.foods.searchable(&reader.store)?;
+    let catalogue = ctx.foods.searchable(reader.store.as_ref())?;
     let mut eaten = Vec::new();
     for f in &a.foods {
         let (q, amount) = split_food_flag(f)?;
@@ -111,7 +111,7 @@ pub fn intake(ctx: &Context<'_>, db: &Path, a: IntakeArgs) -> Result<(), Failure
         .transpose()?;
     let day = foods::intake(
         ctx,
-        &reader.store,
+        reader.store.as_ref(),
         reader.person,
         IntakeRequest {
             diary_day,
@@ -130,7 +130,7 @@ pub fn intake(ctx: &Context<'_>, db: &Path, a: IntakeArgs) -> Result<(), Failure
 /// The imported releases (read-only; none when there is no database).
 pub fn releases(db: &Path, output: &Output) -> Result<(), Failure> {
     let reader = open_reader(db)?;
-    let list = foods::releases(&reader.store)?;
+    let list = foods::releases(reader.store.as_ref())?;
     if output.json {
         return print_json(&list);
     }
@@ -141,7 +141,7 @@ pub fn releases(db: &Path, output: &Output) -> Result<(), Failure> {
 /// Removes an imported release and its foods, after confirmation.
 pub fn remove(ctx: &Context<'_>, db: &Path, release: &str, yes: bool) -> Result<(), Failure> {
     let shown = quietlegs_core::text::escape_controls(release);
-    let found = foods::find_release(&open_reader(db)?.store, release)?;
+    let found = foods::find_release(open_reader(db)?.store.as_ref(), release)?;
     confirm(
         &format!(
             "Remove release '{shown}' and its {} foods? Diary entries keep their logged values.",

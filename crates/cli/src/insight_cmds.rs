@@ -13,7 +13,7 @@ use std::path::Path;
 
 pub fn insights(ctx: &Context<'_>, db: &Path, output: &Output) -> Result<(), Failure> {
     let reader = open_reader(db)?;
-    let result = quietlegs_app::insights::insights(ctx, &reader.store, reader.person)?;
+    let result = quietlegs_app::insights::insights(ctx, reader.diary())?;
     if output.json {
         return print_json(&result);
     }
@@ -74,7 +74,7 @@ pub fn reminders(
 ) -> Result<(), Failure> {
     let p = crate::food_cmds::read_profile(ctx, profile)?;
     let reader = open_reader(db)?;
-    let r = quietlegs_app::insights::reminders(ctx, &reader.store, &p, diary_at)?;
+    let r = quietlegs_app::insights::reminders(ctx, reader.store.as_ref(), &p, diary_at)?;
     let mut cal = Calendar::empty();
     cal.append_property(("VERSION", "2.0"));
     cal.append_property(("PRODID", PRODID));

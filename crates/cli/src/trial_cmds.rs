@@ -159,8 +159,7 @@ pub struct NewTrialArgs {
 /// Opens the diary for reading and finds its person; `None` when there is no database or no
 /// person yet (so nothing has been stored).
 fn read_only_person(db: &Path) -> Result<Option<(SqliteStore, PersonId)>, Failure> {
-    let reader = open_reader(db)?;
-    Ok(reader.person.map(|p| (reader.store, p)))
+    Ok(open_reader(db)?.into_diary())
 }
 
 fn no_trial_yet() -> Failure {
