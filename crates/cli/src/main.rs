@@ -238,21 +238,8 @@ pub(crate) enum TrialCommand {
     Power {
         #[command(flatten)]
         design: trial_cmds::DesignArgs,
-        /// Assumed change of the nightly score with magnesium (negative: better).
-        #[arg(long, default_value_t = -1.5, allow_negative_numbers = true)]
-        effect: f64,
-        /// Night-to-night standard deviation.
-        #[arg(long, default_value_t = 1.5)]
-        sd: f64,
-        /// Autocorrelation of neighbouring nights.
-        #[arg(long, default_value_t = 0.4, allow_negative_numbers = true)]
-        rho: f64,
-        /// Drift per day.
-        #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
-        drift: f64,
-        /// Share of nights not logged.
-        #[arg(long, default_value_t = 0.1)]
-        missing: f64,
+        #[command(flatten)]
+        assumptions: trial_cmds::AssumptionArgs,
         #[arg(long, default_value_t = 300)]
         sims: usize,
         #[arg(long, default_value_t = 1)]
@@ -263,14 +250,8 @@ pub(crate) enum TrialCommand {
     /// Fill the diary with simulated nights for a trial (for demonstrations; notes say so).
     Simulate {
         trial: Option<String>,
-        #[arg(long, default_value_t = -1.5, allow_negative_numbers = true)]
-        effect: f64,
-        #[arg(long, default_value_t = 1.5)]
-        sd: f64,
-        #[arg(long, default_value_t = 0.4, allow_negative_numbers = true)]
-        rho: f64,
-        #[arg(long, default_value_t = 0.1)]
-        missing: f64,
+        #[command(flatten)]
+        assumptions: trial_cmds::AssumptionArgs,
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },

@@ -41,48 +41,16 @@ pub fn dispatch(ctx: &Context<'_>, db: &Path, command: TrialCommand) -> Result<(
         ),
         TrialCommand::Power {
             design,
-            effect,
-            sd,
-            rho,
-            drift,
-            missing,
+            assumptions,
             sims,
             seed,
             output,
-        } => power_cmd(
-            ctx,
-            &design,
-            &PowerFlags {
-                effect,
-                sd,
-                rho,
-                drift,
-                missing,
-            },
-            sims,
-            seed,
-            output.json,
-        ),
+        } => power_cmd(ctx, &design, &assumptions, sims, seed, output.json),
         TrialCommand::Simulate {
             trial,
-            effect,
-            sd,
-            rho,
-            missing,
+            assumptions,
             seed,
-        } => simulate(
-            ctx,
-            db,
-            trial.as_deref(),
-            &PowerFlags {
-                effect,
-                sd,
-                rho,
-                drift: 0.0,
-                missing,
-            },
-            seed,
-        ),
+        } => simulate(ctx, db, trial.as_deref(), &assumptions, seed),
         TrialCommand::Report { trial, svg, output } => {
             report(ctx, db, trial.as_deref(), svg.as_deref(), output.json)
         }
@@ -460,16 +428,28 @@ pub fn analyze_cmd(
     Ok(())
 }
 
-/// The assumptions of `trial power` and `trial simulate`.
-pub struct PowerFlags {
+/// What `trial power` and `trial simulate` assume about the nights (checked in
+/// `quietlegs_app::trial::PowerAssumptions`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct AssumptionArgs {
+    /// Assumed change of the nightly score with magnesium (negative: better).
+    #[arg(long, default_value_t = -1.5, allow_negative_numbers = true)]
     pub effect: f64,
+    /// Night-to-night standard deviation.
+    #[arg(long, default_value_t = 1.5)]
     pub sd: f64,
+    /// Autocorrelation of neighbouring nights.
+    #[arg(long, default_value_t = 0.4, allow_negative_numbers = true)]
     pub rho: f64,
+    /// Drift per day.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub drift: f64,
+    /// Share of nights not logged.
+    #[arg(long, default_value_t = 0.1)]
     pub missing: f64,
 }
 
-impl PowerFlags {
+impl AssumptionArgs {
     fn assumptions(&self) -> PowerAssumptions {
         PowerAssumptions {
             effect: self.effect,
@@ -484,7 +464,7 @@ impl PowerFlags {
 pub fn power_cmd(
     ctx: &Context<'_>,
     args: &DesignArgs,
-    flags: &PowerFlags,
+    flags: &AssumptionArgs,
     sims: usize,
     seed: u64,
     json_out: bool,
@@ -586,7 +566,7 @@ pub fn simulate(
     ctx: &Context<'_>,
     db: &Path,
     which: Option<&str>,
-    flags: &PowerFlags,
+    flags: &AssumptionArgs,
     seed: u64,
 ) -> Result<(), Failure> {
     let (mut store, person) = open_writer(db, ctx.now)?;
