@@ -1,11 +1,12 @@
 //! `quietlegs log …`, `history`, `edit`, `delete`, `export`, `import`, `backup`: parse the
 //! arguments, call the diary use cases of `quietlegs-app`, render.
 
+use crate::args::date_arg;
 use crate::failure::{app_failure, bad_input, in_file, print_json, write_output, Failure};
-use crate::prompt::{ask, confirm, pick_food};
+use crate::prompt::{ask, confirm, note_default, pick_food};
 use crate::Output;
 use anyhow::{anyhow, Context as _};
-use jiff::civil::Date;
+
 use quietlegs_app::diary::{self, Entry, ExportFormat, NightForm};
 use quietlegs_app::personal::{open_reader, open_writer};
 use quietlegs_app::Context;
@@ -121,11 +122,6 @@ pub struct FactorArgs {
     output: Output,
 }
 
-/// `--date`: YYYY-MM-DD, "today" or "yesterday"; absent: the entry's default.
-pub fn date_arg(ctx: &Context<'_>, text: Option<&str>) -> Result<Option<Date>, Failure> {
-    Ok(text.map(|t| diary::parse_day(ctx.now, t)).transpose()?)
-}
-
 fn mode(replace: bool) -> OnDuplicate {
     if replace {
         OnDuplicate::Replace
@@ -206,7 +202,7 @@ pub fn log_food(ctx: &Context<'_>, db: &Path, a: FoodArgs) -> Result<(), Failure
     let food = pick_food(foods, &a.food)?;
     let date = date_arg(ctx, a.date.as_deref())?;
     let (entry, resolved) = diary::food(ctx, foods, food, &a.amount, date)?;
-    crate::food_cmds::note_default(&resolved);
+    note_default(&resolved);
     drop(reader);
     save(ctx, db, entry, OnDuplicate::Refuse, &a.output)
 }

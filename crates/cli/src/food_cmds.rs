@@ -1,11 +1,12 @@
 //! `quietlegs foods …` and `quietlegs intake`: parse the arguments, call the food use cases of
 //! `quietlegs-app`, render.
 
-use crate::failure::{bad_input, in_file, print_json, Failure};
-use crate::prompt::{confirm, pick_food};
+use crate::args::read_profile;
+use crate::failure::{bad_input, print_json, Failure};
+use crate::prompt::{confirm, note_default, pick_food};
 use crate::Output;
-use anyhow::{anyhow, Context as _};
-use quietlegs_app::foods::{self, FoodAmount, IntakeRequest};
+use anyhow::anyhow;
+use quietlegs_app::foods::{self, IntakeRequest};
 use quietlegs_app::personal::{open_reader, open_writer};
 use quietlegs_app::Context;
 use quietlegs_usda::Progress;
@@ -47,13 +48,6 @@ pub fn search(
     Ok(())
 }
 
-/// A note on stderr when an amount used a default measure (stdout stays the result).
-pub fn note_default(a: &FoodAmount) {
-    if !a.alternatives.is_empty() {
-        eprintln!("note: {} of {}: {}", a.amount, a.food.name, a.via);
-    }
-}
-
 pub fn amount(
     ctx: &Context<'_>,
     db: &Path,
@@ -84,17 +78,8 @@ fn split_food_flag(flag: &str) -> Result<(&str, &str), Failure> {
         })
 }
 
-/// Reads and parses a profile file; errors name the file.
-pub fn read_profile(ctx: &Context<'_>, path: &Path) -> Result<quietlegs_core::Profile, Failure> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the profile {}", path.display()))
-        .map_err(bad_input)?;
-    quietlegs_app::info::profile(ctx, &text)
-        .map_err(in_file(&format!("profile {}", path.display())))
-}
-
 pub fn intake(ctx: &Context<'_>, db: &Path, a: IntakeArgs) -> Result<(), Failure> {
-    let diary_day = crate::diary_cmds::date_arg(ctx, a.date.as_deref())?;
+    let diary_day = crate::args::date_arg(ctx, a.date.as_deref())?;
     let reader = open_reader(db)?;
     let catalogue = ctx.foods.searchable(reader.store.as_ref())?;
     let mut eaten = Vec::new();

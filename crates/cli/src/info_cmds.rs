@@ -9,7 +9,7 @@ use quietlegs_app::Context;
 use std::path::Path;
 
 pub fn plan(ctx: &Context<'_>, db: &Path, profile: &Path, output: &Output) -> Result<(), Failure> {
-    let parsed = crate::food_cmds::read_profile(ctx, profile)?;
+    let parsed = crate::args::read_profile(ctx, profile)?;
     let reader = open_reader(db)?;
     let plan = info::plan(ctx, reader.store.as_ref(), &parsed)?;
     if output.json {

@@ -21,18 +21,6 @@ pub fn insights(ctx: &Context<'_>, db: &Path, output: &Output) -> Result<(), Fai
     Ok(())
 }
 
-/// The iCalendar product identifier (RFC 5545 3.7.3): who wrote the file, and which version.
-pub(crate) const PRODID: &str = concat!(
-    "-//quietlegs//quietlegs ",
-    env!("CARGO_PKG_VERSION"),
-    "//EN"
-);
-
-/// A date as the calendar library's date.
-pub(crate) fn calendar_date(d: jiff::civil::Date) -> Option<chrono::NaiveDate> {
-    chrono::NaiveDate::from_ymd_opt(i32::from(d.year()), d.month() as u32, d.day() as u32)
-}
-
 /// Tomorrow's date at `time`, as a floating local time (the reminder follows the person's
 /// clock wherever they are).
 fn first_at(now: &Now, time: ClockTime) -> Result<chrono::NaiveDateTime, Failure> {
@@ -40,7 +28,8 @@ fn first_at(now: &Now, time: ClockTime) -> Result<chrono::NaiveDateTime, Failure
         .date
         .tomorrow()
         .map_err(|e| anyhow!("date overflow: {e}"))?;
-    let date = calendar_date(start).ok_or_else(|| anyhow!("bad start date {start}"))?;
+    let date =
+        crate::calendar::calendar_date(start).ok_or_else(|| anyhow!("bad start date {start}"))?;
     let t = chrono::NaiveTime::from_hms_opt(
         u32::from(time.minutes() / 60),
         u32::from(time.minutes() % 60),
@@ -72,12 +61,12 @@ pub fn reminders(
     ics: &Path,
     diary_at: Option<&str>,
 ) -> Result<(), Failure> {
-    let p = crate::food_cmds::read_profile(ctx, profile)?;
+    let p = crate::args::read_profile(ctx, profile)?;
     let reader = open_reader(db)?;
     let r = quietlegs_app::insights::reminders(ctx, reader.store.as_ref(), &p, diary_at)?;
     let mut cal = Calendar::empty();
     cal.append_property(("VERSION", "2.0"));
-    cal.append_property(("PRODID", PRODID));
+    cal.append_property(("PRODID", crate::calendar::PRODID));
     cal.append_property(("CALSCALE", "GREGORIAN"));
     cal.name("quietlegs");
     // UIDs must be globally unique (RFC 5545 3.8.4.7) and stable, so that importing a newer

@@ -21,6 +21,8 @@ macro_rules! out {
     };
 }
 
+mod args;
+mod calendar;
 mod diary_cmds;
 mod failure;
 mod files;

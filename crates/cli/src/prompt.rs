@@ -1,9 +1,10 @@
-//! Terminal prompts: a missing required value, a confirmation, the choice of a food. Only on an
-//! interactive terminal; elsewhere a missing answer is bad input.
+//! The terminal: prompts for a missing required value, a confirmation or the choice of a food
+//! (only on an interactive terminal; elsewhere a missing answer is bad input), and notes on
+//! standard error.
 
 use crate::failure::{bad_input, Failure};
 use anyhow::{anyhow, Context as _};
-use quietlegs_app::foods::{Candidate, FoodChoice, Foods};
+use quietlegs_app::foods::{Candidate, FoodAmount, FoodChoice, Foods};
 use std::io::{BufRead, IsTerminal, Write};
 
 /// Asks for a required value on an interactive terminal; elsewhere it is an error.
@@ -88,5 +89,12 @@ fn choose(query: &str, closest: &[Candidate]) -> Result<usize, Failure> {
             "no food chosen for \"{query}\"; nothing was recorded (closest was {})",
             closest[0].name
         ))),
+    }
+}
+
+/// A note on stderr when an amount used a default measure (stdout stays the result).
+pub fn note_default(a: &FoodAmount) {
+    if !a.alternatives.is_empty() {
+        eprintln!("note: {} of {}: {}", a.amount, a.food.name, a.via);
     }
 }

@@ -214,23 +214,6 @@ pub fn new(ctx: &Context<'_>, db: &Path, a: &NewTrialArgs, json_out: bool) -> Re
     Ok(())
 }
 
-/// An iCalendar TEXT value (RFC 5545 3.3.11): backslash, semicolon and comma escaped, new lines as
-/// `\n` (names cannot contain control characters, but the escape keeps the file valid anyway).
-fn ical_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            ';' => out.push_str("\\;"),
-            ',' => out.push_str("\\,"),
-            '\n' => out.push_str("\\n"),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 pub fn status(
     ctx: &Context<'_>,
     db: &Path,
@@ -262,14 +245,14 @@ pub fn calendar(db: &Path, which: Option<&str>, ics: Option<&Path>) -> Result<()
             use icalendar::{Calendar, Component, Event, EventLike};
             let mut ical = Calendar::empty();
             ical.append_property(("VERSION", "2.0"));
-            ical.append_property(("PRODID", crate::insight_cmds::PRODID));
+            ical.append_property(("PRODID", crate::calendar::PRODID));
             ical.append_property(("CALSCALE", "GREGORIAN"));
             let title = format!("quietlegs trial {}", cal.trial);
             // NAME (RFC 7986) is TEXT, but the calendar library escapes only the properties it
             // knows: escape it here; X-WR-CALNAME is escaped by the library.
-            ical.append_property(("NAME", ical_text(&title).as_str()));
+            ical.append_property(("NAME", crate::calendar::ical_text(&title).as_str()));
             ical.append_property(("X-WR-CALNAME", title.as_str()));
-            let to_naive = crate::insight_cmds::calendar_date;
+            let to_naive = crate::calendar::calendar_date;
             for p in &cal.periods {
                 let end = p.last_night.tomorrow().unwrap_or(p.last_night);
                 let (Some(a), Some(b)) = (to_naive(p.first_night), to_naive(end)) else {
