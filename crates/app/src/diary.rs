@@ -218,7 +218,7 @@ pub struct Logged {
 /// Stores an entry; a second night, IRLS or side-effects entry for a date is a conflict unless
 /// `on_duplicate` is `Replace`.
 pub fn log<S: Store>(
-    store: &mut S,
+    store: &S,
     person: PersonId,
     ctx: &Context<'_>,
     entry: Entry,
@@ -388,7 +388,7 @@ pub fn prepare_edit<S: Store>(
         .record
         .fields()
         .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let mut date = old.record.date();
     for (k, v) in changes {
@@ -414,7 +414,7 @@ pub fn prepare_edit<S: Store>(
 
 /// Stores a prepared change (keeping the entry's creation time).
 pub fn apply_edit<S: Store>(
-    store: &mut S,
+    store: &S,
     person: PersonId,
     ctx: &Context<'_>,
     edit: &Edit,
@@ -432,12 +432,7 @@ pub fn prepare_delete<S: Store>(
     stored(store, person, kind, id)
 }
 
-pub fn delete<S: Store>(
-    store: &mut S,
-    person: PersonId,
-    kind: &str,
-    id: i64,
-) -> Result<(), AppError> {
+pub fn delete<S: Store>(store: &S, person: PersonId, kind: &str, id: i64) -> Result<(), AppError> {
     Ok(store.delete_record(person, kind, id)?)
 }
 
@@ -531,7 +526,7 @@ pub struct Imported {
 /// Restores a checked export into the person's diary, which must be empty (a conflict
 /// otherwise), in one transaction.
 pub fn import<S: Store>(
-    store: &mut S,
+    store: &S,
     person: PersonId,
     import: &DiaryImport,
 ) -> Result<Imported, AppError> {

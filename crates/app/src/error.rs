@@ -2,46 +2,10 @@
 //! (web API).
 
 use quietlegs_store::StoreError;
-use serde::Serialize;
 
-/// What went wrong, by what the person (or the caller) can do about it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ErrorKind {
-    /// The request is wrong (a value out of range, a missing field, a refused action): fix it.
-    BadInput,
-    /// What was asked for does not exist (for this person).
-    NotFound,
-    /// It would clash with what is stored (a duplicate): nothing was written.
-    Conflict,
-    /// The environment cannot serve now (database busy, read-only, disk full): try again.
-    Unavailable,
-    /// A fault of quietlegs or of damaged data.
-    Internal,
-}
-
-impl ErrorKind {
-    /// The CLI's exit code: 2 for anything the person can fix, 75 (sysexits EX_TEMPFAIL) for
-    /// "try again", 1 for an internal error.
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Self::BadInput | Self::NotFound | Self::Conflict => 2,
-            Self::Unavailable => 75,
-            Self::Internal => 1,
-        }
-    }
-
-    /// The HTTP status of the JSON API.
-    pub fn http_status(self) -> u16 {
-        match self {
-            Self::BadInput => 400,
-            Self::NotFound => 404,
-            Self::Conflict => 409,
-            Self::Unavailable => 503,
-            Self::Internal => 500,
-        }
-    }
-}
+/// What went wrong, by what the person (or the caller) can do about it: one enum for the store
+/// and the use cases, with its exit codes and HTTP statuses.
+pub use quietlegs_store::ErrorKind;
 
 /// A failed use case: its kind, the input field it concerns (named as in the domain, e.g.
 /// `start`, `period`; each surface renders it as its own flag or form field) and a message.
@@ -128,31 +92,13 @@ pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
-        let kind = store_error_kind(&e);
+        let kind = e.kind();
         Self {
             kind,
             field: None,
             message: e.to_string(),
             source: Some(Box::new(e)),
         }
-    }
-}
-
-/// The one place store failures are classified.
-fn store_error_kind(e: &StoreError) -> ErrorKind {
-    match e {
-        StoreError::Busy | StoreError::ReadOnly(_) | StoreError::DiskFull(_) => {
-            ErrorKind::Unavailable
-        }
-        // An import into a diary that is not empty collides with what is stored.
-        StoreError::Conflict(_) | StoreError::Duplicate { .. } | StoreError::NotEmpty(_) => {
-            ErrorKind::Conflict
-        }
-        StoreError::NotFound { .. } => ErrorKind::NotFound,
-        StoreError::NotQuietlegs { .. }
-        | StoreError::TooNew { .. }
-        | StoreError::UnknownKind(_) => ErrorKind::BadInput,
-        _ => ErrorKind::Internal,
     }
 }
 

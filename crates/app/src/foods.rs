@@ -392,7 +392,7 @@ pub fn find_release<S: Store>(store: Option<&S>, release: &str) -> Result<FoodRe
 
 /// Removes an imported release and its foods; diary entries keep their logged values. Returns
 /// the number of foods removed.
-pub fn remove_release<S: Store>(store: &mut S, release: &str) -> Result<u64, AppError> {
+pub fn remove_release<S: Store>(store: &S, release: &str) -> Result<u64, AppError> {
     store
         .remove_food_release(release)
         .map_err(AppError::store("removing the release"))
@@ -401,11 +401,11 @@ pub fn remove_release<S: Store>(store: &mut S, release: &str) -> Result<u64, App
 /// A store that can label a release once its import is complete (the label names the data
 /// types found, known only at the end).
 pub trait LabelRelease {
-    fn label_release(&mut self, release: &str, kind: &str) -> Result<(), StoreError>;
+    fn label_release(&self, release: &str, kind: &str) -> Result<(), StoreError>;
 }
 
 impl LabelRelease for SqliteStore {
-    fn label_release(&mut self, release: &str, kind: &str) -> Result<(), StoreError> {
+    fn label_release(&self, release: &str, kind: &str) -> Result<(), StoreError> {
         self.set_food_release_kind(release, kind)
     }
 }
@@ -439,7 +439,7 @@ pub fn check_download(path: &Path) -> Result<(), AppError> {
 /// read on a second thread while the store writes; `progress` hears about the bytes read.
 pub fn import_usda<S: Store + LabelRelease>(
     ctx: &Context<'_>,
-    store: &mut S,
+    store: &S,
     database: &str,
     path: &Path,
     progress: impl Progress + Send + 'static,

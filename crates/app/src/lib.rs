@@ -5,6 +5,7 @@
 
 pub mod catalog;
 pub mod clock;
+pub mod demo;
 pub mod diary;
 pub mod error;
 pub mod foods;

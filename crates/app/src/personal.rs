@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use quietlegs_store::{PersonId, SqliteStore, Store, StoreError};
+use quietlegs_store::{Identity, PersonId, SqliteStore, Store, StoreError};
 use serde::Serialize;
 
 use crate::{AppError, ErrorKind, Now};
@@ -18,9 +18,9 @@ fn opening(path: &Path) -> impl FnOnce(StoreError) -> AppError + '_ {
 
 /// Opens (creating if needed) the database for a command that writes, with its person.
 pub fn open_writer(path: &Path, now: &Now) -> Result<(SqliteStore, PersonId), AppError> {
-    let mut store = SqliteStore::open(path).map_err(opening(path))?;
+    let store = SqliteStore::open(path).map_err(opening(path))?;
     let person = store
-        .person(DEFAULT_PERSON, &now.instant)
+        .person(&Identity::local(DEFAULT_PERSON), &now.instant)
         .map_err(AppError::store("finding the diary's person"))?;
     Ok((store, person))
 }
@@ -57,7 +57,7 @@ pub fn open_reader(path: &Path) -> Result<Reader, AppError> {
     }
     let store = SqliteStore::open_read_only(path).map_err(opening(path))?;
     let person = store
-        .find_person(DEFAULT_PERSON)
+        .find_person(&Identity::local(DEFAULT_PERSON))
         .map_err(AppError::store("finding the diary's person"))?;
     Ok(Reader {
         store: Some(store),

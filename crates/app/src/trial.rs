@@ -342,7 +342,7 @@ pub struct RegisteredTrial {
 
 /// Stores a prepared trial (its plan, hash and sealed seed); a name in use is a conflict.
 pub fn register<S: TrialStore>(
-    store: &mut S,
+    store: &S,
     person: PersonId,
     ctx: &Context<'_>,
     prepared: PreparedTrial,
@@ -386,6 +386,7 @@ pub fn register<S: TrialStore>(
 
 /// Doses logged against planned dosing nights in one period so far.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Adherence {
     pub period: usize,
     pub days_planned: usize,
@@ -394,6 +395,7 @@ pub struct Adherence {
 
 /// Where the trial stands tonight (`trial status --json`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrialStatus {
     pub trial: String,
     pub plan_hash: String,
@@ -408,6 +410,9 @@ pub struct TrialStatus {
     pub adherence: Vec<Adherence>,
     pub blinded: bool,
     pub unblinded: bool,
+    /// Periods whose last night has come and whose arm has not been guessed yet (a blinded
+    /// trial before unblinding): the guesses are due.
+    pub guesses_due: Vec<usize>,
     #[serde(skip)]
     pub phase: TrialPhase,
 }
@@ -443,12 +448,25 @@ pub fn status<S: Store + TrialStore>(
     };
     let adherence = adherence(store, person, &t, ctx.now.date)?;
     let n_periods = p.periods();
+    let guesses_due = if p.blinded && !t.unblinded() {
+        (0..n_periods)
+            .map(|i| p.period_calendar(i))
+            .filter(|c| p.date_of(c.last_day) <= ctx.now.date)
+            .map(|c| c.period)
+            .filter(|n| !t.stored.guesses.iter().any(|g| g.period == *n))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let run_in_note = |run_in: bool| if run_in { ", run-in: not analysed" } else { "" };
     let tonight = match phase {
         TrialPhase::NotStarted { days_to_start } => {
             format!("The trial starts on {} (in {days_to_start} day(s)).", p.start)
         }
-        TrialPhase::Over => "The trial's periods are over: unblind and analyse it (`quietlegs trial unblind`, then `quietlegs trial analyze`).".to_string(),
+        TrialPhase::Over if t.arms_visible() => {
+            "The trial's periods are over: its result is ready in the trial report.".to_string()
+        }
+        TrialPhase::Over => "The trial's periods are over: unblind it to see which container held what, then read the trial report.".to_string(),
         TrialPhase::Washout { .. } => "Tonight: washout (take nothing from the trial).".to_string(),
         TrialPhase::InPeriod { period, day_in_period, run_in } => match &arm {
             Some(arm) => format!(
@@ -474,6 +492,7 @@ pub fn status<S: Store + TrialStore>(
         adherence,
         blinded: p.blinded,
         unblinded: t.unblinded(),
+        guesses_due,
         phase,
     })
 }
@@ -585,7 +604,7 @@ pub fn calendar<S: TrialStore>(
 /// Records the participant's guess of a period's arm, on the period's last night or after,
 /// and only before unblinding.
 pub fn guess<S: TrialStore>(
-    store: &mut S,
+    store: &S,
     person: PersonId,
     ctx: &Context<'_>,
     which: Option<&str>,
@@ -650,7 +669,7 @@ pub struct Unblinding {
 /// Unblinds a blinded trial after its last night, or early with a reason (logged, reported).
 /// The event is stored before the arms are returned.
 pub fn unblind<S: TrialStore>(
-    store: &mut S,
+    store: &S,
     person: PersonId,
     ctx: &Context<'_>,
     which: Option<&str>,
@@ -1144,7 +1163,7 @@ pub fn list<S: TrialStore>(store: &S, person: PersonId) -> Result<Vec<TrialSumma
 /// nights are kept. The allocation shapes the numbers but is not returned. Returns the number
 /// of nights written.
 pub fn simulate<S: Store + TrialStore>(
-    store: &mut S,
+    store: &S,
     person: PersonId,
     ctx: &Context<'_>,
     which: Option<&str>,

@@ -12,7 +12,7 @@ use quietlegs_app::{AppError, Context, FoodCatalog, Now};
 use quietlegs_core::clock::ClockTime;
 use quietlegs_core::diary::{Dose, Night, Record, SideEffects};
 use quietlegs_core::ReferenceData;
-use quietlegs_store::{OnDuplicate, PersonId, SqliteStore, Store};
+use quietlegs_store::{Identity, OnDuplicate, PersonId, SqliteStore, Store};
 use serde_json::{json, Value};
 
 /// The blinding tests log no food: the catalogue is never built.
@@ -42,9 +42,9 @@ fn choice() -> DesignChoice {
 /// A store holding one blinded trial (seed `seed`) and the same diary in every case: a night
 /// and side effects on every evening of the first 70 days, a dose on two evenings of three.
 fn trial_with_seed(data: &ReferenceData, seed: u64) -> (SqliteStore, PersonId) {
-    let mut store = SqliteStore::in_memory().unwrap();
+    let store = SqliteStore::in_memory().unwrap();
     let now = at(date(2026, 2, 20));
-    let person = store.person("me", &now.instant).unwrap();
+    let person = store.person(&Identity::local("me"), &now.instant).unwrap();
     let ctx = Context {
         now: &now,
         reference: data,
@@ -52,7 +52,7 @@ fn trial_with_seed(data: &ReferenceData, seed: u64) -> (SqliteStore, PersonId) {
     };
     let prepared = trial::prepare(&ctx, Some("blind"), &choice(), seed, Some(START)).unwrap();
     assert!(prepared.design.blinded);
-    trial::register(&mut store, person, &ctx, prepared).unwrap();
+    trial::register(&store, person, &ctx, prepared).unwrap();
     for n in 0..70 {
         let d = day(n);
         let stamp = at(d).stamp();
@@ -195,14 +195,14 @@ fn no_use_case_reveals_the_allocation_of_a_blinded_trial() {
 #[test]
 fn after_unblinding_the_arms_are_shown_and_the_report_runs() {
     let data = ReferenceData::shipped().unwrap();
-    let (mut store, person) = trial_with_seed(&data, 1);
+    let (store, person) = trial_with_seed(&data, 1);
     let after = at(day(60));
     let ctx = Context {
         now: &after,
         reference: &data,
         foods: &FOODS,
     };
-    let u = trial::unblind(&mut store, person, &ctx, None, false, None).unwrap();
+    let u = trial::unblind(&store, person, &ctx, None, false, None).unwrap();
     assert!(!u.early);
     assert_eq!(u.periods.len(), 4);
     for cycle in u.periods.chunks(2) {

@@ -15,7 +15,7 @@ use quietlegs_app::foods::{self, FoodChoice, IntakeRequest};
 use quietlegs_app::{Context, ErrorKind, FoodCatalog, Now};
 use quietlegs_core::clock::ClockTime;
 use quietlegs_core::{Profile, ReferenceData};
-use quietlegs_store::{OnDuplicate, PersonId, SqliteStore, Store};
+use quietlegs_store::{Identity, OnDuplicate, PersonId, SqliteStore, Store};
 
 const ALMONDS_1_OZ_MG: f64 = 76.543_712_437_5;
 const SPINACH_HALF_CUP_MG: f64 = 78.3;
@@ -34,8 +34,8 @@ struct World {
 /// A world and an empty diary.
 fn setup() -> (World, SqliteStore, PersonId) {
     let now = now();
-    let mut store = SqliteStore::in_memory().unwrap();
-    let person = store.person("me", &now.instant).unwrap();
+    let store = SqliteStore::in_memory().unwrap();
+    let person = store.person(&Identity::local("me"), &now.instant).unwrap();
     let w = World {
         reference: ReferenceData::shipped().unwrap(),
         foods: FoodCatalog::new(),
@@ -53,7 +53,7 @@ impl World {
         }
     }
 
-    fn night(&self, store: &mut SqliteStore, person: PersonId, day: Date, severity: u8) -> i64 {
+    fn night(&self, store: &SqliteStore, person: PersonId, day: Date, severity: u8) -> i64 {
         let ctx = self.ctx();
         let entry = diary::night(
             &ctx,
@@ -70,16 +70,9 @@ impl World {
     }
 
     /// Logs `amount` of the food `query` names (accepted without a choice).
-    fn food(
-        &self,
-        store: &mut SqliteStore,
-        person: PersonId,
-        day: Date,
-        query: &str,
-        amount: &str,
-    ) {
+    fn food(&self, store: &SqliteStore, person: PersonId, day: Date, query: &str, amount: &str) {
         let ctx = self.ctx();
-        let catalogue = ctx.foods.searchable(Some(&*store)).unwrap();
+        let catalogue = ctx.foods.searchable(Some(store)).unwrap();
         let FoodChoice::Found(i) = foods::find_food(catalogue, query).unwrap() else {
             panic!("{query} should be accepted");
         };
@@ -87,7 +80,7 @@ impl World {
         diary::log(store, person, &ctx, entry, OnDuplicate::Refuse).unwrap();
     }
 
-    fn dose(&self, store: &mut SqliteStore, person: PersonId, day: Date, spec: &str) {
+    fn dose(&self, store: &SqliteStore, person: PersonId, day: Date, spec: &str) {
         let ctx = self.ctx();
         let entry = diary::dose(&ctx, spec, None, Some("21:30"), Some(day)).unwrap();
         diary::log(store, person, &ctx, entry, OnDuplicate::Refuse).unwrap();
@@ -159,15 +152,15 @@ fn a_days_intake_sums_food_and_supplements_against_the_profiles_limits() {
 
 #[test]
 fn a_diary_day_feeds_the_intake_and_the_history() {
-    let (w, mut store, person) = setup();
+    let (w, store, person) = setup();
     let day = date(2026, 11, 20);
-    w.night(&mut store, person, day, 6);
-    w.food(&mut store, person, day, "almonds", "1 oz");
-    w.dose(&mut store, person, day, "glycinate=100 mg elemental");
-    w.dose(&mut store, person, day, "oxide=150 mg elemental");
+    w.night(&store, person, day, 6);
+    w.food(&store, person, day, "almonds", "1 oz");
+    w.dose(&store, person, day, "glycinate=100 mg elemental");
+    w.dose(&store, person, day, "oxide=150 mg elemental");
     // Another day's entries are not part of this day.
     w.food(
-        &mut store,
+        &store,
         person,
         date(2026, 11, 21),
         "spinach boiled",
@@ -183,9 +176,9 @@ fn a_diary_day_feeds_the_intake_and_the_history() {
         Some(day),
     )
     .unwrap();
-    diary::log(&mut store, person, &ctx, entry, OnDuplicate::Refuse).unwrap();
+    diary::log(&store, person, &ctx, entry, OnDuplicate::Refuse).unwrap();
     let entry = diary::side_effects(&ctx, 1, 0, 2, Some(day)).unwrap();
-    diary::log(&mut store, person, &ctx, entry, OnDuplicate::Refuse).unwrap();
+    diary::log(&store, person, &ctx, entry, OnDuplicate::Refuse).unwrap();
 
     let intake = foods::intake(
         &ctx,
@@ -223,9 +216,9 @@ fn a_diary_day_feeds_the_intake_and_the_history() {
 
 #[test]
 fn a_second_night_is_a_conflict_unless_replaced() {
-    let (w, mut store, person) = setup();
+    let (w, store, person) = setup();
     let day = date(2026, 11, 20);
-    let id = w.night(&mut store, person, day, 4);
+    let id = w.night(&store, person, day, 4);
     let ctx = w.ctx();
     let again = || {
         diary::night(
@@ -238,9 +231,9 @@ fn a_second_night_is_a_conflict_unless_replaced() {
         )
         .unwrap()
     };
-    let err = diary::log(&mut store, person, &ctx, again(), OnDuplicate::Refuse).unwrap_err();
+    let err = diary::log(&store, person, &ctx, again(), OnDuplicate::Refuse).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Conflict);
-    let replaced = diary::log(&mut store, person, &ctx, again(), OnDuplicate::Replace).unwrap();
+    let replaced = diary::log(&store, person, &ctx, again(), OnDuplicate::Replace).unwrap();
     assert_eq!(replaced.id, id);
     let h = diary::history(Some((&store, person)), None, None).unwrap();
     assert_eq!(h.days[0].severity, Some(7));
@@ -281,9 +274,9 @@ fn entries_are_validated_before_any_store_is_touched() {
 
 #[test]
 fn an_edit_changes_only_what_it_sets_and_a_refused_import_changes_nothing() {
-    let (w, mut store, person) = setup();
-    let id = w.night(&mut store, person, date(2026, 11, 20), 4);
-    w.night(&mut store, person, date(2026, 11, 21), 5);
+    let (w, store, person) = setup();
+    let id = w.night(&store, person, date(2026, 11, 20), 4);
+    w.night(&store, person, date(2026, 11, 21), 5);
     let ctx = w.ctx();
     let before = diary::export(Some((&store, person)), ExportFormat::Json).unwrap();
 
@@ -308,7 +301,7 @@ fn an_edit_changes_only_what_it_sets_and_a_refused_import_changes_nothing() {
     // An import into a diary that is not empty is a conflict, and the diary stays as it was.
     let checked = diary::prepare_import(&ctx, &before).unwrap();
     assert_eq!(checked.len(), 2);
-    let err = diary::import(&mut store, person, &checked).unwrap_err();
+    let err = diary::import(&store, person, &checked).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Conflict);
     assert_eq!(
         diary::export(Some((&store, person)), ExportFormat::Json).unwrap(),
@@ -334,7 +327,7 @@ fn an_edit_changes_only_what_it_sets_and_a_refused_import_changes_nothing() {
         ],
     )
     .unwrap();
-    diary::apply_edit(&mut store, person, &ctx, &edit).unwrap();
+    diary::apply_edit(&store, person, &ctx, &edit).unwrap();
     let h = diary::history(Some((&store, person)), None, None).unwrap();
     let dates: Vec<(&str, Option<u8>)> = h
         .days

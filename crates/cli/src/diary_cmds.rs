@@ -138,8 +138,8 @@ fn save(
     on_duplicate: OnDuplicate,
     output: &Output,
 ) -> Result<(), Failure> {
-    let (mut store, person) = open_writer(db, ctx.now)?;
-    let logged = diary::log(&mut store, person, ctx, entry, on_duplicate)?;
+    let (store, person) = open_writer(db, ctx.now)?;
+    let logged = diary::log(&store, person, ctx, entry, on_duplicate)?;
     if output.json {
         return print_json(&logged);
     }
@@ -278,7 +278,7 @@ pub fn edit(
     yes: bool,
 ) -> Result<(), Failure> {
     let changes = changes(sets)?;
-    let (mut store, person) = open_writer(db, ctx.now)?;
+    let (store, person) = open_writer(db, ctx.now)?;
     let e = diary::prepare_edit(&store, person, ctx, kind, id, &changes)?;
     confirm(
         &format!(
@@ -289,7 +289,7 @@ pub fn edit(
         ),
         yes,
     )?;
-    diary::apply_edit(&mut store, person, ctx, &e)?;
+    diary::apply_edit(&store, person, ctx, &e)?;
     outln!(
         "Changed {kind} {id}: {}",
         crate::render::record_summary(&e.new)
@@ -298,7 +298,7 @@ pub fn edit(
 }
 
 pub fn delete(ctx: &Context<'_>, db: &Path, kind: &str, id: i64, yes: bool) -> Result<(), Failure> {
-    let (mut store, person) = open_writer(db, ctx.now)?;
+    let (store, person) = open_writer(db, ctx.now)?;
     let old = diary::prepare_delete(&store, person, kind, id)?;
     confirm(
         &format!(
@@ -308,7 +308,7 @@ pub fn delete(ctx: &Context<'_>, db: &Path, kind: &str, id: i64, yes: bool) -> R
         ),
         yes,
     )?;
-    diary::delete(&mut store, person, kind, id)?;
+    diary::delete(&store, person, kind, id)?;
     outln!("Deleted {kind} {id}.");
     Ok(())
 }
@@ -339,8 +339,8 @@ pub fn import(ctx: &Context<'_>, db: &Path, file: &Path) -> Result<(), Failure> 
         .with_context(|| format!("reading {shown}"))
         .map_err(bad_input)?;
     let checked = diary::prepare_import(ctx, &text).map_err(in_file(&shown))?;
-    let (mut store, person) = open_writer(db, ctx.now)?;
-    let imported = diary::import(&mut store, person, &checked)?;
+    let (store, person) = open_writer(db, ctx.now)?;
+    let imported = diary::import(&store, person, &checked)?;
     outln!(
         "Imported {} entries into {}.",
         imported.entries,

@@ -38,24 +38,21 @@ const EXIT_UNAVAILABLE: u8 = 75;
 
 impl From<anyhow::Error> for Failure {
     /// Errors of the shell itself (reading a file, the terminal, writing output) are classified
-    /// by what caused them: a store error the person can act on is bad input or "unavailable",
+    /// by what caused them: a store error is mapped by its kind (`quietlegs_store::ErrorKind`),
     /// whatever the call site wrapped it in.
     fn from(e: anyhow::Error) -> Self {
-        use quietlegs_store::StoreError;
-        for cause in e.chain() {
-            if let Some(store) = cause.downcast_ref::<StoreError>() {
-                match store {
-                    StoreError::Busy | StoreError::ReadOnly(_) | StoreError::DiskFull(_) => {
-                        return Failure::Unavailable(e)
-                    }
-                    StoreError::NotQuietlegs { .. } | StoreError::Conflict(_) => {
-                        return Failure::BadInput(e)
-                    }
-                    _ => {}
-                }
+        use quietlegs_store::{ErrorKind, StoreError};
+        let kind = e
+            .chain()
+            .find_map(|cause| cause.downcast_ref::<StoreError>())
+            .map(StoreError::kind);
+        match kind {
+            Some(ErrorKind::BadInput | ErrorKind::NotFound | ErrorKind::Conflict) => {
+                Failure::BadInput(e)
             }
+            Some(ErrorKind::Unavailable) => Failure::Unavailable(e),
+            Some(ErrorKind::Internal) | None => Failure::Internal(e),
         }
-        Failure::Internal(e)
     }
 }
 

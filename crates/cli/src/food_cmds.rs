@@ -134,8 +134,8 @@ pub fn remove(ctx: &Context<'_>, db: &Path, release: &str, yes: bool) -> Result<
         ),
         yes,
     )?;
-    let (mut store, _) = open_writer(db, ctx.now)?;
-    let n = foods::remove_release(&mut store, release)?;
+    let (store, _) = open_writer(db, ctx.now)?;
+    let n = foods::remove_release(&store, release)?;
     outln!("Removed release '{shown}' ({n} foods).");
     Ok(())
 }
@@ -158,7 +158,7 @@ impl Progress for Bar {
 
 pub fn import(ctx: &Context<'_>, db: &Path, path: &Path, output: &Output) -> Result<(), Failure> {
     foods::check_download(path)?;
-    let (mut store, _) = open_writer(db, ctx.now)?;
+    let (store, _) = open_writer(db, ctx.now)?;
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
@@ -169,7 +169,7 @@ pub fn import(ctx: &Context<'_>, db: &Path, path: &Path, output: &Output) -> Res
     );
     let imported = foods::import_usda(
         ctx,
-        &mut store,
+        &store,
         &db.display().to_string(),
         path,
         Bar { bar: bar.clone() },

@@ -31,6 +31,7 @@ mod info_cmds;
 mod insight_cmds;
 mod prompt;
 mod render;
+mod serve_cmds;
 mod trial_cmds;
 
 use anyhow::Context as _;
@@ -167,6 +168,16 @@ enum Command {
     About {
         #[command(flatten)]
         output: Output,
+    },
+    /// The web app on this machine: open the printed address in a browser.
+    Serve {
+        /// Address to listen on (this machine only: 127.0.0.1 or ::1; port 0 picks a free one).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// Fill a demonstration diary (20 weeks and a finished blinded trial) first: in a
+        /// temporary database, removed at exit, unless --db names one (which must be empty).
+        #[arg(long)]
+        demo: bool,
     },
 }
 
@@ -362,10 +373,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
         foods: &foods,
     };
     let db = quietlegs_store::database_path(cli.db.clone()).map_err(bad_input)?;
-    dispatch(&ctx, &db, cli.command)
+    dispatch(&ctx, &db, cli.db.is_some(), cli.command)
 }
 
-fn dispatch(ctx: &Context<'_>, db: &Path, command: Command) -> Result<(), Failure> {
+/// `db_given`: the database was named (`--db`), not the default or `QUIETLEGS_DB`.
+fn dispatch(ctx: &Context<'_>, db: &Path, db_given: bool, command: Command) -> Result<(), Failure> {
     match command {
         Command::Plan { profile, output } => info_cmds::plan(ctx, db, &profile, &output),
         Command::Score {
@@ -422,5 +434,6 @@ fn dispatch(ctx: &Context<'_>, db: &Path, command: Command) -> Result<(), Failur
         } => insight_cmds::reminders(ctx, db, &profile, &ics, diary_at.as_deref()),
         Command::Trial { command } => trial_cmds::dispatch(ctx, db, command),
         Command::About { output } => info_cmds::about(ctx, &output),
+        Command::Serve { addr, demo } => serve_cmds::serve(ctx, db, db_given, addr, demo),
     }
 }

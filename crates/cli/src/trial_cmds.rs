@@ -172,8 +172,8 @@ pub fn new(ctx: &Context<'_>, db: &Path, a: &NewTrialArgs, json_out: bool) -> Re
     };
     let design = prepared.design.clone();
     let registered = (|| -> Result<_, Failure> {
-        let (mut store, person) = open_writer(db, ctx.now)?;
-        Ok(trial::register(&mut store, person, ctx, prepared)?)
+        let (store, person) = open_writer(db, ctx.now)?;
+        Ok(trial::register(&store, person, ctx, prepared)?)
     })()
     .inspect_err(|_| remove_sheet())?;
     if json_out {
@@ -301,8 +301,8 @@ pub fn guess(
     period: usize,
     arm: &str,
 ) -> Result<(), Failure> {
-    let (mut store, person) = open_writer(db, ctx.now)?;
-    trial::guess(&mut store, person, ctx, which, period, arm)?;
+    let (store, person) = open_writer(db, ctx.now)?;
+    trial::guess(&store, person, ctx, which, period, arm)?;
     outln!("Recorded: you think period {period} was {arm}.");
     Ok(())
 }
@@ -314,8 +314,8 @@ pub fn unblind(
     early: bool,
     reason: Option<&str>,
 ) -> Result<(), Failure> {
-    let (mut store, person) = open_writer(db, ctx.now)?;
-    let u = trial::unblind(&mut store, person, ctx, which, early, reason)?;
+    let (store, person) = open_writer(db, ctx.now)?;
+    let u = trial::unblind(&store, person, ctx, which, early, reason)?;
     outln!(
         "Trial '{}' unblinded{}:",
         u.trial,
@@ -552,9 +552,8 @@ pub fn simulate(
     flags: &AssumptionArgs,
     seed: u64,
 ) -> Result<(), Failure> {
-    let (mut store, person) = open_writer(db, ctx.now)?;
-    let (name, written) =
-        trial::simulate(&mut store, person, ctx, which, &flags.assumptions(), seed)?;
+    let (store, person) = open_writer(db, ctx.now)?;
+    let (name, written) = trial::simulate(&store, person, ctx, which, &flags.assumptions(), seed)?;
     outln!("Wrote {written} simulated nights for trial '{name}' (existing nights were kept).");
     Ok(())
 }

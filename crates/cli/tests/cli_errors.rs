@@ -236,3 +236,30 @@ fn forms_lists_every_issue_form_with_json() {
     let text = quietlegs(&["forms"]);
     insta::assert_snapshot!("forms.txt", String::from_utf8(text.stdout).unwrap());
 }
+
+/// Store failures exit by their kind: a database this build cannot use (newer schema, a folder
+/// in its place) is bad input (2), with a message saying what to do, not "internal error".
+#[test]
+fn unusable_databases_exit_2_saying_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let newer = dir.path().join("newer.sqlite3");
+    rusqlite::Connection::open(&newer)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let folder = dir.path().join("a-folder");
+    std::fs::create_dir(&folder).unwrap();
+    for (db, expected) in [
+        (&newer, "has schema version 99, newer than this quietlegs"),
+        (&folder, "unable to open database file"),
+    ] {
+        let out = common::ql(
+            db,
+            &["log", "night", "--severity", "3", "--date", "2026-11-01"],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {stderr}", db.display());
+        assert!(stderr.contains(expected), "{}: {stderr}", db.display());
+        assert!(!stderr.contains("internal error"), "{stderr}");
+    }
+}

@@ -7,7 +7,7 @@
 mod common;
 
 use common::{closed_pipe, ok, ql, quietlegs};
-use quietlegs_store::{PersonId, SqliteStore, Store};
+use quietlegs_store::{Identity, SqliteStore, Store};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -276,7 +276,8 @@ fn backup_while_another_process_writes_is_consistent() {
         let s = SqliteStore::open(b).unwrap();
         assert_eq!(s.integrity_check().unwrap(), "ok");
         // Every backup holds at least the entries written before the writer started.
-        assert!(s.records(PersonId(1), None, None).unwrap().len() >= 8);
+        let me = s.find_person(&Identity::local("me")).unwrap().unwrap();
+        assert!(s.records(me, None, None).unwrap().len() >= 8);
     }
     let out = ql(&db, &["backup", backups[0].to_str().unwrap()]);
     assert_eq!(
@@ -335,8 +336,9 @@ fn sigkill_during_writes_never_loses_an_acknowledged_entry() {
     assert!(!acknowledged.is_empty(), "some writes must complete");
     let s = SqliteStore::open(&db).unwrap();
     assert_eq!(s.integrity_check().unwrap(), "ok");
+    let me = s.find_person(&Identity::local("me")).unwrap().unwrap();
     let ids: Vec<i64> = s
-        .records(PersonId(1), None, None)
+        .records(me, None, None)
         .unwrap()
         .into_iter()
         .filter(|r| r.record.kind() == "factor")

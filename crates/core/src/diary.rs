@@ -426,80 +426,122 @@ impl Record {
         Ok(())
     }
 
-    /// The record as (field, value) text pairs, in a fixed order, without `kind` and `date`;
-    /// absent optional values are left out.
-    pub fn fields(&self) -> Vec<(&'static str, String)> {
-        let mut out: Vec<(&'static str, String)> = Vec::new();
-        let mut opt = |name: &'static str, v: Option<String>| {
+    /// The record as (field, value) pairs, in a fixed order, without `kind` and `date`; absent
+    /// optional values are left out. Counts are integers, measurements reals, the rest text
+    /// (times, names, item lists); `Display` gives the export's text of each.
+    pub fn fields(&self) -> Vec<(&'static str, FieldValue)> {
+        use FieldValue::{Integer, Real, Text};
+        let mut out: Vec<(&'static str, FieldValue)> = Vec::new();
+        let mut opt = |name: &'static str, v: Option<FieldValue>| {
             if let Some(v) = v {
                 out.push((name, v));
             }
         };
+        let int = |v: u32| Integer(i64::from(v));
+        let small = |v: u8| Integer(i64::from(v));
         match self {
             Record::Night(n) => {
-                opt("severity", Some(n.severity.to_string()));
-                opt("symptoms_began", n.symptoms_began.map(|t| t.to_string()));
-                opt("sleep_quality", n.sleep_quality.map(|v| v.to_string()));
-                opt("hours_slept", n.hours_slept.map(|v| v.to_string()));
+                opt("severity", Some(small(n.severity)));
                 opt(
-                    "minutes_to_sleep",
-                    n.minutes_to_sleep.map(|v| v.to_string()),
+                    "symptoms_began",
+                    n.symptoms_began.map(|t| Text(t.to_string())),
                 );
-                opt("awakenings", n.awakenings.map(|v| v.to_string()));
-                opt("note", n.note.clone());
+                opt("sleep_quality", n.sleep_quality.map(small));
+                opt("hours_slept", n.hours_slept.map(Real));
+                opt("minutes_to_sleep", n.minutes_to_sleep.map(int));
+                opt("awakenings", n.awakenings.map(int));
+                opt("note", n.note.clone().map(Text));
             }
             Record::Irls(i) => {
-                opt("items", Some(join(&i.items)));
-                opt("total", Some(i.total.to_string()));
-                opt("band", Some(i.band.as_str().to_string()));
-                opt("rls6", i.rls6.as_ref().map(|r| join(r)));
+                opt("items", Some(Text(join(&i.items))));
+                opt("total", Some(int(i.total)));
+                opt("band", Some(Text(i.band.as_str().to_string())));
+                opt("rls6", i.rls6.as_ref().map(|r| Text(join(r))));
             }
             Record::Dose(d) => {
-                opt("time", Some(d.time.to_string()));
-                opt("product", Some(d.product.clone()));
-                opt("form", d.form.clone());
-                opt("elemental_mg", Some(d.elemental_mg.to_string()));
+                opt("time", Some(Text(d.time.to_string())));
+                opt("product", Some(Text(d.product.clone())));
+                opt("form", d.form.clone().map(Text));
+                opt("elemental_mg", Some(Real(d.elemental_mg)));
             }
             Record::Food(f) => {
-                opt("food_id", Some(f.food_id.clone()));
-                opt("food_name", Some(f.food_name.clone()));
-                opt("amount", Some(f.amount.clone()));
-                opt("grams", Some(f.grams.to_string()));
-                opt("magnesium_mg", f.magnesium_mg.map(|v| v.to_string()));
+                opt("food_id", Some(Text(f.food_id.clone())));
+                opt("food_name", Some(Text(f.food_name.clone())));
+                opt("amount", Some(Text(f.amount.clone())));
+                opt("grams", Some(Real(f.grams)));
+                opt("magnesium_mg", f.magnesium_mg.map(Real));
             }
             Record::SideEffects(s) => {
-                opt("diarrhea", Some(s.diarrhea.to_string()));
-                opt("nausea", Some(s.nausea.to_string()));
-                opt("cramps", Some(s.cramps.to_string()));
+                opt("diarrhea", Some(small(s.diarrhea)));
+                opt("nausea", Some(small(s.nausea)));
+                opt("cramps", Some(small(s.cramps)));
             }
             Record::Factor(f) => {
-                opt("factor", Some(f.kind.to_string()));
-                opt("amount", f.amount.map(|v| v.to_string()));
-                opt("unit", f.unit.clone());
-                opt("time", f.time.map(|t| t.to_string()));
+                opt("factor", Some(Text(f.kind.to_string())));
+                opt("amount", f.amount.map(Real));
+                opt("unit", f.unit.clone().map(Text));
+                opt("time", f.time.map(|t| Text(t.to_string())));
             }
         }
         out
     }
 
-    /// Rebuilds a record from `kind`, `date` and its fields (the inverse of [`Record::fields`]).
+    /// Rebuilds a record from `kind`, `date` and its fields as text (an export, an edit): the
+    /// inverse of [`Record::fields`] rendered with `Display`.
     pub fn from_fields(
         kind: &str,
         date: Date,
         fields: &BTreeMap<String, String>,
         irls: &IrlsDefinition,
     ) -> Result<Self, DiaryError> {
-        let get = |k: &str| fields.get(k).map(String::as_str);
+        let values: BTreeMap<String, FieldValue> = fields
+            .iter()
+            .map(|(k, v)| (k.clone(), FieldValue::Text(v.clone())))
+            .collect();
+        Self::from_values(kind, date, &values, irls)
+    }
+
+    /// Rebuilds a record from `kind`, `date` and its typed fields (the inverse of
+    /// [`Record::fields`]). A number may also come as text (as older stores and exports keep
+    /// it) and a whole number where a real is expected; the IRLS total and band are recomputed
+    /// from the items.
+    pub fn from_values(
+        kind: &str,
+        date: Date,
+        fields: &BTreeMap<String, FieldValue>,
+        irls: &IrlsDefinition,
+    ) -> Result<Self, DiaryError> {
+        let get = |k: &str| fields.get(k);
         let need = |k: &str| get(k).ok_or_else(|| err(k, "missing"));
-        fn num<T: std::str::FromStr>(k: &str, v: Option<&str>) -> Result<Option<T>, DiaryError> {
-            v.map(|s| {
-                s.parse::<T>()
-                    .map_err(|_| err(k, format!("'{s}' is not a valid number")))
+        let invalid = |k: &str, v: &FieldValue| err(k, format!("'{v}' is not a valid number"));
+        let count = |k: &str, v: Option<&FieldValue>| -> Result<Option<u32>, DiaryError> {
+            v.map(|v| match v {
+                FieldValue::Integer(i) => u32::try_from(*i).map_err(|_| invalid(k, v)),
+                FieldValue::Text(s) => s.parse().map_err(|_| invalid(k, v)),
+                FieldValue::Real(_) => Err(invalid(k, v)),
             })
             .transpose()
-        }
-        let time = |k: &str, v: Option<&str>| -> Result<Option<ClockTime>, DiaryError> {
-            v.map(|s| ClockTime::parse(s).map_err(|e| err(k, e.to_string())))
+        };
+        let small = |k: &str, v: Option<&FieldValue>| -> Result<Option<u8>, DiaryError> {
+            count(k, v)?
+                .map(|c| {
+                    u8::try_from(c).map_err(|_| err(k, format!("'{c}' is not a valid number")))
+                })
+                .transpose()
+        };
+        let real = |k: &str, v: Option<&FieldValue>| -> Result<Option<f64>, DiaryError> {
+            v.map(|v| match v {
+                FieldValue::Real(f) => Ok(*f),
+                // Every count quietlegs stores is far below 2^53, so the conversion is exact.
+                FieldValue::Integer(i) => Ok(*i as f64),
+                FieldValue::Text(s) => s.parse().map_err(|_| invalid(k, v)),
+            })
+            .transpose()
+        };
+        let text = |v: Option<&FieldValue>| v.map(FieldValue::to_string);
+        let time = |k: &str, v: Option<&FieldValue>| -> Result<Option<ClockTime>, DiaryError> {
+            text(v)
+                .map(|s| ClockTime::parse(&s).map_err(|e| err(k, e.to_string())))
                 .transpose()
         };
         let list = |k: &str, s: &str| -> Result<Vec<u8>, DiaryError> {
@@ -523,16 +565,16 @@ impl Record {
         Ok(match kind {
             "night" => Record::Night(Night {
                 date,
-                severity: num("severity", Some(need("severity")?))?.unwrap_or_default(),
+                severity: small("severity", Some(need("severity")?))?.unwrap_or_default(),
                 symptoms_began: time("symptoms_began", get("symptoms_began"))?,
-                sleep_quality: num("sleep_quality", get("sleep_quality"))?,
-                hours_slept: num("hours_slept", get("hours_slept"))?,
-                minutes_to_sleep: num("minutes_to_sleep", get("minutes_to_sleep"))?,
-                awakenings: num("awakenings", get("awakenings"))?,
-                note: get("note").map(String::from),
+                sleep_quality: small("sleep_quality", get("sleep_quality"))?,
+                hours_slept: real("hours_slept", get("hours_slept"))?,
+                minutes_to_sleep: count("minutes_to_sleep", get("minutes_to_sleep"))?,
+                awakenings: count("awakenings", get("awakenings"))?,
+                note: text(get("note")),
             }),
             "irls" => {
-                let items = list("items", need("items")?)?;
+                let items = list("items", &need("items")?.to_string())?;
                 let values: Vec<i64> = items.iter().map(|&v| i64::from(v)).collect();
                 let score =
                     IrlsScore::score(irls, &values).map_err(|e| err("items", e.to_string()))?;
@@ -541,7 +583,7 @@ impl Record {
                     items,
                     total: score.total,
                     band: score.band,
-                    rls6: get("rls6").map(|s| list("rls6", s)).transpose()?,
+                    rls6: text(get("rls6")).map(|s| list("rls6", &s)).transpose()?,
                 })
             }
             "dose" => Record::Dose(Dose {
@@ -549,31 +591,52 @@ impl Record {
                 time: time("time", Some(need("time")?))?
                     .unwrap_or(ClockTime::from_minutes_wrapping(0)),
                 product: need("product")?.to_string(),
-                form: get("form").map(String::from),
-                elemental_mg: num("elemental_mg", Some(need("elemental_mg")?))?.unwrap_or_default(),
+                form: text(get("form")),
+                elemental_mg: real("elemental_mg", Some(need("elemental_mg")?))?
+                    .unwrap_or_default(),
             }),
             "food" => Record::Food(FoodLog {
                 date,
                 food_id: need("food_id")?.to_string(),
                 food_name: need("food_name")?.to_string(),
                 amount: need("amount")?.to_string(),
-                grams: num("grams", Some(need("grams")?))?.unwrap_or_default(),
-                magnesium_mg: num("magnesium_mg", get("magnesium_mg"))?,
+                grams: real("grams", Some(need("grams")?))?.unwrap_or_default(),
+                magnesium_mg: real("magnesium_mg", get("magnesium_mg"))?,
             }),
             "side-effects" => Record::SideEffects(SideEffects {
                 date,
-                diarrhea: num("diarrhea", Some(need("diarrhea")?))?.unwrap_or_default(),
-                nausea: num("nausea", Some(need("nausea")?))?.unwrap_or_default(),
-                cramps: num("cramps", Some(need("cramps")?))?.unwrap_or_default(),
+                diarrhea: small("diarrhea", Some(need("diarrhea")?))?.unwrap_or_default(),
+                nausea: small("nausea", Some(need("nausea")?))?.unwrap_or_default(),
+                cramps: small("cramps", Some(need("cramps")?))?.unwrap_or_default(),
             }),
             _ => Record::Factor(Factor {
                 date,
-                kind: FactorKind::parse(need("factor")?)?,
-                amount: num("amount", get("amount"))?,
-                unit: get("unit").map(String::from),
+                kind: FactorKind::parse(&need("factor")?.to_string())?,
+                amount: real("amount", get("amount"))?,
+                unit: text(get("unit")),
                 time: time("time", get("time"))?,
             }),
         })
+    }
+}
+
+/// One field of a record, typed as it is stored: counts and scores are integers, measurements
+/// reals, everything else text. `Display` is the export's text: integers in decimal, reals in
+/// Rust's shortest form that reads back to the same number (`5.75`, `2`), text as is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldValue {
+    Integer(i64),
+    Real(f64),
+    Text(String),
+}
+
+impl fmt::Display for FieldValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Integer(i) => write!(f, "{i}"),
+            Self::Real(r) => write!(f, "{r}"),
+            Self::Text(t) => f.write_str(t),
+        }
     }
 }
 
@@ -774,6 +837,87 @@ mod tests {
         assert!(FactorKind::parse("custom:").is_err());
     }
 
+    #[test]
+    fn fields_are_typed_and_display_as_the_export_text() {
+        use FieldValue::{Integer, Real, Text};
+        // night(7): the values written in `night` above, each with its type.
+        assert_eq!(
+            night(7).fields(),
+            [
+                ("severity", Integer(7)),
+                ("symptoms_began", Text("21:15".into())),
+                ("sleep_quality", Integer(6)),
+                ("hours_slept", Real(6.5)),
+                ("minutes_to_sleep", Integer(40)),
+                ("awakenings", Integer(2)),
+                ("note", Text("=1+1, \"quoted\", café".into())),
+            ]
+        );
+        // The export's text: a whole real prints without a fraction, a real keeps every digit
+        // that distinguishes it.
+        assert_eq!(Real(2.0).to_string(), "2");
+        assert_eq!(Real(5.75).to_string(), "5.75");
+        assert_eq!(Real(28.349523125).to_string(), "28.349523125");
+        assert_eq!(Integer(-3).to_string(), "-3");
+        assert_eq!(Text("1 oz".into()).to_string(), "1 oz");
+    }
+
+    #[test]
+    fn values_are_read_typed_or_as_text_and_wrong_types_are_refused() {
+        use FieldValue::{Integer, Real, Text};
+        let d = irls();
+        let day = date(2026, 11, 20);
+        let map = |pairs: &[(&str, FieldValue)]| -> BTreeMap<String, FieldValue> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect()
+        };
+        let expected = Record::Dose(Dose {
+            date: day,
+            time: ClockTime::parse("22:00").unwrap(),
+            product: "Mag citrate".into(),
+            form: None,
+            elemental_mg: 200.0,
+        });
+        // Typed (as stored now), a whole number for a real, and all text (an older store).
+        for elemental in [Real(200.0), Integer(200), Text("200".into())] {
+            let fields = map(&[
+                ("time", Text("22:00".into())),
+                ("product", Text("Mag citrate".into())),
+                ("elemental_mg", elemental.clone()),
+            ]);
+            assert_eq!(
+                Record::from_values("dose", day, &fields, &d).unwrap(),
+                expected,
+                "{elemental:?}"
+            );
+        }
+        let side = |diarrhea: FieldValue| {
+            let fields = map(&[
+                ("diarrhea", diarrhea),
+                ("nausea", Integer(0)),
+                ("cramps", Text("2".into())),
+            ]);
+            Record::from_values("side-effects", day, &fields, &d)
+        };
+        assert_eq!(
+            side(Integer(1)).unwrap(),
+            Record::SideEffects(SideEffects {
+                date: day,
+                diarrhea: 1,
+                nausea: 0,
+                cramps: 2,
+            })
+        );
+        // A count is never a fraction, a negative number or above its type's range.
+        for bad in [Real(1.5), Integer(-1), Integer(256), Text("one".into())] {
+            let e = side(bad.clone()).unwrap_err();
+            assert_eq!(e.field, "diarrhea", "{bad:?}");
+            assert_eq!(e.message, format!("'{bad}' is not a valid number"));
+        }
+    }
+
     proptest! {
         #[test]
         fn fields_round_trip(sev in 0u8..=10, q in proptest::option::of(0u8..=10),
@@ -783,7 +927,7 @@ mod tests {
                 date: date(2026, 1, 2), severity: sev, symptoms_began: None, sleep_quality: q,
                 hours_slept: hours, minutes_to_sleep: None, awakenings: None, note,
             });
-            let map: BTreeMap<String, String> = r.fields().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+            let map: BTreeMap<String, String> = r.fields().into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
             let back = Record::from_fields("night", date(2026, 1, 2), &map, &irls()).unwrap();
             prop_assert_eq!(back, r);
         }

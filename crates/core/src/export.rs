@@ -155,6 +155,7 @@ pub fn to_csv(records: &[StoredRecord]) -> String {
         let date = r.record.date().to_string();
         let id = r.id.to_string();
         for (field, value) in r.record.fields() {
+            let value = value.to_string();
             let row = [
                 id.as_str(),
                 r.record.kind(),
@@ -403,6 +404,53 @@ mod tests {
         assert_eq!(c.line_of(0), 1);
         assert_eq!(c.line_of(99), 4);
         assert_eq!(line_of_byte(text, 3), 2);
+    }
+
+    #[test]
+    fn the_csv_export_is_byte_for_byte_the_documented_layout() {
+        // Written by hand from the records: one row per present field, in field order; whole
+        // reals without a fraction (200), other reals in their shortest exact form (2/3 cups);
+        // a cell with a comma or quote quoted, quotes doubled; CRLF line ends.
+        let records = vec![
+            stored(1, night(Some("a, \"b\"".into()))),
+            stored(
+                2,
+                Record::Dose(crate::diary::Dose {
+                    date: date(2026, 11, 20),
+                    time: ClockTime::parse("22:00").unwrap(),
+                    product: "Mag".into(),
+                    form: None,
+                    elemental_mg: 200.0,
+                }),
+            ),
+            stored(
+                3,
+                Record::Factor(Factor {
+                    date: date(2026, 11, 20),
+                    kind: FactorKind::Caffeine,
+                    amount: Some(2.0 / 3.0),
+                    unit: Some("cups".into()),
+                    time: None,
+                }),
+            ),
+        ];
+        let s = ",2026-11-21T07:00:00Z,2026-11-21T07:00:00Z,America/New_York\r\n";
+        let expected = format!(
+            "id,kind,date,field,value,created_at,updated_at,tz\r\n\
+             0,export,,rows,11,,,\r\n\
+             1,night,2026-11-20,severity,4{s}\
+             1,night,2026-11-20,symptoms_began,21:00{s}\
+             1,night,2026-11-20,hours_slept,7.25{s}\
+             1,night,2026-11-20,awakenings,1{s}\
+             1,night,2026-11-20,note,\"a, \"\"b\"\"\"{s}\
+             2,dose,2026-11-20,time,22:00{s}\
+             2,dose,2026-11-20,product,Mag{s}\
+             2,dose,2026-11-20,elemental_mg,200{s}\
+             3,factor,2026-11-20,factor,caffeine{s}\
+             3,factor,2026-11-20,amount,0.6666666666666666{s}\
+             3,factor,2026-11-20,unit,cups{s}"
+        );
+        assert_eq!(to_csv(&records), expected);
     }
 
     proptest! {

@@ -4,6 +4,8 @@
 //! its schema is versioned by numbered migrations (`migrations/sqlite/NNNN_*.sql`, tracked in
 //! `PRAGMA user_version`).
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod sqlite;
 
 pub use sqlite::{SqliteStore, APPLICATION_ID};
@@ -19,11 +21,63 @@ use quietlegs_core::food::Food;
 use serde::Serialize;
 use std::path::PathBuf;
 
-/// A storage failure.
+/// What kind of failure a [`StoreError`] is, for the surfaces that report it: the CLI maps each
+/// kind to an exit code, a web server to an HTTP status. The mapping lives in the surface; the
+/// kinds are the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    /// The request cannot be carried out as given and retrying will not help: a file that is not
+    /// a quietlegs database or is newer than this build, an unusable path, an unknown kind of
+    /// entry. The person must change what they asked for. Exit code 2; HTTP 400 (malformed) or
+    /// 422 (well-formed but refused).
+    BadInput,
+    /// The entry, trial or release named does not exist (for this person). Exit code 2; HTTP 404.
+    NotFound,
+    /// The request collides with what is stored: a second entry for a date, a name already
+    /// used, a record id already taken, an import into a diary that is not empty. Nothing was
+    /// written. Exit code 2; HTTP 409.
+    Conflict,
+    /// The environment is temporarily unable to serve the request: the database is locked by
+    /// another writer, read-only here, or the disk is full. Nothing was written; trying again
+    /// later (or after freeing space or fixing permissions) can succeed. Exit code 75
+    /// (sysexits.h EX_TEMPFAIL); HTTP 503.
+    Unavailable,
+    /// A fault of quietlegs or of the stored data: an unexpected backend error, a stored row
+    /// that no longer parses, a poisoned lock. Exit code 1; HTTP 500.
+    Internal,
+}
+
+impl ErrorKind {
+    /// The CLI's exit code (documented on each kind).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::BadInput | Self::NotFound | Self::Conflict => 2,
+            Self::Unavailable => 75,
+            Self::Internal => 1,
+        }
+    }
+
+    /// The HTTP status of the JSON API (a refused well-formed value may use 422 instead).
+    pub fn http_status(self) -> u16 {
+        match self {
+            Self::BadInput => 400,
+            Self::NotFound => 404,
+            Self::Conflict => 409,
+            Self::Unavailable => 503,
+            Self::Internal => 500,
+        }
+    }
+}
+
+/// A storage failure. No variant carries a backend type: a backend's own errors are
+/// classified where they arise (SQLite: `From<rusqlite::Error>` in `sqlite.rs`) and kept
+/// here as text.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// A backend error that fits no other variant (its message).
     #[error("database: {0}")]
-    Sqlite(rusqlite::Error),
+    Backend(String),
     /// Another process holds the write lock for longer than the busy timeout.
     #[error("the database is busy (another quietlegs is writing to it); try again")]
     Busy,
@@ -39,10 +93,17 @@ pub enum StoreError {
     /// An existing file that is not a quietlegs database: refused, and left unchanged.
     #[error("{path} is not a quietlegs database (it belongs to another program or is not SQLite); it was left unchanged: choose another file with --db")]
     NotQuietlegs { path: String },
+    /// A database (or backup) path that cannot be used: its folder cannot be created, the
+    /// file cannot be opened, or no path was given and none can be found.
     #[error("database {path}: {message}")]
     Open { path: String, message: String },
+    /// A backup that failed its integrity check: the copy was removed.
+    #[error("database {path}: {message}")]
+    BackupUnsound { path: String, message: String },
     #[error("the database has schema version {found}, newer than this quietlegs ({supported}); upgrade quietlegs")]
     TooNew { found: i64, supported: i64 },
+    /// A failure reported by the caller's own input stream (a food import) or by the shipped
+    /// reference data.
     #[error("{0}")]
     Source(Box<dyn std::error::Error + Send + Sync>),
     #[error("there is already a {kind} entry for {date} (id {id}); use --replace to overwrite it, or edit it")]
@@ -59,31 +120,72 @@ pub enum StoreError {
         id: i64,
         message: String,
     },
+    /// A thread panicked while it held the store: the store refuses further use rather than
+    /// risk a half-done change.
+    #[error("the database connection was left unusable by a failed operation; restart quietlegs")]
+    Poisoned,
 }
 
-impl From<rusqlite::Error> for StoreError {
-    /// Environment failures (busy, read-only, disk full) get their own kinds, so that the
-    /// person is told what to do rather than "internal error".
-    fn from(e: rusqlite::Error) -> Self {
-        use rusqlite::ErrorCode;
-        match e.sqlite_error_code() {
-            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Self::Busy,
-            Some(ErrorCode::ReadOnly) => Self::ReadOnly(e.to_string()),
-            Some(ErrorCode::DiskFull) => Self::DiskFull(e.to_string()),
-            Some(ErrorCode::ConstraintViolation) if e.to_string().contains("UNIQUE") => {
-                Self::Conflict(e.to_string())
+impl StoreError {
+    /// The kind of this failure (see [`ErrorKind`] for what each kind means to a surface).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            // The environment: nothing was written and a retry can succeed.
+            Self::Busy | Self::ReadOnly(_) | Self::DiskFull(_) => ErrorKind::Unavailable,
+            // A file or path the person chose that quietlegs cannot use (another program's
+            // file, a newer schema, a folder that cannot be created, no path at all): they must
+            // choose another file or upgrade; retrying the same request will not help.
+            Self::NotQuietlegs { .. } | Self::TooNew { .. } | Self::Open { .. } => {
+                ErrorKind::BadInput
             }
-            Some(ErrorCode::NotADatabase) => Self::NotQuietlegs {
-                path: "the file".to_string(),
-            },
-            _ => Self::Sqlite(e),
+            Self::UnknownKind(_) => ErrorKind::BadInput,
+            // The request is sound but collides with stored state.
+            Self::Duplicate { .. } | Self::Conflict(_) | Self::NotEmpty(_) => ErrorKind::Conflict,
+            Self::NotFound { .. } => ErrorKind::NotFound,
+            // Not something the person can fix: a bug, damaged data or a failed copy.
+            Self::Backend(_)
+            | Self::BackupUnsound { .. }
+            | Self::Source(_)
+            | Self::Corrupt { .. }
+            | Self::Poisoned => ErrorKind::Internal,
         }
     }
 }
 
-/// A person whose diary this is; every diary read and write is scoped to one.
+/// An authenticated person, by name: the only way to a [`PersonId`].
+///
+/// The store does not authenticate anyone; it trusts the identity it is given. So an identity
+/// must only ever be built from something that proves who is asking:
+/// - the CLI serves the one local user of the computer (whoever can read the database file
+///   already has the diary): [`Identity::local`];
+/// - the web and clinic servers will build it from a verified session (a constructor added
+///   with the server, never from a name or number in a request).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Identity(String);
+
+impl Identity {
+    /// The local user of this computer, under the name the CLI keeps the diary under.
+    pub fn local(name: impl Into<String>) -> Self {
+        Self(name.into())
+    }
+
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A person whose diary this is; every diary and trial read and write is scoped to one.
+///
+/// Obtained only from a store ([`Store::person`], [`Store::find_person`]) for an
+/// [`Identity`]: there is no way to make one from a number, so a caller cannot reach another
+/// person's records by guessing an id. Backends live in this crate and read the number.
+///
+/// ```compile_fail
+/// // Outside the store crate, a person id cannot be forged from a number:
+/// let forged = quietlegs_store::PersonId(1);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PersonId(pub i64);
+pub struct PersonId(pub(crate) i64);
 
 /// What to do when a one-per-date record (night, IRLS, side effects) already exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,11 +210,15 @@ pub type FoodStream<'a> =
     dyn Iterator<Item = Result<Food, Box<dyn std::error::Error + Send + Sync>>> + 'a;
 
 /// Everything quietlegs keeps. One implementation per backend.
-pub trait Store {
+///
+/// Every method takes `&self` and implementations are `Send + Sync`, so one store can be
+/// shared by the threads of a server (in an `Arc`). Every write is one transaction: a method
+/// that fails has written nothing.
+pub trait Store: Send + Sync {
     /// Replaces every food of `release` with `foods`, in one transaction: a failure leaves the
     /// previous import of that release in place. Returns the number of foods written.
     fn replace_food_release(
-        &mut self,
+        &self,
         release: &FoodRelease,
         foods: &mut FoodStream<'_>,
     ) -> Result<u64, StoreError>;
@@ -126,15 +232,20 @@ pub trait Store {
     /// Removes an imported release and its foods and portions, in one transaction; returns the
     /// number of foods removed (`NotFound` when there is no such release). Diary entries keep the
     /// grams and magnesium they were logged with.
-    fn remove_food_release(&mut self, release: &str) -> Result<u64, StoreError>;
+    fn remove_food_release(&self, release: &str) -> Result<u64, StoreError>;
 
-    /// The person with this name, created (at `created_at`) if new.
-    fn person(&mut self, name: &str, created_at: &str) -> Result<PersonId, StoreError>;
+    /// The person of an authenticated identity, created (at `created_at`) on first use.
+    fn person(&self, identity: &Identity, created_at: &str) -> Result<PersonId, StoreError>;
+
+    /// The person of an identity, without creating one (for read-only use): `None` when it has
+    /// never written anything.
+    fn find_person(&self, identity: &Identity) -> Result<Option<PersonId>, StoreError>;
 
     /// Adds a diary record (already validated); returns its id. A second night, IRLS or side
-    /// effects entry for the same date is refused unless `on_duplicate` is `Replace`.
+    /// effects entry for the same date is refused unless `on_duplicate` is `Replace`. Values
+    /// outside the diary's scales are refused by the backend too (a second line of defence).
     fn add_record(
-        &mut self,
+        &self,
         person: PersonId,
         record: &Record,
         stamp: &Stamp,
@@ -143,7 +254,7 @@ pub trait Store {
 
     /// Replaces the content of record `id` of the record's kind (keeping its creation time).
     fn update_record(
-        &mut self,
+        &self,
         person: PersonId,
         id: i64,
         record: &Record,
@@ -152,7 +263,7 @@ pub trait Store {
     ) -> Result<(), StoreError>;
 
     /// Deletes record `id` of `kind`.
-    fn delete_record(&mut self, person: PersonId, kind: &str, id: i64) -> Result<(), StoreError>;
+    fn delete_record(&self, person: PersonId, kind: &str, id: i64) -> Result<(), StoreError>;
 
     /// One record.
     fn record(
@@ -172,9 +283,11 @@ pub trait Store {
     ) -> Result<Vec<StoredRecord>, StoreError>;
 
     /// Restores exported records (ids and stamps kept) into the person's empty diary, in one
-    /// transaction.
+    /// transaction (`NotEmpty` otherwise). Entries added later get ids no imported record has.
+    /// An import never touches another person's records: SQLite keeps ids unique per kind
+    /// across the database, so it refuses (`Conflict`) an id another person's record holds.
     fn import_records(
-        &mut self,
+        &self,
         person: PersonId,
         records: &[StoredRecord],
     ) -> Result<usize, StoreError>;
@@ -210,11 +323,11 @@ pub struct TrialGuess {
     pub at: String,
 }
 
-/// Trials, scoped to a person like the diary.
-pub trait TrialStore {
+/// Trials, scoped to a person like the diary (`Send + Sync` for the same reason as [`Store`]).
+pub trait TrialStore: Send + Sync {
     /// Stores a new trial's plan and sealed seed; a name already used is refused.
     fn create_trial(
-        &mut self,
+        &self,
         person: PersonId,
         name: &str,
         plan_json: &str,
@@ -222,24 +335,26 @@ pub trait TrialStore {
         seed: u64,
         stamp: &Stamp,
     ) -> Result<i64, StoreError>;
+    /// The person's trials, in the order they were created.
     fn trials(&self, person: PersonId) -> Result<Vec<StoredTrial>, StoreError>;
+    /// One of the person's trials (`NotFound` for another person's).
     fn trial(&self, person: PersonId, id: i64) -> Result<StoredTrial, StoreError>;
     /// The sealed seed (the allocation): callers must only use it for open trials, after
     /// unblinding, or for an early unblinding that they log.
     fn unseal_trial(&self, person: PersonId, id: i64) -> Result<u64, StoreError>;
+    /// Logs an unblinding; events are read back in the order they were logged.
     fn add_trial_event(
-        &mut self,
+        &self,
         person: PersonId,
         id: i64,
         event: &TrialEvent,
     ) -> Result<(), StoreError>;
-    fn record_guess(
-        &mut self,
-        person: PersonId,
-        id: i64,
-        guess: &TrialGuess,
-    ) -> Result<(), StoreError>;
-    fn delete_trial(&mut self, person: PersonId, id: i64) -> Result<(), StoreError>;
+    /// Records the guess for a period; a second guess for the same period replaces the first.
+    /// Guesses are read back by period.
+    fn record_guess(&self, person: PersonId, id: i64, guess: &TrialGuess)
+        -> Result<(), StoreError>;
+    /// Deletes a trial with its seal, events and guesses.
+    fn delete_trial(&self, person: PersonId, id: i64) -> Result<(), StoreError>;
 }
 
 /// Where the database lives: `--db`, else `QUIETLEGS_DB`, else the platform data directory.
@@ -266,4 +381,95 @@ pub fn database_path(explicit: Option<PathBuf>) -> Result<PathBuf, StoreError> {
             }
         })?;
     Ok(dirs.data_dir().join("quietlegs.sqlite3"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every variant, with the kind its meaning calls for (the reasons are in `kind`).
+    #[test]
+    fn every_error_has_the_kind_its_meaning_calls_for() {
+        let s = || "x".to_string();
+        let cases: Vec<(StoreError, ErrorKind)> = vec![
+            (StoreError::Backend(s()), ErrorKind::Internal),
+            (StoreError::Busy, ErrorKind::Unavailable),
+            (StoreError::ReadOnly(s()), ErrorKind::Unavailable),
+            (StoreError::DiskFull(s()), ErrorKind::Unavailable),
+            (StoreError::Conflict(s()), ErrorKind::Conflict),
+            (StoreError::NotQuietlegs { path: s() }, ErrorKind::BadInput),
+            (
+                StoreError::Open {
+                    path: s(),
+                    message: s(),
+                },
+                ErrorKind::BadInput,
+            ),
+            (
+                StoreError::BackupUnsound {
+                    path: s(),
+                    message: s(),
+                },
+                ErrorKind::Internal,
+            ),
+            (
+                StoreError::TooNew {
+                    found: 9,
+                    supported: 4,
+                },
+                ErrorKind::BadInput,
+            ),
+            (StoreError::Source(s().into()), ErrorKind::Internal),
+            (
+                StoreError::Duplicate {
+                    kind: s(),
+                    date: s(),
+                    id: 1,
+                },
+                ErrorKind::Conflict,
+            ),
+            (StoreError::UnknownKind(s()), ErrorKind::BadInput),
+            (
+                StoreError::NotFound { kind: s(), id: 1 },
+                ErrorKind::NotFound,
+            ),
+            (StoreError::NotEmpty(3), ErrorKind::Conflict),
+            (
+                StoreError::Corrupt {
+                    kind: s(),
+                    id: 1,
+                    message: s(),
+                },
+                ErrorKind::Internal,
+            ),
+            (StoreError::Poisoned, ErrorKind::Internal),
+        ];
+        for (error, kind) in cases {
+            assert_eq!(error.kind(), kind, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn kinds_serialize_in_kebab_case() {
+        let names: Vec<String> = [
+            ErrorKind::BadInput,
+            ErrorKind::NotFound,
+            ErrorKind::Conflict,
+            ErrorKind::Unavailable,
+            ErrorKind::Internal,
+        ]
+        .iter()
+        .map(|k| serde_json::to_string(k).unwrap())
+        .collect();
+        assert_eq!(
+            names,
+            [
+                "\"bad-input\"",
+                "\"not-found\"",
+                "\"conflict\"",
+                "\"unavailable\"",
+                "\"internal\""
+            ]
+        );
+    }
 }

@@ -1,11 +1,42 @@
 //! The SQLite backend (rusqlite, SQLite compiled in).
 
-use crate::{FoodRelease, FoodStream, Store, StoreError};
+use crate::{
+    FoodRelease, FoodStream, Identity, OnDuplicate, PersonId, Store, StoreError, StoredTrial,
+    TrialEvent, TrialGuess, TrialStore,
+};
+use jiff::civil::Date;
+use quietlegs_core::diary::{FieldValue, Record, Stamp, StoredRecord};
 use quietlegs_core::food::{Food, Nutrients, Portion};
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
-use std::collections::HashMap;
+use quietlegs_core::reference::IrlsDefinition;
+use rusqlite::types::{Value, ValueRef};
+use rusqlite::{
+    params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
+};
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
+
+impl From<rusqlite::Error> for StoreError {
+    /// Classifies SQLite's errors here, so that no SQLite type leaves this module: environment
+    /// failures (busy, read-only, disk full) get their own variants, so that the person is told
+    /// what to do rather than "internal error"; the rest keep SQLite's message.
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Self::Busy,
+            Some(ErrorCode::ReadOnly) => Self::ReadOnly(e.to_string()),
+            Some(ErrorCode::DiskFull) => Self::DiskFull(e.to_string()),
+            Some(ErrorCode::ConstraintViolation) if e.to_string().contains("UNIQUE") => {
+                Self::Conflict(e.to_string())
+            }
+            Some(ErrorCode::NotADatabase) => Self::NotQuietlegs {
+                path: "the file".to_string(),
+            },
+            _ => Self::Backend(e.to_string()),
+        }
+    }
+}
 
 /// The migrations, in order; migration N brings the schema to `user_version` N.
 pub(crate) const MIGRATIONS: &[&str] = &[
@@ -71,6 +102,19 @@ fn check_is_quietlegs(conn: &Connection, path: &Path) -> Result<(), StoreError> 
     }
 }
 
+/// A file SQLite cannot open at all (a folder, a missing file opened read-only, a path it may
+/// not read) is a path the person must change; other errors are classified as usual.
+fn cannot_open(path: &Path, e: rusqlite::Error) -> StoreError {
+    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::CannotOpen) {
+        StoreError::Open {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        }
+    } else {
+        StoreError::from(e)
+    }
+}
+
 /// Creates the database's folder (0700) and an empty database file (0600) when they do not
 /// exist, so health data is private to the user whatever the umask. SQLite gives its -wal and
 /// -shm files the database file's permissions.
@@ -103,10 +147,14 @@ fn create_private(path: &Path) -> Result<(), StoreError> {
 }
 
 /// A quietlegs database in one SQLite file.
+///
+/// One connection behind a mutex: the store is `Send + Sync`, so a server can share one in an
+/// `Arc`; calls from several threads take turns, and each write is one `BEGIN IMMEDIATE`
+/// transaction (other processes wait up to the busy timeout).
 pub struct SqliteStore {
-    conn: Connection,
+    conn: Mutex<Connection>,
     /// The IRLS definition, to rebuild stored IRLS records.
-    irls: quietlegs_core::reference::IrlsDefinition,
+    irls: IrlsDefinition,
 }
 
 impl SqliteStore {
@@ -114,7 +162,7 @@ impl SqliteStore {
     /// An existing file that is not a quietlegs database is refused and left unchanged.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         create_private(path)?;
-        let conn = Connection::open(path)?;
+        let conn = Connection::open(path).map_err(|e| cannot_open(path, e))?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         check_is_quietlegs(&conn, path)?;
         Self::init(conn)
@@ -127,7 +175,8 @@ impl SqliteStore {
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
+        )
+        .map_err(|e| cannot_open(path, e))?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         check_is_quietlegs(&conn, path)?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -141,26 +190,22 @@ impl SqliteStore {
                 supported: Self::latest_schema_version(),
             });
         }
-        let irls = quietlegs_core::ReferenceData::shipped()
-            .map_err(|e| StoreError::Source(Box::new(e)))?
-            .irls;
-        Ok(Self { conn, irls })
-    }
-
-    /// The id of a person by name, without creating one (for read-only use).
-    pub fn find_person(&self, name: &str) -> Result<Option<crate::PersonId>, StoreError> {
-        Ok(self
-            .conn
-            .query_row("SELECT id FROM person WHERE name = ?1", [name], |r| {
-                r.get(0)
-            })
-            .optional()?
-            .map(crate::PersonId))
+        Self::with_connection(conn)
     }
 
     /// An in-memory database (tests and benchmarks).
     pub fn in_memory() -> Result<Self, StoreError> {
         Self::init(Connection::open_in_memory()?)
+    }
+
+    fn with_connection(conn: Connection) -> Result<Self, StoreError> {
+        let irls = quietlegs_core::ReferenceData::shipped()
+            .map_err(|e| StoreError::Source(Box::new(e)))?
+            .irls;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            irls,
+        })
     }
 
     fn init(conn: Connection) -> Result<Self, StoreError> {
@@ -172,18 +217,47 @@ impl SqliteStore {
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        let irls = quietlegs_core::ReferenceData::shipped()
-            .map_err(|e| StoreError::Source(Box::new(e)))?
-            .irls;
-        let mut store = Self { conn, irls };
-        store.migrate_to(MIGRATIONS.len() as i64)?;
+        let store = Self::with_connection(conn)?;
+        store.migrate_to(Self::latest_schema_version())?;
         Ok(store)
+    }
+
+    /// The connection, for one call. A lock poisoned by a panic in another thread is refused
+    /// (an error, not a panic): whatever that thread was writing was rolled back, but this
+    /// store is not used further.
+    fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.conn.lock().map_err(|_| StoreError::Poisoned)
+    }
+
+    /// Runs `write` in one `BEGIN IMMEDIATE` transaction, committed only if it succeeds.
+    fn write<T>(
+        &self,
+        write: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = write(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `read` in one read transaction, so that what it reads from several tables comes
+    /// from one snapshot even while another process writes.
+    fn read<T>(
+        &self,
+        read: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        let out = read(&tx)?;
+        tx.commit()?;
+        Ok(out)
     }
 
     /// The schema version (`PRAGMA user_version`).
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         Ok(self
-            .conn
+            .lock()?
             .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
@@ -192,8 +266,10 @@ impl SqliteStore {
         MIGRATIONS.len() as i64
     }
 
-    /// Applies migrations up to `target`, each in its own transaction.
-    pub fn migrate_to(&mut self, target: i64) -> Result<(), StoreError> {
+    /// Applies migrations up to `target`, each in its own transaction (the version is read
+    /// inside it, so two processes opening an old database at once apply each migration once).
+    pub fn migrate_to(&self, target: i64) -> Result<(), StoreError> {
+        // Checked first without the write lock: opening an up-to-date database writes nothing.
         let current = self.schema_version()?;
         if current > Self::latest_schema_version() {
             return Err(StoreError::TooNew {
@@ -201,26 +277,97 @@ impl SqliteStore {
                 supported: Self::latest_schema_version(),
             });
         }
-        for version in (current + 1)..=target {
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute_batch(MIGRATIONS[(version - 1) as usize])?;
-            tx.pragma_update(None, "user_version", version)?;
-            tx.commit()?;
+        if current >= target {
+            return Ok(());
         }
-        Ok(())
+        loop {
+            let done = self.write(|tx| {
+                let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+                if current > Self::latest_schema_version() {
+                    return Err(StoreError::TooNew {
+                        found: current,
+                        supported: Self::latest_schema_version(),
+                    });
+                }
+                if current >= target {
+                    return Ok(true);
+                }
+                tx.execute_batch(MIGRATIONS[current as usize])?;
+                tx.pragma_update(None, "user_version", current + 1)?;
+                Ok(false)
+            })?;
+            if done {
+                return Ok(());
+            }
+        }
     }
 
     /// `PRAGMA integrity_check` ("ok" when sound).
     pub fn integrity_check(&self) -> Result<String, StoreError> {
         Ok(self
-            .conn
+            .lock()?
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
 
-    pub(crate) fn connection(&self) -> &Connection {
-        &self.conn
+    /// Records what kind of download a release was (known only once it has been read).
+    pub fn set_food_release_kind(&self, release: &str, kind: &str) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE food_release SET kind = ?2 WHERE release = ?1",
+                params![release, kind],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// One food by id, if imported.
+    pub fn imported_food(&self, id: &str) -> Result<Option<Food>, StoreError> {
+        Ok(self
+            .lock()?
+            .query_row("SELECT * FROM food WHERE id = ?1", [id], food_from_row)
+            .optional()?)
+    }
+
+    /// Copies the whole database to `path` with SQLite's online backup, which gives a
+    /// consistent snapshot even while another process writes.
+    pub fn backup_to(&self, path: &Path) -> Result<(), StoreError> {
+        // Written to a private temporary file beside the destination, checked, synced and only
+        // then renamed into place: a failed backup leaves nothing behind.
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "backup".into());
+        let temp = path.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+        let result = (|| {
+            create_private(&temp)?;
+            let mut dest = Connection::open(&temp)?;
+            {
+                let conn = self.lock()?;
+                let backup = rusqlite::backup::Backup::new(&conn, &mut dest)?;
+                backup.run_to_completion(256, Duration::from_millis(5), None)?;
+            }
+            let check: String = dest.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+            if check != "ok" {
+                return Err(StoreError::BackupUnsound {
+                    path: path.display().to_string(),
+                    message: format!("the backup failed its integrity check: {check}"),
+                });
+            }
+            dest.close().map_err(|(_, e)| StoreError::from(e))?;
+            let io = |e: std::io::Error| StoreError::Open {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            };
+            std::fs::File::open(&temp)
+                .and_then(|f| f.sync_all())
+                .map_err(io)?;
+            std::fs::rename(&temp, path).map_err(io)?;
+            Ok(())
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&temp);
+        }
+        result
     }
 }
 
@@ -247,23 +394,20 @@ fn food_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Food> {
 
 impl Store for SqliteStore {
     fn replace_food_release(
-        &mut self,
+        &self,
         release: &FoodRelease,
         foods: &mut FoodStream<'_>,
     ) -> Result<u64, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
-            "DELETE FROM food_release WHERE release = ?1",
-            [&release.release],
-        )?;
-        tx.execute(
-            "INSERT INTO food_release (release, kind, imported_at, foods) VALUES (?1, ?2, ?3, 0)",
-            params![release.release, release.kind, release.imported_at],
-        )?;
-        let mut count = 0u64;
-        {
+        self.write(|tx| {
+            tx.execute(
+                "DELETE FROM food_release WHERE release = ?1",
+                [&release.release],
+            )?;
+            tx.execute(
+                "INSERT INTO food_release (release, kind, imported_at, foods) VALUES (?1, ?2, ?3, 0)",
+                params![release.release, release.kind, release.imported_at],
+            )?;
+            let mut count = 0u64;
             let mut insert_food = tx.prepare(
                 "INSERT OR REPLACE INTO food (id, release, name, food_group, ndb, kcal, magnesium_mg,
                  calcium_mg, iron_mg, potassium_mg, zinc_mg, sodium_mg, fiber_g)
@@ -305,17 +449,16 @@ impl Store for SqliteStore {
                 }
                 count += 1;
             }
-        }
-        tx.execute(
-            "UPDATE food_release SET foods = ?2 WHERE release = ?1",
-            params![release.release, count as i64],
-        )?;
-        tx.commit()?;
-        Ok(count)
+            tx.execute(
+                "UPDATE food_release SET foods = ?2 WHERE release = ?1",
+                params![release.release, count as i64],
+            )?;
+            Ok(count)
+        })
     }
 
     fn imported_foods(&self) -> Result<Vec<Food>, StoreError> {
-        let conn = self.connection();
+        let conn = self.lock()?;
         let mut stmt = conn.prepare("SELECT * FROM food ORDER BY rowid")?;
         let mut foods: Vec<Food> = stmt
             .query_map([], food_from_row)?
@@ -348,92 +491,9 @@ impl Store for SqliteStore {
         Ok(foods)
     }
 
-    fn person(&mut self, name: &str, created_at: &str) -> Result<crate::PersonId, StoreError> {
-        self.diary_person(name, created_at)
-    }
-
-    fn add_record(
-        &mut self,
-        person: crate::PersonId,
-        record: &quietlegs_core::diary::Record,
-        stamp: &quietlegs_core::diary::Stamp,
-        on_duplicate: crate::OnDuplicate,
-    ) -> Result<i64, StoreError> {
-        self.diary_add(person, record, stamp, on_duplicate)
-    }
-
-    fn update_record(
-        &mut self,
-        person: crate::PersonId,
-        id: i64,
-        record: &quietlegs_core::diary::Record,
-        updated_at: &str,
-        tz: &str,
-    ) -> Result<(), StoreError> {
-        self.diary_update(person, id, record, updated_at, tz)
-    }
-
-    fn delete_record(
-        &mut self,
-        person: crate::PersonId,
-        kind: &str,
-        id: i64,
-    ) -> Result<(), StoreError> {
-        self.diary_delete(person, kind, id)
-    }
-
-    fn record(
-        &self,
-        person: crate::PersonId,
-        kind: &str,
-        id: i64,
-    ) -> Result<Option<quietlegs_core::diary::StoredRecord>, StoreError> {
-        Ok(self.read_kind(person, kind, "AND id = ?2", &[&id])?.pop())
-    }
-
-    fn records(
-        &self,
-        person: crate::PersonId,
-        from: Option<jiff::civil::Date>,
-        to: Option<jiff::civil::Date>,
-    ) -> Result<Vec<quietlegs_core::diary::StoredRecord>, StoreError> {
-        self.diary_records(person, from, to)
-    }
-
-    fn import_records(
-        &mut self,
-        person: crate::PersonId,
-        records: &[quietlegs_core::diary::StoredRecord],
-    ) -> Result<usize, StoreError> {
-        self.diary_import(person, records)
-    }
-
-    fn remove_food_release(&mut self, release: &str) -> Result<u64, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let exists: Option<i64> = tx
-            .query_row(
-                "SELECT 1 FROM food_release WHERE release = ?1",
-                [release],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if exists.is_none() {
-            return Err(StoreError::NotFound {
-                kind: "food release".into(),
-                id: 0,
-            });
-        }
-        tx.execute("DELETE FROM food_portion WHERE release = ?1", [release])?;
-        let foods = tx.execute("DELETE FROM food WHERE release = ?1", [release])?;
-        tx.execute("DELETE FROM food_release WHERE release = ?1", [release])?;
-        tx.commit()?;
-        Ok(foods as u64)
-    }
-
     fn food_releases(&self) -> Result<Vec<FoodRelease>, StoreError> {
-        let mut stmt = self.connection().prepare(
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare(
             "SELECT release, kind, imported_at, foods FROM food_release ORDER BY imported_at, release",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -446,24 +506,169 @@ impl Store for SqliteStore {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
-}
 
-impl SqliteStore {
-    /// Records what kind of download a release was (known only once it has been read).
-    pub fn set_food_release_kind(&mut self, release: &str, kind: &str) -> Result<(), StoreError> {
-        self.conn.execute(
-            "UPDATE food_release SET kind = ?2 WHERE release = ?1",
-            params![release, kind],
-        )?;
-        Ok(())
+    fn remove_food_release(&self, release: &str) -> Result<u64, StoreError> {
+        self.write(|tx| {
+            let exists: Option<i64> = tx
+                .query_row(
+                    "SELECT 1 FROM food_release WHERE release = ?1",
+                    [release],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if exists.is_none() {
+                return Err(StoreError::NotFound {
+                    kind: "food release".into(),
+                    id: 0,
+                });
+            }
+            tx.execute("DELETE FROM food_portion WHERE release = ?1", [release])?;
+            let foods = tx.execute("DELETE FROM food WHERE release = ?1", [release])?;
+            tx.execute("DELETE FROM food_release WHERE release = ?1", [release])?;
+            Ok(foods as u64)
+        })
     }
 
-    /// One food by id, if imported.
-    pub fn imported_food(&self, id: &str) -> Result<Option<Food>, StoreError> {
+    fn person(&self, identity: &Identity, created_at: &str) -> Result<PersonId, StoreError> {
+        let name = identity.name();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO person (name, created_at) VALUES (?1, ?2)",
+                params![name, created_at],
+            )?;
+            let id: i64 = tx.query_row("SELECT id FROM person WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })?;
+            Ok(PersonId(id))
+        })
+    }
+
+    fn find_person(&self, identity: &Identity) -> Result<Option<PersonId>, StoreError> {
         Ok(self
-            .connection()
-            .query_row("SELECT * FROM food WHERE id = ?1", [id], food_from_row)
-            .optional()?)
+            .lock()?
+            .query_row(
+                "SELECT id FROM person WHERE name = ?1",
+                [identity.name()],
+                |r| r.get(0),
+            )
+            .optional()?
+            .map(PersonId))
+    }
+
+    fn add_record(
+        &self,
+        person: PersonId,
+        record: &Record,
+        stamp: &Stamp,
+        on_duplicate: OnDuplicate,
+    ) -> Result<i64, StoreError> {
+        let table = table_of(record.kind())?;
+        self.write(|tx| {
+            let date = record.date().to_string();
+            match (
+                record.one_per_date(),
+                existing_on_date(tx, table, person, &date)?,
+            ) {
+                (true, Some(existing)) => match on_duplicate {
+                    OnDuplicate::Refuse => Err(StoreError::Duplicate {
+                        kind: record.kind().to_string(),
+                        date,
+                        id: existing,
+                    }),
+                    OnDuplicate::Replace => {
+                        update_row(tx, person, existing, record, &stamp.updated_at, &stamp.tz)?;
+                        Ok(existing)
+                    }
+                },
+                _ => insert_row(tx, person, None, record, stamp),
+            }
+        })
+    }
+
+    fn update_record(
+        &self,
+        person: PersonId,
+        id: i64,
+        record: &Record,
+        updated_at: &str,
+        tz: &str,
+    ) -> Result<(), StoreError> {
+        let table = table_of(record.kind())?;
+        self.write(|tx| {
+            if record.one_per_date() {
+                let date = record.date().to_string();
+                if let Some(other) =
+                    existing_on_date(tx, table, person, &date)?.filter(|o| *o != id)
+                {
+                    return Err(StoreError::Duplicate {
+                        kind: record.kind().to_string(),
+                        date,
+                        id: other,
+                    });
+                }
+            }
+            if update_row(tx, person, id, record, updated_at, tz)? == 0 {
+                return Err(StoreError::NotFound {
+                    kind: record.kind().to_string(),
+                    id,
+                });
+            }
+            Ok(())
+        })
+    }
+
+    fn delete_record(&self, person: PersonId, kind: &str, id: i64) -> Result<(), StoreError> {
+        let table = table_of(kind)?;
+        self.write(|tx| {
+            let n = tx.execute(
+                &format!("DELETE FROM {table} WHERE id = ?1 AND person_id = ?2"),
+                params![id, person.0],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound {
+                    kind: kind.to_string(),
+                    id,
+                });
+            }
+            Ok(())
+        })
+    }
+
+    fn record(
+        &self,
+        person: PersonId,
+        kind: &str,
+        id: i64,
+    ) -> Result<Option<StoredRecord>, StoreError> {
+        let conn = self.lock()?;
+        Ok(read_kind(&conn, &self.irls, person, kind, "AND id = ?2", &[&id])?.pop())
+    }
+
+    fn records(
+        &self,
+        person: PersonId,
+        from: Option<Date>,
+        to: Option<Date>,
+    ) -> Result<Vec<StoredRecord>, StoreError> {
+        self.read(|tx| read_records(tx, &self.irls, person, from, to))
+    }
+
+    fn import_records(
+        &self,
+        person: PersonId,
+        records: &[StoredRecord],
+    ) -> Result<usize, StoreError> {
+        self.write(|tx| {
+            // Checked inside the write transaction: nothing can be added in between.
+            let existing = read_records(tx, &self.irls, person, None, None)?.len();
+            if existing > 0 {
+                return Err(StoreError::NotEmpty(existing));
+            }
+            for r in records {
+                insert_row(tx, person, Some(r.id), &r.record, &r.stamp)?;
+            }
+            Ok(records.len())
+        })
     }
 }
 
@@ -471,15 +676,15 @@ impl SqliteStore {
 // The diary.
 
 /// The table of each record kind.
-fn table_of(kind: &str) -> Option<&'static str> {
-    Some(match kind {
+fn table_of(kind: &str) -> Result<&'static str, StoreError> {
+    Ok(match kind {
         "night" => "night",
         "irls" => "irls",
         "dose" => "dose",
         "food" => "food_log",
         "side-effects" => "side_effects",
         "factor" => "factor",
-        _ => return None,
+        _ => return Err(StoreError::UnknownKind(kind.to_string())),
     })
 }
 
@@ -491,490 +696,327 @@ fn column_of(field: &str) -> &str {
     }
 }
 
-fn unknown_kind(kind: &str) -> StoreError {
-    StoreError::UnknownKind(kind.to_string())
-}
-
 /// Every field of a kind, for reading (each column is named after its field, but `factor`).
 fn fields_of(kind: &str) -> Result<&'static [&'static str], StoreError> {
-    quietlegs_core::diary::field_names(kind).ok_or_else(|| unknown_kind(kind))
+    quietlegs_core::diary::field_names(kind)
+        .ok_or_else(|| StoreError::UnknownKind(kind.to_string()))
 }
 
-fn value_text(v: rusqlite::types::ValueRef<'_>) -> Option<String> {
-    use rusqlite::types::ValueRef;
+/// A diary value as SQLite binds it: integers as INTEGER, reals as REAL, text as TEXT (each
+/// column is declared with its type in `0002_diary.sql`).
+fn bind(v: FieldValue) -> Value {
+    match v {
+        FieldValue::Integer(i) => Value::Integer(i),
+        FieldValue::Real(r) => Value::Real(r),
+        FieldValue::Text(t) => Value::Text(t),
+    }
+}
+
+/// A stored value as the diary reads it (`None` for NULL). Rows written before values were
+/// bound by type hold the same storage classes (SQLite's column affinity converted the bound
+/// text), and a value still held as text is parsed by `Record::from_values`.
+fn read_value(v: ValueRef<'_>) -> Option<FieldValue> {
     match v {
         ValueRef::Null => None,
-        ValueRef::Integer(i) => Some(i.to_string()),
-        ValueRef::Real(f) => Some(f.to_string()),
-        ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Integer(i) => Some(FieldValue::Integer(i)),
+        ValueRef::Real(r) => Some(FieldValue::Real(r)),
+        ValueRef::Text(t) | ValueRef::Blob(t) => {
+            Some(FieldValue::Text(String::from_utf8_lossy(t).into_owned()))
+        }
     }
 }
 
-impl SqliteStore {
-    fn read_kind(
-        &self,
-        person: crate::PersonId,
-        kind: &str,
-        filter: &str,
-        args: &[&dyn rusqlite::ToSql],
-    ) -> Result<Vec<quietlegs_core::diary::StoredRecord>, StoreError> {
-        use quietlegs_core::diary::{Record, Stamp, StoredRecord};
-        let table = table_of(kind).ok_or_else(|| unknown_kind(kind))?;
-        let fields = fields_of(kind)?;
-        let cols: Vec<&str> = fields.iter().map(|f| column_of(f)).collect();
-        let sql = format!(
-            "SELECT id, date, created_at, updated_at, tz, {} FROM {table} WHERE person_id = ?1 {filter} ORDER BY date, id",
-            cols.join(", ")
-        );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let mut params: Vec<&dyn rusqlite::ToSql> = vec![&person.0];
-        params.extend_from_slice(args);
-        let irls = &self.irls;
-        let rows = stmt.query_map(params.as_slice(), |r| {
-            let id: i64 = r.get(0)?;
-            let date: String = r.get(1)?;
-            let stamp = Stamp {
-                created_at: r.get(2)?,
-                updated_at: r.get(3)?,
-                tz: r.get(4)?,
-            };
-            let mut values = std::collections::BTreeMap::new();
-            for (i, field) in fields.iter().enumerate() {
-                if let Some(v) = value_text(r.get_ref(5 + i)?) {
-                    values.insert(field.to_string(), v);
-                }
-            }
-            Ok((id, date, stamp, values))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, date, stamp, fields) = row?;
-            let corrupt = |message: String| StoreError::Corrupt {
-                kind: kind.to_string(),
-                id,
-                message,
-            };
-            let date: jiff::civil::Date = date
-                .parse()
-                .map_err(|e: jiff::Error| corrupt(e.to_string()))?;
-            let record = Record::from_fields(kind, date, &fields, irls)
-                .map_err(|e| corrupt(e.to_string()))?;
-            out.push(StoredRecord { id, stamp, record });
-        }
-        Ok(out)
+/// The person's records with dates in `from..=to`, in export order.
+fn read_records(
+    conn: &Connection,
+    irls: &IrlsDefinition,
+    person: PersonId,
+    from: Option<Date>,
+    to: Option<Date>,
+) -> Result<Vec<StoredRecord>, StoreError> {
+    let from = from
+        .map(|d| d.to_string())
+        .unwrap_or_else(|| "0000-01-01".into());
+    let to = to
+        .map(|d| d.to_string())
+        .unwrap_or_else(|| "9999-12-31".into());
+    let mut out = Vec::new();
+    for kind in quietlegs_core::diary::RECORD_KINDS {
+        out.extend(read_kind(
+            conn,
+            irls,
+            person,
+            kind,
+            "AND date >= ?2 AND date <= ?3",
+            &[&from, &to],
+        )?);
     }
-
-    fn existing_on_date(
-        tx: &rusqlite::Transaction<'_>,
-        table: &str,
-        person: crate::PersonId,
-        date: &str,
-    ) -> Result<Option<i64>, StoreError> {
-        Ok(tx
-            .query_row(
-                &format!("SELECT id FROM {table} WHERE person_id = ?1 AND date = ?2"),
-                params![person.0, date],
-                |r| r.get(0),
-            )
-            .optional()?)
-    }
-
-    fn insert_row(
-        tx: &rusqlite::Transaction<'_>,
-        person: crate::PersonId,
-        id: Option<i64>,
-        record: &quietlegs_core::diary::Record,
-        stamp: &quietlegs_core::diary::Stamp,
-    ) -> Result<i64, StoreError> {
-        let table = table_of(record.kind()).ok_or_else(|| unknown_kind(record.kind()))?;
-        let fields = record.fields();
-        let mut cols: Vec<&str> = vec!["id", "person_id", "date", "created_at", "updated_at", "tz"];
-        cols.extend(fields.iter().map(|(f, _)| column_of(f)));
-        let placeholders: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
-        let sql = format!(
-            "INSERT INTO {table} ({}) VALUES ({})",
-            cols.join(", "),
-            placeholders.join(", ")
-        );
-        let mut values: Vec<rusqlite::types::Value> = vec![
-            id.map_or(
-                rusqlite::types::Value::Null,
-                rusqlite::types::Value::Integer,
-            ),
-            rusqlite::types::Value::Integer(person.0),
-            rusqlite::types::Value::Text(record.date().to_string()),
-            rusqlite::types::Value::Text(stamp.created_at.clone()),
-            rusqlite::types::Value::Text(stamp.updated_at.clone()),
-            rusqlite::types::Value::Text(stamp.tz.clone()),
-        ];
-        values.extend(
-            fields
-                .into_iter()
-                .map(|(_, v)| rusqlite::types::Value::Text(v)),
-        );
-        tx.execute(&sql, rusqlite::params_from_iter(values))?;
-        Ok(tx.last_insert_rowid())
-    }
-
-    fn update_row(
-        tx: &rusqlite::Transaction<'_>,
-        person: crate::PersonId,
-        id: i64,
-        record: &quietlegs_core::diary::Record,
-        updated_at: &str,
-        tz: &str,
-    ) -> Result<usize, StoreError> {
-        let kind = record.kind();
-        let table = table_of(kind).ok_or_else(|| unknown_kind(kind))?;
-        let fields: std::collections::BTreeMap<&str, String> =
-            record.fields().into_iter().collect();
-        // Every column is set, absent optional fields to NULL.
-        let mut sets = vec![
-            "date = ?3".to_string(),
-            "updated_at = ?4".to_string(),
-            "tz = ?5".to_string(),
-        ];
-        let mut values: Vec<rusqlite::types::Value> = vec![
-            rusqlite::types::Value::Integer(id),
-            rusqlite::types::Value::Integer(person.0),
-            rusqlite::types::Value::Text(record.date().to_string()),
-            rusqlite::types::Value::Text(updated_at.to_string()),
-            rusqlite::types::Value::Text(tz.to_string()),
-        ];
-        for field in fields_of(kind)? {
-            values.push(
-                fields
-                    .get(field)
-                    .cloned()
-                    .map_or(rusqlite::types::Value::Null, rusqlite::types::Value::Text),
-            );
-            sets.push(format!("{} = ?{}", column_of(field), values.len()));
-        }
-        let sql = format!(
-            "UPDATE {table} SET {} WHERE id = ?1 AND person_id = ?2",
-            sets.join(", ")
-        );
-        Ok(tx.execute(&sql, rusqlite::params_from_iter(values))?)
-    }
+    Ok(out)
 }
 
-impl SqliteStore {
-    pub(crate) fn diary_person(
-        &mut self,
-        name: &str,
-        created_at: &str,
-    ) -> Result<crate::PersonId, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
-            "INSERT OR IGNORE INTO person (name, created_at) VALUES (?1, ?2)",
-            params![name, created_at],
-        )?;
-        let id: i64 = tx.query_row("SELECT id FROM person WHERE name = ?1", [name], |r| {
-            r.get(0)
-        })?;
-        tx.commit()?;
-        Ok(crate::PersonId(id))
-    }
-
-    pub(crate) fn diary_add(
-        &mut self,
-        person: crate::PersonId,
-        record: &quietlegs_core::diary::Record,
-        stamp: &quietlegs_core::diary::Stamp,
-        on_duplicate: crate::OnDuplicate,
-    ) -> Result<i64, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let table = table_of(record.kind()).ok_or_else(|| unknown_kind(record.kind()))?;
-        let date = record.date().to_string();
-        let id = match (
-            record.one_per_date(),
-            Self::existing_on_date(&tx, table, person, &date)?,
-        ) {
-            (true, Some(existing)) => match on_duplicate {
-                crate::OnDuplicate::Refuse => {
-                    return Err(StoreError::Duplicate {
-                        kind: record.kind().to_string(),
-                        date,
-                        id: existing,
-                    })
-                }
-                crate::OnDuplicate::Replace => {
-                    Self::update_row(&tx, person, existing, record, &stamp.updated_at, &stamp.tz)?;
-                    existing
-                }
-            },
-            _ => Self::insert_row(&tx, person, None, record, stamp)?,
+fn read_kind(
+    conn: &Connection,
+    irls: &IrlsDefinition,
+    person: PersonId,
+    kind: &str,
+    filter: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<StoredRecord>, StoreError> {
+    let table = table_of(kind)?;
+    let fields = fields_of(kind)?;
+    let cols: Vec<&str> = fields.iter().map(|f| column_of(f)).collect();
+    let sql = format!(
+        "SELECT id, date, created_at, updated_at, tz, {} FROM {table} WHERE person_id = ?1 {filter} ORDER BY date, id",
+        cols.join(", ")
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut params: Vec<&dyn rusqlite::ToSql> = vec![&person.0];
+    params.extend_from_slice(args);
+    let rows = stmt.query_map(params.as_slice(), |r| {
+        let id: i64 = r.get(0)?;
+        let date: String = r.get(1)?;
+        let stamp = Stamp {
+            created_at: r.get(2)?,
+            updated_at: r.get(3)?,
+            tz: r.get(4)?,
         };
-        tx.commit()?;
-        Ok(id)
-    }
-
-    pub(crate) fn diary_update(
-        &mut self,
-        person: crate::PersonId,
-        id: i64,
-        record: &quietlegs_core::diary::Record,
-        updated_at: &str,
-        tz: &str,
-    ) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let table = table_of(record.kind()).ok_or_else(|| unknown_kind(record.kind()))?;
-        if record.one_per_date() {
-            if let Some(other) =
-                Self::existing_on_date(&tx, table, person, &record.date().to_string())?
-                    .filter(|o| *o != id)
-            {
-                return Err(StoreError::Duplicate {
-                    kind: record.kind().to_string(),
-                    date: record.date().to_string(),
-                    id: other,
-                });
+        let mut values = BTreeMap::new();
+        for (i, field) in fields.iter().enumerate() {
+            if let Some(v) = read_value(r.get_ref(5 + i)?) {
+                values.insert(field.to_string(), v);
             }
         }
-        if Self::update_row(&tx, person, id, record, updated_at, tz)? == 0 {
-            return Err(StoreError::NotFound {
-                kind: record.kind().to_string(),
-                id,
-            });
-        }
-        tx.commit()?;
-        Ok(())
+        Ok((id, date, stamp, values))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, date, stamp, fields) = row?;
+        let corrupt = |message: String| StoreError::Corrupt {
+            kind: kind.to_string(),
+            id,
+            message,
+        };
+        let date: Date = date
+            .parse()
+            .map_err(|e: jiff::Error| corrupt(e.to_string()))?;
+        let record =
+            Record::from_values(kind, date, &fields, irls).map_err(|e| corrupt(e.to_string()))?;
+        out.push(StoredRecord { id, stamp, record });
     }
+    Ok(out)
+}
 
-    pub(crate) fn diary_delete(
-        &mut self,
-        person: crate::PersonId,
-        kind: &str,
-        id: i64,
-    ) -> Result<(), StoreError> {
-        let table = table_of(kind).ok_or_else(|| unknown_kind(kind))?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let n = tx.execute(
-            &format!("DELETE FROM {table} WHERE id = ?1 AND person_id = ?2"),
-            params![id, person.0],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NotFound {
-                kind: kind.to_string(),
-                id,
-            });
-        }
-        tx.commit()?;
-        Ok(())
-    }
+fn existing_on_date(
+    tx: &Transaction<'_>,
+    table: &str,
+    person: PersonId,
+    date: &str,
+) -> Result<Option<i64>, StoreError> {
+    Ok(tx
+        .query_row(
+            &format!("SELECT id FROM {table} WHERE person_id = ?1 AND date = ?2"),
+            params![person.0, date],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
 
-    pub(crate) fn diary_records(
-        &self,
-        person: crate::PersonId,
-        from: Option<jiff::civil::Date>,
-        to: Option<jiff::civil::Date>,
-    ) -> Result<Vec<quietlegs_core::diary::StoredRecord>, StoreError> {
-        let from = from
-            .map(|d| d.to_string())
-            .unwrap_or_else(|| "0000-01-01".into());
-        let to = to
-            .map(|d| d.to_string())
-            .unwrap_or_else(|| "9999-12-31".into());
-        let mut out = Vec::new();
-        for kind in quietlegs_core::diary::RECORD_KINDS {
-            out.extend(self.read_kind(
-                person,
-                kind,
-                "AND date >= ?2 AND date <= ?3",
-                &[&from, &to],
-            )?);
-        }
-        Ok(out)
-    }
+fn insert_row(
+    tx: &Transaction<'_>,
+    person: PersonId,
+    id: Option<i64>,
+    record: &Record,
+    stamp: &Stamp,
+) -> Result<i64, StoreError> {
+    let table = table_of(record.kind())?;
+    let fields = record.fields();
+    let mut cols: Vec<&str> = vec!["id", "person_id", "date", "created_at", "updated_at", "tz"];
+    cols.extend(fields.iter().map(|(f, _)| column_of(f)));
+    let placeholders: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+    let sql = format!(
+        "INSERT INTO {table} ({}) VALUES ({})",
+        cols.join(", "),
+        placeholders.join(", ")
+    );
+    let mut values: Vec<Value> = vec![
+        id.map_or(Value::Null, Value::Integer),
+        Value::Integer(person.0),
+        Value::Text(record.date().to_string()),
+        Value::Text(stamp.created_at.clone()),
+        Value::Text(stamp.updated_at.clone()),
+        Value::Text(stamp.tz.clone()),
+    ];
+    values.extend(fields.into_iter().map(|(_, v)| bind(v)));
+    tx.execute(&sql, rusqlite::params_from_iter(values))?;
+    Ok(tx.last_insert_rowid())
+}
 
-    pub(crate) fn diary_import(
-        &mut self,
-        person: crate::PersonId,
-        records: &[quietlegs_core::diary::StoredRecord],
-    ) -> Result<usize, StoreError> {
-        let existing = self.diary_records(person, None, None)?.len();
-        if existing > 0 {
-            return Err(StoreError::NotEmpty(existing));
-        }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for r in records {
-            Self::insert_row(&tx, person, Some(r.id), &r.record, &r.stamp)?;
-        }
-        tx.commit()?;
-        Ok(records.len())
+fn update_row(
+    tx: &Transaction<'_>,
+    person: PersonId,
+    id: i64,
+    record: &Record,
+    updated_at: &str,
+    tz: &str,
+) -> Result<usize, StoreError> {
+    let kind = record.kind();
+    let table = table_of(kind)?;
+    let mut fields: BTreeMap<&str, FieldValue> = record.fields().into_iter().collect();
+    // Every column is set, absent optional fields to NULL.
+    let mut sets = vec![
+        "date = ?3".to_string(),
+        "updated_at = ?4".to_string(),
+        "tz = ?5".to_string(),
+    ];
+    let mut values: Vec<Value> = vec![
+        Value::Integer(id),
+        Value::Integer(person.0),
+        Value::Text(record.date().to_string()),
+        Value::Text(updated_at.to_string()),
+        Value::Text(tz.to_string()),
+    ];
+    for field in fields_of(kind)? {
+        values.push(fields.remove(field).map_or(Value::Null, bind));
+        sets.push(format!("{} = ?{}", column_of(field), values.len()));
     }
-
-    /// Copies the whole database to `path` with SQLite's online backup, which gives a
-    /// consistent snapshot even while another process writes.
-    pub fn backup_to(&self, path: &Path) -> Result<(), StoreError> {
-        // Written to a private temporary file beside the destination, checked, synced and only
-        // then renamed into place: a failed backup leaves nothing behind.
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "backup".into());
-        let temp = path.with_file_name(format!(".{name}.partial-{}", std::process::id()));
-        let result = (|| {
-            create_private(&temp)?;
-            let mut dest = Connection::open(&temp)?;
-            let backup = rusqlite::backup::Backup::new(&self.conn, &mut dest)?;
-            backup.run_to_completion(256, Duration::from_millis(5), None)?;
-            drop(backup);
-            let check: String = dest.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
-            if check != "ok" {
-                return Err(StoreError::Open {
-                    path: path.display().to_string(),
-                    message: format!("the backup failed its integrity check: {check}"),
-                });
-            }
-            dest.close().map_err(|(_, e)| StoreError::from(e))?;
-            let io = |e: std::io::Error| StoreError::Open {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            };
-            std::fs::File::open(&temp)
-                .and_then(|f| f.sync_all())
-                .map_err(io)?;
-            std::fs::rename(&temp, path).map_err(io)?;
-            Ok(())
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&temp);
-        }
-        result
-    }
+    let sql = format!(
+        "UPDATE {table} SET {} WHERE id = ?1 AND person_id = ?2",
+        sets.join(", ")
+    );
+    Ok(tx.execute(&sql, rusqlite::params_from_iter(values))?)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Trials.
 
-impl SqliteStore {
-    fn trial_row(
-        &self,
-        person: crate::PersonId,
-        id: i64,
-    ) -> Result<crate::StoredTrial, StoreError> {
-        let (name, plan_json, plan_hash, created_at): (String, String, String, String) = self
-            .conn
-            .query_row(
-                "SELECT name, plan_json, plan_hash, created_at FROM trial WHERE id = ?1 AND person_id = ?2",
-                params![id, person.0],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()?
-            .ok_or_else(|| StoreError::NotFound { kind: "trial".into(), id })?;
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT at, kind, detail FROM trial_event WHERE trial_id = ?1 ORDER BY id",
-        )?;
-        let events = stmt
-            .query_map([id], |r| {
-                Ok(crate::TrialEvent {
-                    at: r.get(0)?,
-                    kind: r.get(1)?,
-                    detail: r.get(2)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT period, guess, at FROM trial_guess WHERE trial_id = ?1 ORDER BY period",
-        )?;
-        let guesses = stmt
-            .query_map([id], |r| {
-                Ok(crate::TrialGuess {
-                    period: r.get::<_, i64>(0)? as usize,
-                    guess: r.get(1)?,
-                    at: r.get(2)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        Ok(crate::StoredTrial {
-            id,
-            name,
-            plan_json,
-            plan_hash,
-            created_at,
-            events,
-            guesses,
-        })
+/// A trial of the person's with its events and guesses (`NotFound` for another person's).
+fn trial_row(conn: &Connection, person: PersonId, id: i64) -> Result<StoredTrial, StoreError> {
+    let (name, plan_json, plan_hash, created_at): (String, String, String, String) = conn
+        .query_row(
+            "SELECT name, plan_json, plan_hash, created_at FROM trial WHERE id = ?1 AND person_id = ?2",
+            params![id, person.0],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?
+        .ok_or_else(|| trial_not_found(id))?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT at, kind, detail FROM trial_event WHERE trial_id = ?1 ORDER BY id",
+    )?;
+    let events = stmt
+        .query_map([id], |r| {
+            Ok(TrialEvent {
+                at: r.get(0)?,
+                kind: r.get(1)?,
+                detail: r.get(2)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT period, guess, at FROM trial_guess WHERE trial_id = ?1 ORDER BY period",
+    )?;
+    let guesses = stmt
+        .query_map([id], |r| {
+            Ok(TrialGuess {
+                period: r.get::<_, i64>(0)? as usize,
+                guess: r.get(1)?,
+                at: r.get(2)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(StoredTrial {
+        id,
+        name,
+        plan_json,
+        plan_hash,
+        created_at,
+        events,
+        guesses,
+    })
+}
+
+fn trial_not_found(id: i64) -> StoreError {
+    StoreError::NotFound {
+        kind: "trial".into(),
+        id,
     }
 }
 
-impl crate::TrialStore for SqliteStore {
+/// Whether the trial is the person's (`NotFound` otherwise).
+fn check_trial(tx: &Transaction<'_>, person: PersonId, id: i64) -> Result<(), StoreError> {
+    tx.query_row(
+        "SELECT 1 FROM trial WHERE id = ?1 AND person_id = ?2",
+        params![id, person.0],
+        |r| r.get::<_, i64>(0),
+    )
+    .optional()?
+    .map(|_| ())
+    .ok_or_else(|| trial_not_found(id))
+}
+
+impl TrialStore for SqliteStore {
     fn create_trial(
-        &mut self,
-        person: crate::PersonId,
+        &self,
+        person: PersonId,
         name: &str,
         plan_json: &str,
         plan_hash: &str,
         seed: u64,
-        stamp: &quietlegs_core::diary::Stamp,
+        stamp: &Stamp,
     ) -> Result<i64, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let exists: Option<i64> = tx
-            .query_row(
-                "SELECT id FROM trial WHERE person_id = ?1 AND name = ?2",
-                params![person.0, name],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if let Some(id) = exists {
-            return Err(StoreError::Duplicate {
-                kind: "trial".into(),
-                date: name.into(),
-                id,
-            });
-        }
-        tx.execute(
-            "INSERT INTO trial (person_id, name, plan_json, plan_hash, created_at, tz) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![person.0, name, plan_json, plan_hash, stamp.created_at, stamp.tz],
-        )?;
-        let id = tx.last_insert_rowid();
-        tx.execute(
-            "INSERT INTO trial_seal (trial_id, seed) VALUES (?1, ?2)",
-            params![id, seed.to_string()],
-        )?;
-        tx.commit()?;
-        Ok(id)
+        self.write(|tx| {
+            let exists: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM trial WHERE person_id = ?1 AND name = ?2",
+                    params![person.0, name],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(id) = exists {
+                return Err(StoreError::Duplicate {
+                    kind: "trial".into(),
+                    date: name.into(),
+                    id,
+                });
+            }
+            tx.execute(
+                "INSERT INTO trial (person_id, name, plan_json, plan_hash, created_at, tz) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![person.0, name, plan_json, plan_hash, stamp.created_at, stamp.tz],
+            )?;
+            let id = tx.last_insert_rowid();
+            tx.execute(
+                "INSERT INTO trial_seal (trial_id, seed) VALUES (?1, ?2)",
+                params![id, seed.to_string()],
+            )?;
+            Ok(id)
+        })
     }
 
-    fn trials(&self, person: crate::PersonId) -> Result<Vec<crate::StoredTrial>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id FROM trial WHERE person_id = ?1 ORDER BY id")?;
-        let ids: Vec<i64> = stmt
-            .query_map([person.0], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        ids.into_iter()
-            .map(|id| self.trial_row(person, id))
-            .collect()
+    fn trials(&self, person: PersonId) -> Result<Vec<StoredTrial>, StoreError> {
+        self.read(|tx| {
+            let ids: Vec<i64> = tx
+                .prepare("SELECT id FROM trial WHERE person_id = ?1 ORDER BY id")?
+                .query_map([person.0], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            ids.into_iter()
+                .map(|id| trial_row(tx, person, id))
+                .collect()
+        })
     }
 
-    fn trial(&self, person: crate::PersonId, id: i64) -> Result<crate::StoredTrial, StoreError> {
-        self.trial_row(person, id)
+    fn trial(&self, person: PersonId, id: i64) -> Result<StoredTrial, StoreError> {
+        self.read(|tx| trial_row(tx, person, id))
     }
 
-    fn unseal_trial(&self, person: crate::PersonId, id: i64) -> Result<u64, StoreError> {
+    fn unseal_trial(&self, person: PersonId, id: i64) -> Result<u64, StoreError> {
         let seed: String = self
-            .conn
+            .lock()?
             .query_row(
                 "SELECT s.seed FROM trial_seal s JOIN trial t ON t.id = s.trial_id WHERE t.id = ?1 AND t.person_id = ?2",
                 params![id, person.0],
                 |r| r.get(0),
             )
             .optional()?
-            .ok_or_else(|| StoreError::NotFound { kind: "trial".into(), id })?;
+            .ok_or_else(|| trial_not_found(id))?;
         seed.parse().map_err(|_| StoreError::Corrupt {
             kind: "trial".into(),
             id,
@@ -983,46 +1025,49 @@ impl crate::TrialStore for SqliteStore {
     }
 
     fn add_trial_event(
-        &mut self,
-        person: crate::PersonId,
+        &self,
+        person: PersonId,
         id: i64,
-        event: &crate::TrialEvent,
+        event: &TrialEvent,
     ) -> Result<(), StoreError> {
-        self.trial_row(person, id)?;
-        self.conn.execute(
-            "INSERT INTO trial_event (trial_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)",
-            params![id, event.at, event.kind, event.detail],
-        )?;
-        Ok(())
+        self.write(|tx| {
+            check_trial(tx, person, id)?;
+            tx.execute(
+                "INSERT INTO trial_event (trial_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)",
+                params![id, event.at, event.kind, event.detail],
+            )?;
+            Ok(())
+        })
     }
 
     fn record_guess(
-        &mut self,
-        person: crate::PersonId,
+        &self,
+        person: PersonId,
         id: i64,
-        guess: &crate::TrialGuess,
+        guess: &TrialGuess,
     ) -> Result<(), StoreError> {
-        self.trial_row(person, id)?;
-        self.conn.execute(
-            "INSERT INTO trial_guess (trial_id, period, guess, at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (trial_id, period) DO UPDATE SET guess = excluded.guess, at = excluded.at",
-            params![id, guess.period as i64, guess.guess, guess.at],
-        )?;
-        Ok(())
+        self.write(|tx| {
+            check_trial(tx, person, id)?;
+            tx.execute(
+                "INSERT INTO trial_guess (trial_id, period, guess, at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (trial_id, period) DO UPDATE SET guess = excluded.guess, at = excluded.at",
+                params![id, guess.period as i64, guess.guess, guess.at],
+            )?;
+            Ok(())
+        })
     }
 
-    fn delete_trial(&mut self, person: crate::PersonId, id: i64) -> Result<(), StoreError> {
-        let n = self.conn.execute(
-            "DELETE FROM trial WHERE id = ?1 AND person_id = ?2",
-            params![id, person.0],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NotFound {
-                kind: "trial".into(),
-                id,
-            });
-        }
-        Ok(())
+    fn delete_trial(&self, person: PersonId, id: i64) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "DELETE FROM trial WHERE id = ?1 AND person_id = ?2",
+                params![id, person.0],
+            )?;
+            if n == 0 {
+                return Err(trial_not_found(id));
+            }
+            Ok(())
+        })
     }
 }
 
@@ -1061,7 +1106,7 @@ mod tests {
 
     #[test]
     fn reimporting_a_release_replaces_it_and_keeps_unknown_as_null() {
-        let mut s = SqliteStore::in_memory().unwrap();
+        let s = SqliteStore::in_memory().unwrap();
         let mut first = vec![Ok(food("a", Some(10.0))), Ok(food("b", None))].into_iter();
         assert_eq!(
             s.replace_food_release(&release("r1"), &mut first).unwrap(),
@@ -1084,20 +1129,6 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_import_rolls_back_and_keeps_the_previous_one() {
-        let mut s = SqliteStore::in_memory().unwrap();
-        let mut first = vec![Ok(food("a", Some(10.0)))].into_iter();
-        s.replace_food_release(&release("r1"), &mut first).unwrap();
-        let mut broken = vec![Ok(food("x", Some(1.0))), Err("disk read failed".into())].into_iter();
-        assert!(s.replace_food_release(&release("r1"), &mut broken).is_err());
-        let foods = s.imported_foods().unwrap();
-        assert_eq!(
-            foods.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(),
-            ["a"]
-        );
-    }
-
-    #[test]
     fn opens_a_file_in_wal_mode_with_the_latest_schema() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/q.sqlite3");
@@ -1107,10 +1138,72 @@ mod tests {
             SqliteStore::latest_schema_version()
         );
         let mode: String = s
-            .connection()
+            .lock()
+            .unwrap()
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
         assert_eq!(s.integrity_check().unwrap(), "ok");
+    }
+
+    /// SQLite's own errors, raised for real, land in the variant (and kind) their cause calls
+    /// for.
+    #[test]
+    fn sqlite_errors_are_classified_by_cause() {
+        use crate::ErrorKind;
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE, n INTEGER CHECK (n < 3));
+             INSERT INTO t (name, n) VALUES ('a', 1);",
+        )
+        .unwrap();
+        let unique = conn
+            .execute("INSERT INTO t (name, n) VALUES ('a', 2)", [])
+            .unwrap_err();
+        let unique = StoreError::from(unique);
+        assert!(matches!(unique, StoreError::Conflict(_)), "{unique:?}");
+        assert_eq!(unique.kind(), ErrorKind::Conflict);
+        // A CHECK failure means validation was bypassed: a fault, not the person's input.
+        let check = conn
+            .execute("INSERT INTO t (name, n) VALUES ('b', 7)", [])
+            .unwrap_err();
+        let check = StoreError::from(check);
+        assert!(matches!(check, StoreError::Backend(_)), "{check:?}");
+        assert_eq!(check.kind(), ErrorKind::Internal);
+        conn.pragma_update(None, "query_only", true).unwrap();
+        let read_only = conn
+            .execute("INSERT INTO t (name, n) VALUES ('c', 1)", [])
+            .unwrap_err();
+        let read_only = StoreError::from(read_only);
+        assert!(
+            matches!(read_only, StoreError::ReadOnly(_)),
+            "{read_only:?}"
+        );
+        assert_eq!(read_only.kind(), ErrorKind::Unavailable);
+        // A missing file opened for reading: the path must change.
+        let dir = tempfile::tempdir().unwrap();
+        let missing = SqliteStore::open_read_only(&dir.path().join("none.sqlite3"))
+            .err()
+            .unwrap();
+        assert!(matches!(missing, StoreError::Open { .. }), "{missing:?}");
+        assert_eq!(missing.kind(), ErrorKind::BadInput);
+    }
+
+    #[test]
+    fn a_lock_poisoned_by_a_panicking_thread_is_an_internal_error_not_a_panic() {
+        let s = SqliteStore::in_memory().unwrap();
+        let me = s.person(&Identity::local("me"), "x").unwrap();
+        let crashed = std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let _held = s.lock().unwrap();
+                    panic!("a bug while holding the store");
+                })
+                .join()
+        });
+        assert!(crashed.is_err());
+        let err = s.records(me, None, None).unwrap_err();
+        assert!(matches!(err, StoreError::Poisoned), "{err:?}");
+        assert_eq!(err.kind(), crate::ErrorKind::Internal);
     }
 }

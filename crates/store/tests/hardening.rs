@@ -5,7 +5,7 @@
 // Integration tests: a panic is a failed test (clippy.toml allows unwrap only inside #[test]).
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use quietlegs_store::{SqliteStore, Store, StoreError, APPLICATION_ID};
+use quietlegs_store::{Identity, SqliteStore, Store, StoreError, APPLICATION_ID};
 use rusqlite::Connection;
 
 fn read(path: &std::path::Path) -> Vec<u8> {
@@ -73,8 +73,10 @@ fn a_new_database_is_marked_and_an_older_unmarked_one_is_adopted() {
         .unwrap()
         .pragma_update(None, "application_id", 0)
         .unwrap();
-    let mut s = SqliteStore::open(&old).unwrap();
-    assert!(s.person("me", "2026-11-29T20:00:00Z").is_ok());
+    let s = SqliteStore::open(&old).unwrap();
+    assert!(s
+        .person(&Identity::local("me"), "2026-11-29T20:00:00Z")
+        .is_ok());
     let id: i32 = Connection::open(&old)
         .unwrap()
         .query_row("PRAGMA application_id", [], |r| r.get(0))
@@ -90,8 +92,9 @@ fn new_database_files_and_folders_are_private_whatever_the_umask() {
     // A permissive umask, as on many desktops.
     let old = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o022));
     let path = dir.path().join("new/sub/q.sqlite3");
-    let mut s = SqliteStore::open(&path).unwrap();
-    s.person("me", "2026-11-29T20:00:00Z").unwrap();
+    let s = SqliteStore::open(&path).unwrap();
+    s.person(&Identity::local("me"), "2026-11-29T20:00:00Z")
+        .unwrap();
     rustix::process::umask(old);
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&path), 0o600);
@@ -109,15 +112,22 @@ fn a_read_only_database_can_be_read() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("q.sqlite3");
     {
-        let mut s = SqliteStore::open(&path).unwrap();
-        s.person("me", "2026-11-29T20:00:00Z").unwrap();
+        let s = SqliteStore::open(&path).unwrap();
+        s.person(&Identity::local("me"), "2026-11-29T20:00:00Z")
+            .unwrap();
     }
     let before = read(&path);
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
     let s = SqliteStore::open_read_only(&path).unwrap();
-    let me = s.find_person("me").unwrap().expect("the person");
+    let me = s
+        .find_person(&Identity::local("me"))
+        .unwrap()
+        .expect("the person");
     assert!(s.records(me, None, None).unwrap().is_empty());
-    assert_eq!(s.find_person("someone else").unwrap(), None);
+    assert_eq!(
+        s.find_person(&Identity::local("someone else")).unwrap(),
+        None
+    );
     drop(s);
     assert_eq!(read(&path), before);
 }
@@ -127,14 +137,15 @@ fn a_reader_does_not_wait_for_a_writer_holding_the_lock() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("q.sqlite3");
     {
-        let mut s = SqliteStore::open(&path).unwrap();
-        s.person("me", "2026-11-29T20:00:00Z").unwrap();
+        let s = SqliteStore::open(&path).unwrap();
+        s.person(&Identity::local("me"), "2026-11-29T20:00:00Z")
+            .unwrap();
     }
     let writer = Connection::open(&path).unwrap();
     writer.execute_batch("BEGIN IMMEDIATE").unwrap();
     // While another process holds the write lock, a read-only open and read succeed at once.
     let s = SqliteStore::open_read_only(&path).unwrap();
-    let me = s.find_person("me").unwrap().unwrap();
+    let me = s.find_person(&Identity::local("me")).unwrap().unwrap();
     assert!(s.records(me, None, None).unwrap().is_empty());
     writer.execute_batch("ROLLBACK").unwrap();
 }
@@ -150,10 +161,13 @@ fn concurrent_writers_wait_their_turn() {
         .map(|t| {
             let path = path.clone();
             std::thread::spawn(move || {
-                let mut s = SqliteStore::open(&path).unwrap();
+                let s = SqliteStore::open(&path).unwrap();
                 for i in 0..25 {
-                    s.person(&format!("p{t}-{i}"), "2026-11-29T20:00:00Z")
-                        .unwrap_or_else(|e| panic!("thread {t}, write {i}: {e}"));
+                    s.person(
+                        &Identity::local(format!("p{t}-{i}")),
+                        "2026-11-29T20:00:00Z",
+                    )
+                    .unwrap_or_else(|e| panic!("thread {t}, write {i}: {e}"));
                 }
             })
         })
@@ -187,8 +201,9 @@ fn a_lock_held_past_the_timeout_is_reported_as_busy() {
 fn a_backup_is_private_and_a_failed_one_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("q.sqlite3");
-    let mut s = SqliteStore::open(&path).unwrap();
-    s.person("me", "2026-11-29T20:00:00Z").unwrap();
+    let s = SqliteStore::open(&path).unwrap();
+    s.person(&Identity::local("me"), "2026-11-29T20:00:00Z")
+        .unwrap();
     // Fails: the destination's folder is a file.
     let blocker = dir.path().join("not-a-folder");
     std::fs::write(&blocker, "x").unwrap();
@@ -208,7 +223,7 @@ fn a_backup_is_private_and_a_failed_one_leaves_nothing() {
     s.backup_to(&dest).unwrap();
     assert_eq!(names(dir.path()), ["b.sqlite3", "not-a-folder"]);
     let copy = SqliteStore::open_read_only(&dest).unwrap();
-    assert!(copy.find_person("me").unwrap().is_some());
+    assert!(copy.find_person(&Identity::local("me")).unwrap().is_some());
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -1,0 +1,473 @@
+//! The web app in process (`oneshot`): pages, the nights API, refusals (nothing stored), the
+//! security guards and the blinding gate.
+
+// Integration tests: a panic is a failed test (clippy.toml allows unwrap only inside #[test]).
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use quietlegs_core::ReferenceData;
+use quietlegs_store::SqliteStore;
+use quietlegs_web::{router, WebState};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+const HOST: &str = "127.0.0.1:8080";
+
+fn app() -> Router {
+    let store = SqliteStore::in_memory().unwrap();
+    router(WebState::new(store, ReferenceData::shipped().unwrap(), &[]))
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+async fn send(app: &Router, req: Request<Body>) -> Reply {
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+fn get(uri: &str) -> Request<Body> {
+    Request::get(uri)
+        .header(header::HOST, HOST)
+        .body(Body::empty())
+        .unwrap()
+}
+
+fn post_json(uri: &str, body: &Value) -> Request<Body> {
+    Request::post(uri)
+        .header(header::HOST, HOST)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+fn yesterday() -> String {
+    jiff::Zoned::now().date().yesterday().unwrap().to_string()
+}
+
+async fn nights(app: &Router) -> Value {
+    let r = send(app, get("/api/v1/nights")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.json()
+}
+
+#[tokio::test]
+async fn a_night_posted_to_the_api_is_stored_once_and_listed() {
+    let app = app();
+    let date = yesterday();
+    let body = json!({"date": date, "severity": 6, "sleep_quality": 4, "hours_slept": 6.5, "note": "late coffee"});
+    let r = send(&app, post_json("/api/v1/nights", &body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let stored = r.json();
+    assert_eq!(stored["severity"], 6);
+    assert_eq!(stored["hours_slept"], 6.5);
+    // A second night for the same date is a conflict, and changes nothing.
+    let again = json!({"date": date, "severity": 2});
+    let r = send(&app, post_json("/api/v1/nights", &again)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(r.json()["error"].as_str().unwrap().contains("already"));
+    let list = nights(&app).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["severity"], 6);
+    assert_eq!(list[0]["note"], "late coffee");
+    // The range filter: nothing before the date.
+    let r = send(&app, get(&format!("/api/v1/nights?to={}", "2020-01-01"))).await;
+    assert_eq!(r.json(), json!([]));
+}
+
+#[tokio::test]
+async fn bad_nights_are_refused_naming_the_field_and_nothing_is_stored() {
+    let app = app();
+    let today = jiff::Zoned::now().date();
+    let tomorrow = today.tomorrow().unwrap().to_string();
+    let cases = [
+        (json!({"date": yesterday(), "severity": 11}), "severity"),
+        (json!({"date": yesterday(), "severity": -1}), "severity"),
+        (
+            json!({"date": yesterday(), "severity": 3, "hours_slept": 25}),
+            "hours_slept",
+        ),
+        (
+            json!({"date": yesterday(), "severity": 3, "sleep_quality": 12}),
+            "sleep_quality",
+        ),
+        (json!({"date": tomorrow, "severity": 3}), "date"),
+        (json!({"date": "2026-02-30", "severity": 3}), "date"),
+        (
+            json!({"date": yesterday(), "severity": 3, "mood": 2}),
+            "mood",
+        ),
+        (
+            json!({"date": yesterday(), "severity": 3, "note": "a\u{7}b"}),
+            "note",
+        ),
+    ];
+    for (body, field) in cases {
+        let r = send(&app, post_json("/api/v1/nights", &body)).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.body
+        );
+        let e = r.json();
+        assert_eq!(e["field"], field, "{body}: {e}");
+        assert!(!e["error"].as_str().unwrap().is_empty());
+    }
+    let r = send(&app, post_json("/api/v1/nights", &json!("not an object"))).await;
+    assert!(r.status.is_client_error(), "{}", r.body);
+    let r = send(&app, get("/api/v1/nights?from=yesterday")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.json()["field"], "from");
+    assert_eq!(nights(&app).await, json!([]), "nothing stored on a refusal");
+}
+
+#[tokio::test]
+async fn requests_for_another_host_name_are_refused() {
+    let app = app();
+    // DNS rebinding: a page on evil.example resolved to 127.0.0.1.
+    let req = Request::get("/tonight")
+        .header(header::HOST, "evil.example:8080")
+        .body(Body::empty())
+        .unwrap();
+    let r = send(&app, req).await;
+    assert_eq!(r.status, StatusCode::MISDIRECTED_REQUEST);
+    assert_eq!(r.json()["field"], "host");
+    let mut req = post_json(
+        "/api/v1/nights",
+        &json!({"date": yesterday(), "severity": 5}),
+    );
+    req.headers_mut()
+        .insert(header::HOST, "evil.example".parse().unwrap());
+    assert_eq!(
+        send(&app, req).await.status,
+        StatusCode::MISDIRECTED_REQUEST
+    );
+    assert_eq!(nights(&app).await, json!([]));
+}
+
+#[tokio::test]
+async fn state_changes_from_another_site_are_refused() {
+    let app = app();
+    let mut req = post_json(
+        "/api/v1/nights",
+        &json!({"date": yesterday(), "severity": 5}),
+    );
+    req.headers_mut()
+        .insert(header::ORIGIN, "http://evil.example".parse().unwrap());
+    let r = send(&app, req).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    // The same request from the app's own origin goes through.
+    let mut req = post_json(
+        "/api/v1/nights",
+        &json!({"date": yesterday(), "severity": 5}),
+    );
+    req.headers_mut()
+        .insert(header::ORIGIN, format!("http://{HOST}").parse().unwrap());
+    assert_eq!(send(&app, req).await.status, StatusCode::CREATED);
+    assert_eq!(nights(&app).await.as_array().unwrap().len(), 1);
+}
+
+/// The `csrf` cookie a page set.
+fn csrf_from(r: &Reply) -> String {
+    let cookie = r.headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .strip_prefix("ql_csrf=")
+        .unwrap()
+        .to_string()
+}
+
+fn post_form(uri: &str, cookie: Option<&str>, form: &str) -> Request<Body> {
+    let mut b = Request::post(uri)
+        .header(header::HOST, HOST)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(c) = cookie {
+        b = b.header(header::COOKIE, format!("ql_csrf={c}"));
+    }
+    b.body(Body::from(form.to_string())).unwrap()
+}
+
+#[tokio::test]
+async fn tonight_form_logs_a_night_with_its_csrf_token_and_only_then() {
+    let app = app();
+    let page = send(&app, get("/tonight")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let token = csrf_from(&page);
+    assert!(page
+        .body
+        .contains(&format!(r#"name="csrf" value="{token}""#)));
+    let form = format!(
+        "date={}&severity=7&sleep_quality=3&hours_slept=5.5&note=",
+        yesterday()
+    );
+    // Without the token, or with another one: refused, nothing stored.
+    for (cookie, field) in [
+        (None, format!("csrf={token}&{form}")),
+        (Some(token.as_str()), form.clone()),
+        (
+            Some(token.as_str()),
+            format!("csrf={}&{form}", "0".repeat(64)),
+        ),
+    ] {
+        let r = send(&app, post_form("/tonight", cookie, &field)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    }
+    assert_eq!(nights(&app).await, json!([]));
+    // With it: stored, then shown in history.
+    let r = send(
+        &app,
+        post_form("/tonight", Some(&token), &format!("csrf={token}&{form}")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let to = r.headers[header::LOCATION].to_str().unwrap().to_string();
+    assert_eq!(to, format!("/history?logged={}", yesterday()));
+    let list = nights(&app).await;
+    assert_eq!(list[0]["severity"], 7);
+    assert_eq!(list[0]["hours_slept"], 5.5);
+    let history = send(&app, get(&to)).await;
+    assert!(history
+        .body
+        .contains(&format!("Saved the night of {}", yesterday())));
+    assert!(history.body.contains("<svg class=\"chart\""));
+    // The next Tonight page starts from last night's scores.
+    let again = send(&app, get("/tonight")).await;
+    assert!(
+        again
+            .body
+            .contains(r#"id="severity-7" name="severity" value="7" checked"#),
+        "{}",
+        again.body
+    );
+    // A bad value is shown back with the message, and nothing more is stored.
+    let bad = format!(
+        "csrf={token}&date={}&severity=4&hours_slept=30",
+        jiff::Zoned::now().date()
+    );
+    let r = send(&app, post_form("/tonight", Some(&token), &bad)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("role=\"alert\""));
+    assert!(
+        r.body.contains(r#"value="30" aria-invalid="true""#),
+        "the field is marked"
+    );
+    assert!(r.body.contains("value=\"30\""), "what was typed is kept");
+    assert_eq!(nights(&app).await.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn every_page_has_security_headers_and_labels_for_every_input() {
+    let app = app();
+    for uri in ["/tonight", "/history", "/trial", "/about"] {
+        let r = send(&app, get(uri)).await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}");
+        let csp = r.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(
+            csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
+        assert_eq!(r.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert!(!r.body.contains("<script>"), "{uri}: inline script");
+        // Every visible input has a <label for=its id>.
+        for chunk in r.body.split("<input").skip(1) {
+            let tag = &chunk[..chunk.find('>').unwrap()];
+            if tag.contains(r#"type="hidden""#) {
+                continue;
+            }
+            let id = tag
+                .split("id=\"")
+                .nth(1)
+                .and_then(|s| s.split('"').next())
+                .unwrap_or_else(|| panic!("{uri}: input without id: {tag}"));
+            assert!(
+                r.body.contains(&format!(r#"<label for="{id}""#)),
+                "{uri}: no label for {id}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_nights_routes() {
+    let app = app();
+    let r = send(&app, get("/api/v1/openapi.json")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let doc = r.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let nights = &doc["paths"]["/api/v1/nights"];
+    assert!(
+        nights["get"].is_object() && nights["post"].is_object(),
+        "{doc}"
+    );
+    let input = &doc["components"]["schemas"]["NightInput"];
+    let required: Vec<&str> = input["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(required, ["date", "severity"]);
+}
+
+#[tokio::test]
+async fn without_a_trial_the_status_is_not_found() {
+    let app = app();
+    let r = send(&app, get("/api/v1/trial/status")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.json()["error"].as_str().unwrap().contains("no trial yet"));
+}
+
+#[tokio::test]
+async fn a_blinded_trial_shows_containers_never_arms() {
+    use quietlegs_app::trial::{self, DesignChoice};
+    use quietlegs_app::{Context, Now};
+    use quietlegs_store::Store;
+    let data = ReferenceData::shipped().unwrap();
+    let store = SqliteStore::in_memory().unwrap();
+    let now = Now::read();
+    let person = store
+        .person(
+            &quietlegs_store::Identity::local(quietlegs_web::LOCAL_PERSON),
+            &now.instant,
+        )
+        .unwrap();
+    // Registered ten days ago, started nine days ago: tonight is in period 1.
+    let then = Now::fixed(
+        now.date.checked_sub(jiff::Span::new().days(10)).unwrap(),
+        quietlegs_core::clock::ClockTime::parse("20:00").unwrap(),
+    );
+    let ctx = Context {
+        now: &then,
+        reference: &data,
+        foods: &quietlegs_app::FoodCatalog::new(),
+    };
+    let prepared = trial::prepare(&ctx, Some("blind"), &DesignChoice::default(), 7, None).unwrap();
+    trial::register(&store, person, &ctx, prepared).unwrap();
+    let app = router(WebState::new(store, data, &[]));
+    let api = send(&app, get("/api/v1/trial/status")).await;
+    assert_eq!(api.status, StatusCode::OK, "{}", api.body);
+    let s = api.json();
+    assert_eq!(s["container"], 1, "{s}");
+    assert!(s["arm"].is_null());
+    let page = send(&app, get("/trial")).await;
+    let tonight = send(&app, get("/tonight")).await;
+    for body in [&api.body, &page.body, &tonight.body] {
+        assert!(
+            !body.contains("placebo") && !body.contains("magnesium"),
+            "{body}"
+        );
+    }
+    assert!(page.body.contains("Tonight: container 1"));
+}
+
+#[tokio::test]
+async fn a_trial_planned_on_the_web_answers_with_the_helper_sheet_and_hides_the_arms() {
+    let app = app();
+    let page = send(&app, get("/trial")).await;
+    assert!(page.body.contains(r#"href="/trial/new""#));
+    let form_page = send(&app, get("/trial/new")).await;
+    assert_eq!(form_page.status, StatusCode::OK);
+    let token = csrf_from(&form_page);
+    let tomorrow = jiff::Zoned::now().date().tomorrow().unwrap();
+    let form = format!(
+        "compare=placebo&start={tomorrow}&period_days=28&run_in_days=14&cycles=2&name=web-trial"
+    );
+    // Without the token: refused, nothing registered.
+    let r = send(&app, post_form("/trial/new", Some(&token), &form)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        send(&app, get("/api/v1/trial/status")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // A bad number is shown back on the form, nothing registered.
+    let bad = format!("csrf={token}&compare=placebo&start={tomorrow}&period_days=four");
+    let r = send(&app, post_form("/trial/new", Some(&token), &bad)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body.contains("four&#39; is not a whole number"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        send(&app, get("/api/v1/trial/status")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // With it: the answer is the helper's sheet, as a download; 2 arms x 2 cycles = 4 containers.
+    let r = send(
+        &app,
+        post_form("/trial/new", Some(&token), &format!("csrf={token}&{form}")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let disposition = r.headers[header::CONTENT_DISPOSITION].to_str().unwrap();
+    assert_eq!(
+        disposition,
+        r#"attachment; filename="quietlegs-helper-sheet-web-trial.txt""#
+    );
+    assert_eq!(r.body.matches("  Container ").count(), 4, "{}", r.body);
+    assert!(r.body.contains("KEEP THIS AWAY FROM THE PARTICIPANT"));
+    // Registered: the trial page and the API show it, by container only.
+    let status = send(&app, get("/api/v1/trial/status")).await.json();
+    assert_eq!(status["trial"], "web-trial");
+    assert!(status["arm"].is_null());
+    let trial_page = send(&app, get("/trial")).await;
+    assert!(trial_page
+        .body
+        .contains(&format!("The trial starts on {tomorrow}")));
+    // A second trial with the same name is a conflict, shown on the form.
+    let r = send(
+        &app,
+        post_form("/trial/new", Some(&token), &format!("csrf={token}&{form}")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(
+        r.body.contains("a trial named &#39;web-trial&#39; exists"),
+        "{}",
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn an_open_trial_registers_without_a_sheet() {
+    let app = app();
+    let token = csrf_from(&send(&app, get("/trial/new")).await);
+    let r = send(
+        &app,
+        post_form(
+            "/trial/new",
+            Some(&token),
+            &format!("csrf={token}&compare=nothing"),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let status = send(&app, get("/api/v1/trial/status")).await.json();
+    assert_eq!(status["blinded"], false);
+}

@@ -1,0 +1,156 @@
+// End-to-end test of `quietlegs serve` in Debian's headless Chromium at a phone-sized viewport:
+// log tonight and see it in history, walk every page, run axe-core on each (fail on serious or
+// critical violations), check that every visible input has a <label>, and save screenshots (light
+// and dark) to target/e2e/ for a person to look at.
+//
+// Usage: node tools/e2e/e2e.mjs [path/to/quietlegs]   (default: target/debug/quietlegs)
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createRequire } from "node:module";
+import { chromium } from "playwright-core";
+
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const root = resolve(new URL("../..", import.meta.url).pathname);
+const binary = resolve(process.argv[2] ?? join(root, "target/debug/quietlegs"));
+const shots = join(root, "target/e2e");
+mkdirSync(shots, { recursive: true });
+
+const work = mkdtempSync(join(tmpdir(), "quietlegs-e2e-"));
+const failures = [];
+const fail = (msg) => { failures.push(msg); console.error(`FAIL ${msg}`); };
+
+// The server on a free port; its address is read from the line it prints.
+const env = { ...process.env };
+delete env.QUIETLEGS_TODAY;
+delete env.QUIETLEGS_DB;
+function startServer(args) {
+  const server = spawn(binary, ["serve", "--addr", "127.0.0.1:0", ...args], { env });
+  const base = new Promise((ok, no) => {
+    let err = "";
+    server.stderr.on("data", (d) => {
+      err += d;
+      const m = err.match(/on (http:\/\/127\.0\.0\.1:\d+)\//);
+      if (m) ok(m[1]);
+    });
+    server.on("exit", (code) => no(new Error(`server exited ${code}: ${err}`)));
+    setTimeout(() => no(new Error(`server did not start: ${err}`)), 20000);
+  });
+  return { server, base };
+}
+const { server, base: basePromise } = startServer(["--db", join(work, "db.sqlite3")]);
+const base = await basePromise;
+// The demonstration (a temporary database of its own): every page populated.
+const { server: demoServer, base: demoPromise } = startServer(["--demo"]);
+const demo = await demoPromise;
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run"],
+});
+
+async function audit(page, name) {
+  // axe is evaluated through the DevTools protocol, which the page's CSP does not govern.
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(async () => await window.axe.run(document, {
+    runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] },
+  }));
+  if (result.passes.length < 10) fail(`${name}: axe checked too little (${result.passes.length} rules passed)`);
+  console.log(`${name}: axe ${result.passes.length} rules passed, ${result.violations.length} violations`);
+  for (const v of result.violations) {
+    const line = `${name}: axe ${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`;
+    if (v.impact === "serious" || v.impact === "critical") fail(line); else console.log(`note ${line}`);
+  }
+  // axe counts a placeholder as a name: check labels ourselves.
+  const unlabelled = await page.evaluate(() => [...document.querySelectorAll("input, select, textarea")]
+    .filter((el) => el.type !== "hidden")
+    .filter((el) => !(el.id && document.querySelector(`label[for="${CSS.escape(el.id)}"]`)))
+    .map((el) => el.name || el.outerHTML));
+  if (unlabelled.length) fail(`${name}: inputs without a <label>: ${unlabelled.join(", ")}`);
+}
+
+async function shoot(page, name) {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+try {
+  for (const scheme of ["light", "dark"]) {
+    const context = await browser.newContext({
+      acceptDownloads: true,
+      viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, colorScheme: scheme, hasTouch: true,
+    });
+    const page = await context.newPage();
+    const errors = [];
+    // The deliberate duplicate below answers 409, which the console reports as a failed load.
+    page.on("console", (m) => { if (m.type() === "error" && !m.text().includes("status of 409")) errors.push(m.text()); });
+
+    await page.goto(`${base}/tonight`);
+    await audit(page, `tonight (${scheme})`);
+    await shoot(page, `tonight-${scheme}`);
+    if (scheme === "light") {
+      // Log tonight: one tap per score, hours, save; the night is in history.
+      await page.locator('label[for="severity-6"]').click();
+      await page.locator('label[for="sleep-4"]').click();
+      await page.fill("#hours_slept", "6.5");
+      await page.fill("#note", "walked after dinner");
+      await page.click("button[type=submit]");
+      await page.waitForLoadState();
+      if (!page.url().includes("/history?logged=")) fail(`tonight: not saved: ${page.url()} ${(await page.content()).slice(0, 600)}`);
+      const saved = await page.locator("[role=status]").innerText();
+      if (!saved.startsWith("Saved the night of")) fail(`history: no confirmation (${saved})`);
+      const row = await page.locator("tbody tr").first().innerText();
+      if (!/\t6\t4\t6\.5\twalked after dinner/.test(row)) fail(`history: the night is not listed as logged: ${JSON.stringify(row)}`);
+      // A second night for the same evening is refused with a message, and nothing changes.
+      await page.goto(`${base}/tonight`);
+      await page.locator('label[for="severity-2"]').click();
+      await page.click("button[type=submit]");
+      const alert = await page.locator("[role=alert]").innerText();
+      if (!alert.includes("already")) fail(`tonight: duplicate not explained: ${alert}`);
+      await shoot(page, "tonight-refused");
+      // Plan a blinded trial: the answer is the helper's sheet, downloaded; the trial page then
+      // shows containers, never arms.
+      await page.goto(`${base}/trial/new`);
+      await audit(page, "trial/new (light)");
+      await shoot(page, "trial-new-light");
+      const [download] = await Promise.all([page.waitForEvent("download"), page.click("button[type=submit]")]);
+      if (!/^quietlegs-helper-sheet-trial-\d{4}-\d{2}-\d{2}\.txt$/.test(download.suggestedFilename()))
+        fail(`trial/new: unexpected sheet name ${download.suggestedFilename()}`);
+      await page.goto(`${base}/trial`);
+      const text = await page.locator("main").innerText();
+      if (!text.includes("The trial starts on")) fail(`trial: not registered: ${text}`);
+      if (/magnesium|placebo/.test(await page.locator(".tonight").innerText())) fail("trial: an arm is shown while blinded");
+    }
+    for (const path of ["history", "trial", "about"]) {
+      await page.goto(`${base}/${path}`);
+      await audit(page, `${path} (${scheme})`);
+      await shoot(page, `${path}-${scheme}`);
+    }
+    // The demonstration: 20 weeks of history and a finished, unblinded trial with its result.
+    for (const path of ["history", "trial"]) {
+      await page.goto(`${demo}/${path}`);
+      await audit(page, `demo ${path} (${scheme})`);
+      await shoot(page, `demo-${path}-${scheme}`);
+    }
+    const result = await page.locator("#result-h").count();
+    if (result !== 1) fail(`demo trial (${scheme}): no result section`);
+    const arms = await page.locator("tbody tr").allInnerTexts();
+    if (!arms.some((r) => r.includes("magnesium")) || !arms.some((r) => r.includes("placebo")))
+      fail(`demo trial (${scheme}): the unblinded periods do not name their arms`);
+    if (errors.length) fail(`console errors (${scheme}): ${errors.join(" | ")}`);
+    await context.close();
+  }
+} finally {
+  await browser.close();
+  server.kill("SIGINT");
+  demoServer.kill("SIGINT");
+  rmSync(work, { recursive: true, force: true });
+}
+
+if (failures.length) {
+  console.error(`e2e: ${failures.length} failure(s)`);
+  process.exit(1);
+}
+console.log(`e2e: all pages passed; screenshots in ${shots}`);
