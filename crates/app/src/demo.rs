@@ -85,7 +85,7 @@ pub fn fill<S: Store + TrialStore>(
     let registered_at = at(day(trial_start, -1)?, "20:00");
     let reg_ctx = Context {
         now: &registered_at,
-        reference: ctx.reference,
+        ..*ctx
     };
     let choice = DesignChoice {
         cycles: Some(2),
@@ -253,7 +253,7 @@ pub fn fill<S: Store + TrialStore>(
         let guess_ctx_now = at(last, "22:00");
         let guess_ctx = Context {
             now: &guess_ctx_now,
-            reference: ctx.reference,
+            ..*ctx
         };
         let truth = &design.arms[p.arm];
         let arm = if p.index == 1 {
@@ -296,6 +296,7 @@ mod tests {
         let ctx = Context {
             now: &now,
             reference: &data,
+            foods: &crate::FoodCatalog::new(),
         };
         let summary = fill(&store, person, &ctx, 11).unwrap();
         assert_eq!(summary.to, jiff::civil::date(2026, 5, 31));

@@ -47,6 +47,23 @@ impl AppError {
         Self::new(ErrorKind::Internal, None, message)
     }
 
+    /// Bad input in `field` (or not tied to one field) described by a domain error and its
+    /// causes.
+    pub fn invalid(field: Option<&'static str>, e: &(dyn std::error::Error + 'static)) -> Self {
+        Self::new(ErrorKind::BadInput, field, chain(e))
+    }
+
+    /// A store failure while `doing` something ("reading the diary").
+    pub fn store(doing: &str) -> impl FnOnce(StoreError) -> Self + '_ {
+        move |e| Self::from(e).context(doing)
+    }
+
+    /// The same failure, about `field` (a date parsed for a start date names `start`).
+    pub fn in_field(mut self, field: &'static str) -> Self {
+        self.field = Some(field);
+        self
+    }
+
     /// Adds what was being done to the message ("reading the diary: ...").
     pub fn context(mut self, doing: &str) -> Self {
         self.message = format!("{doing}: {}", self.message);
@@ -59,6 +76,18 @@ impl AppError {
             None => self.message.clone(),
         }
     }
+}
+
+/// An error and its causes on one line, outermost first: "profile: age: must be 1 to 120".
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 impl From<StoreError> for AppError {

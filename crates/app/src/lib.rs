@@ -3,20 +3,28 @@
 //! results, so the JSON a surface prints is the serialization of these types, and the rules
 //! (the blinding gate above all) cannot be forgotten by a surface.
 
+pub mod catalog;
 pub mod clock;
 pub mod demo;
+pub mod diary;
 pub mod error;
+pub mod foods;
+pub mod info;
+pub mod insights;
+pub mod personal;
 pub mod trial;
 
+pub use catalog::FoodCatalog;
 pub use clock::Now;
 pub use error::{AppError, ErrorKind};
 
 use quietlegs_core::ReferenceData;
 
-/// What every use case may read besides the store: the moment of the command (read once) and
-/// the reference data (loaded once per process).
+/// What every use case may read besides the store: the moment of the command (read once), the
+/// reference data and the food table with its search index (each built once per process).
 #[derive(Clone, Copy)]
 pub struct Context<'a> {
     pub now: &'a Now,
     pub reference: &'a ReferenceData,
+    pub foods: &'a FoodCatalog,
 }

@@ -3,14 +3,20 @@
 //! output from every use case, on every day of the trial, once the allocation commitment (the
 //! plan hash, which depends on the seed by construction) is set aside.
 
+// Integration tests: a panic is a failed test (clippy.toml allows unwrap only inside #[test]).
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use jiff::civil::{date, Date};
 use quietlegs_app::trial::{self, DesignChoice};
-use quietlegs_app::{AppError, Context, Now};
+use quietlegs_app::{AppError, Context, FoodCatalog, Now};
 use quietlegs_core::clock::ClockTime;
 use quietlegs_core::diary::{Dose, Night, Record, SideEffects};
 use quietlegs_core::ReferenceData;
 use quietlegs_store::{Identity, OnDuplicate, PersonId, SqliteStore, Store};
 use serde_json::{json, Value};
+
+/// The blinding tests log no food: the catalogue is never built.
+static FOODS: FoodCatalog = FoodCatalog::new();
 
 const START: Date = date(2026, 3, 1);
 
@@ -42,6 +48,7 @@ fn trial_with_seed(data: &ReferenceData, seed: u64) -> (SqliteStore, PersonId) {
     let ctx = Context {
         now: &now,
         reference: data,
+        foods: &FOODS,
     };
     let prepared = trial::prepare(&ctx, Some("blind"), &choice(), seed, Some(START)).unwrap();
     assert!(prepared.design.blinded);
@@ -121,6 +128,7 @@ fn everything_visible(
     let ctx = Context {
         now: &now,
         reference: data,
+        foods: &FOODS,
     };
     let mut out = vec![
         seen(trial::status(store, person, &ctx, None)),
@@ -178,6 +186,7 @@ fn no_use_case_reveals_the_allocation_of_a_blinded_trial() {
     let ctx = Context {
         now: &now,
         reference: &data,
+        foods: &FOODS,
     };
     let refused = trial::report(&a, pa, &ctx, None).unwrap_err();
     assert!(refused.to_string().contains("is blinded"), "{refused}");
@@ -191,6 +200,7 @@ fn after_unblinding_the_arms_are_shown_and_the_report_runs() {
     let ctx = Context {
         now: &after,
         reference: &data,
+        foods: &FOODS,
     };
     let u = trial::unblind(&store, person, &ctx, None, false, None).unwrap();
     assert!(!u.early);

@@ -1,6 +1,9 @@
 //! Criterion benchmark of food search over the shipped SR28 table (one query set per iteration)
 //! and SQLite FTS5 over the same foods. `cargo bench -p quietlegs-bench`
 
+// Benchmarks are measurement tools run by developers on shipped data: a panic is a failed run.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use quietlegs_bench::{fts5_index, fts5_search, QUERIES};
 use quietlegs_core::food::search::FoodIndex;

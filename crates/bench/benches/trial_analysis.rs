@@ -1,6 +1,9 @@
 //! Criterion benchmark: analysing a 126-night trial end to end (every pre-registered model, the
 //! verdict). `cargo bench -p quietlegs-bench --bench trial_analysis`
 
+// Benchmarks are measurement tools run by developers on shipped data: a panic is a failed run.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use quietlegs_bench::trial_126_nights;
 use quietlegs_core::trial::analysis::analyze;

@@ -1,56 +1,25 @@
-//! `quietlegs insights` and `quietlegs reminders`.
+//! `quietlegs insights` and `quietlegs reminders` (the iCalendar file is written here; what it
+//! holds comes from `quietlegs_app::insights::reminders`).
 
-use crate::diary_cmds::Now;
-use crate::{bad_input, print_json, Failure};
-use anyhow::{anyhow, Context};
+use crate::failure::{print_json, write_output, Failure};
+use crate::Output;
+use anyhow::anyhow;
 use icalendar::{Alarm, Calendar, Component, Event, EventLike, Trigger};
+use quietlegs_app::insights::DoseReminder;
+use quietlegs_app::personal::open_reader;
+use quietlegs_app::{Context, Now};
 use quietlegs_core::clock::ClockTime;
-use quietlegs_core::diary::Record;
-use quietlegs_core::insights::insights;
-use quietlegs_core::plan::build_plan;
-use quietlegs_core::{Profile, ReferenceData};
-use std::collections::BTreeMap;
 use std::path::Path;
 
-pub fn run_insights(db: &Path, data: &ReferenceData, json_out: bool) -> Result<(), Failure> {
-    let records = crate::diary_cmds::read_records(db, None, None)?;
-    let mut nights = BTreeMap::new();
-    let mut factors = Vec::new();
-    for r in records {
-        match r.record {
-            Record::Night(n) => {
-                nights.insert(n.date, n.severity);
-            }
-            Record::Factor(f) => factors.push(f),
-            _ => {}
-        }
-    }
-    let result = insights(&nights, &factors, &data.rules.insights);
-    if json_out {
+pub fn insights(ctx: &Context<'_>, db: &Path, output: &Output) -> Result<(), Failure> {
+    let reader = open_reader(db)?;
+    let result = quietlegs_app::insights::insights(ctx, reader.diary())?;
+    if output.json {
         return print_json(&result);
     }
-    outln!(
-        "Insights from {} night(s) (neighbouring nights correlate: r = {:.2}, intervals widened for it).",
-        result.nights, result.autocorrelation
-    );
-    if result.factors.is_empty() {
-        outln!(
-            "No factors logged yet: log them with `quietlegs log factor caffeine --time 17:00`."
-        );
-    }
-    for f in &result.factors {
-        outln!("- {}", f.text);
-    }
-    outln!("\n{}", result.caveat);
+    out!("{}", crate::render::insights_text(&result));
     Ok(())
 }
-
-/// The iCalendar product identifier (RFC 5545 3.7.3): who wrote the file, and which version.
-pub(crate) const PRODID: &str = concat!(
-    "-//quietlegs//quietlegs ",
-    env!("CARGO_PKG_VERSION"),
-    "//EN"
-);
 
 /// Tomorrow's date at `time`, as a floating local time (the reminder follows the person's
 /// clock wherever they are).
@@ -59,12 +28,8 @@ fn first_at(now: &Now, time: ClockTime) -> Result<chrono::NaiveDateTime, Failure
         .date
         .tomorrow()
         .map_err(|e| anyhow!("date overflow: {e}"))?;
-    let date = chrono::NaiveDate::from_ymd_opt(
-        i32::from(start.year()),
-        u32::from(start.month() as u8),
-        u32::from(start.day() as u8),
-    )
-    .ok_or_else(|| anyhow!("bad start date {start}"))?;
+    let date =
+        crate::calendar::calendar_date(start).ok_or_else(|| anyhow!("bad start date {start}"))?;
     let t = chrono::NaiveTime::from_hms_opt(
         u32::from(time.minutes() / 60),
         u32::from(time.minutes() % 60),
@@ -90,28 +55,18 @@ fn daily(uid: &str, summary: &str, description: &str, at: chrono::NaiveDateTime)
 }
 
 pub fn reminders(
+    ctx: &Context<'_>,
     db: &Path,
-    data: &ReferenceData,
     profile: &Path,
     ics: &Path,
     diary_at: Option<&str>,
 ) -> Result<(), Failure> {
-    let text = std::fs::read_to_string(profile)
-        .with_context(|| format!("reading the profile {}", profile.display()))
-        .map_err(bad_input)?;
-    let p = Profile::from_toml(&text, data)
-        .with_context(|| format!("profile {}", profile.display()))
-        .map_err(bad_input)?;
-    let diary_time = match diary_at {
-        Some(t) => ClockTime::parse(t).map_err(|e| bad_input(anyhow!("--diary-at: {e}")))?,
-        None => p.bedtime,
-    };
-    let foods = crate::food_cmds::load_food_table(db)?;
-    let plan = build_plan(&p, data, &foods);
-    let now = Now::read();
+    let p = crate::args::read_profile(ctx, profile)?;
+    let reader = open_reader(db)?;
+    let r = quietlegs_app::insights::reminders(ctx, reader.store.as_ref(), &p, diary_at)?;
     let mut cal = Calendar::empty();
     cal.append_property(("VERSION", "2.0"));
-    cal.append_property(("PRODID", PRODID));
+    cal.append_property(("PRODID", crate::calendar::PRODID));
     cal.append_property(("CALSCALE", "GREGORIAN"));
     cal.name("quietlegs");
     // UIDs must be globally unique (RFC 5545 3.8.4.7) and stable, so that importing a newer
@@ -130,39 +85,38 @@ pub fn reminders(
         &format!("diary-reminder-{key}@quietlegs.invalid"),
         "quietlegs: log tonight",
         "quietlegs log night --severity N (30 seconds). Informational software, not medical advice.",
-        first_at(&now, diary_time)?,
+        first_at(ctx.now, r.diary_at)?,
     ));
-    let dose_note = match &plan.supplement {
-        // A dose that is "only if your clinician agrees" gets no alarm: an alarm is an
-        // instruction.
-        Some(_) if !plan.may_start_without_clinician => format!(
+    let dose_note = match &r.dose {
+        DoseReminder::AwaitingClinician { start_advice } => format!(
             "no dose reminder until your clinician agrees ({})",
-            plan.start_advice.trim_end_matches('.')
+            start_advice.trim_end_matches('.')
         ),
-        Some(s) => {
+        DoseReminder::Daily {
+            at,
+            form,
+            elemental_mg,
+            timing_reason,
+        } => {
             cal.push(daily(
                 &format!("dose-reminder-{key}@quietlegs.invalid"),
-                &format!("quietlegs: {} mg magnesium ({})", s.elemental_mg, s.form),
+                &format!("quietlegs: {elemental_mg} mg magnesium ({form})"),
                 &format!(
-                    "{} Then: quietlegs log dose \"{}={} mg elemental\"",
-                    s.timing_reason, s.form, s.elemental_mg
+                    "{timing_reason} Then: quietlegs log dose \"{form}={elemental_mg} mg elemental\""
                 ),
-                first_at(&now, s.take_at)?,
+                first_at(ctx.now, *at)?,
             ));
-            format!("a daily dose reminder at {}", s.take_at)
+            format!("a daily dose reminder at {at}")
         }
-        None => format!(
-            "no dose reminder: {}",
-            plan.supplement_note
-                .as_deref()
-                .unwrap_or("the plan suggests no supplement")
-                .trim_end_matches('.')
-        ),
+        DoseReminder::NoSupplement { reason } => {
+            format!("no dose reminder: {}", reason.trim_end_matches('.'))
+        }
     };
-    crate::files::write_private(ics, cal.done().to_string().as_bytes()).map_err(bad_input)?;
+    write_output("--ics", ics, cal.done().to_string().as_bytes())?;
     outln!(
-        "Wrote {}: a daily diary reminder at {diary_time} and {dose_note}.",
-        ics.display()
+        "Wrote {}: a daily diary reminder at {} and {dose_note}.",
+        ics.display(),
+        r.diary_at
     );
     Ok(())
 }

@@ -1,13 +1,17 @@
 //! Plain-text rendering for the terminal. Layout only: every value comes from the core.
 
-use quietlegs_core::food::intake::{FoodEaten, IntakeSummary};
-use quietlegs_core::forms::FormCatalogue;
+use quietlegs_app::diary::History;
+use quietlegs_app::foods::{trim_number, FoodAmount, FoodImport, FoodSearch, IntakeDay, Releases};
+use quietlegs_app::info::{About, ScaleScore};
+use quietlegs_core::diary::Record;
+use quietlegs_core::forms::SupplementForm;
+use quietlegs_core::insights::Insights;
 use quietlegs_core::medicines::Identification;
 use quietlegs_core::plan::Plan;
 use quietlegs_core::profile::{Profile, Sex};
-use quietlegs_core::reference::{Evidence, ReferenceData, Severity};
-use quietlegs_core::IrlsScore;
-use serde_json::json;
+use quietlegs_core::reference::{Evidence, ReferenceData, Severity, Source};
+use quietlegs_core::text::escape_controls;
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 const WIDTH: usize = 96;
@@ -250,18 +254,7 @@ pub fn plan_text(plan: &Plan, profile: &Profile) -> String {
     }
 
     heading(&mut out, "Sources");
-    for (id, s) in &plan.sources {
-        let url = s
-            .url
-            .as_deref()
-            .map(|u| format!(" {u}"))
-            .unwrap_or_default();
-        bullet(
-            &mut out,
-            &format!("[{id}]"),
-            &format!("{} ({}).{url}", s.citation, evidence_word(s.evidence)),
-        );
-    }
+    sources(&mut out, &plan.sources);
     out
 }
 
@@ -286,7 +279,7 @@ fn when_words(at: quietlegs_core::ClockTime, wake: Option<quietlegs_core::ClockT
     }
 }
 
-pub fn irls_text(score: &IrlsScore, data: &ReferenceData) -> String {
+pub fn irls_text(score: &ScaleScore, data: &ReferenceData) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -300,14 +293,14 @@ pub fn irls_text(score: &IrlsScore, data: &ReferenceData) -> String {
     out
 }
 
-pub fn forms_text(catalogue: &FormCatalogue) -> String {
+pub fn forms_text(forms: &[SupplementForm]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
         "{:<22} {:<11} {:>6} {:>10}  {:<9} {:<9} typical use",
         "form", "family", "% Mg", "mg/100 Mg", "absorbed", "laxative"
     );
-    for f in catalogue.all() {
+    for f in forms {
         let per_100 = 100.0 / f.elemental_fraction;
         let _ = writeln!(
             out,
@@ -329,54 +322,37 @@ pub fn forms_text(catalogue: &FormCatalogue) -> String {
     out
 }
 
-pub fn about_json(data: &ReferenceData) -> serde_json::Value {
-    json!({
-        "name": "quietlegs",
-        "version": env!("CARGO_PKG_VERSION"),
-        "licence": env!("CARGO_PKG_LICENSE"),
-        "disclaimer": quietlegs_core::DISCLAIMER,
-        "irls_notice": "The IRLS is copyrighted by the International RLS Study Group; quietlegs \
-                        stores and scores item values and labels items by paraphrased domain only.",
-        "sources": data.sources,
-    })
+pub fn about_text(about: &About) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "quietlegs {} ({})", about.version, about.licence);
+    para(&mut out, "", about.disclaimer);
+    para(&mut out, "", about.irls_notice);
+    heading(&mut out, "Reference sources");
+    sources(&mut out, &about.sources);
+    out
 }
 
-pub fn about_text(data: &ReferenceData) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "quietlegs {} ({})",
-        env!("CARGO_PKG_VERSION"),
-        env!("CARGO_PKG_LICENSE")
-    );
-    para(&mut out, "", quietlegs_core::DISCLAIMER);
-    para(
-        &mut out,
-        "",
-        "The IRLS is copyrighted by the International RLS Study Group: quietlegs stores and \
-         scores item values and labels items by paraphrased domain only.",
-    );
-    heading(&mut out, "Reference sources");
-    for (id, s) in &data.sources {
+/// The sources cited, one bullet each.
+fn sources(out: &mut String, sources: &BTreeMap<String, Source>) {
+    for (id, s) in sources {
         let url = s
             .url
             .as_deref()
             .map(|u| format!(" {u}"))
             .unwrap_or_default();
         bullet(
-            &mut out,
+            out,
             &format!("[{id}]"),
             &format!("{} ({}).{url}", s.citation, evidence_word(s.evidence)),
         );
     }
-    out
 }
 
-pub fn intake_text(s: &IntakeSummary, foods: &[FoodEaten], ul_known: bool) -> String {
+pub fn intake_text(s: &IntakeDay) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Magnesium today");
     let _ = writeln!(out, "---------------");
-    for f in foods {
+    for f in &s.foods {
         let mg = f
             .magnesium_mg
             .map(|m| format!("{m:.0} mg"))
@@ -398,24 +374,26 @@ pub fn intake_text(s: &IntakeSummary, foods: &[FoodEaten], ul_known: bool) -> St
             ),
         );
     }
-    if ul_known {
-        let _ = writeln!(
-            out,
-            "  Supplements: {:.0} mg of the {} mg upper limit{}",
-            s.supplement_mg,
-            s.supplemental_ul_mg,
-            if s.supplements_over_ul {
-                " - ABOVE THE LIMIT: ask your clinician"
-            } else {
-                ""
-            }
-        );
-    } else {
-        let _ = writeln!(
-            out,
-            "  Supplements: {:.0} mg (give --profile to check the upper limit)",
-            s.supplement_mg
-        );
+    match s.supplemental_ul_mg {
+        Some(ul) => {
+            let _ = writeln!(
+                out,
+                "  Supplements: {:.0} mg of the {ul} mg upper limit{}",
+                s.supplement_mg,
+                if s.supplements_over_ul == Some(true) {
+                    " - ABOVE THE LIMIT: ask your clinician"
+                } else {
+                    ""
+                }
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "  Supplements: {:.0} mg (give --profile to check the upper limit)",
+                s.supplement_mg
+            );
+        }
     }
     match (s.rda_mg, s.gap_mg) {
         (Some(rda), Some(gap)) if gap > 0.0 => {
@@ -465,6 +443,160 @@ pub fn intake_text(s: &IntakeSummary, foods: &[FoodEaten], ul_known: bool) -> St
             );
         }
     }
+    out
+}
+
+/// A one-line description of a record. Stored text is escaped: nothing in a note or a name can
+/// drive the terminal.
+pub fn record_summary(r: &Record) -> String {
+    let line = r
+        .fields()
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    escape_controls(&line)
+}
+
+/// The history table; `ranged` says whether dates were given (for the empty message).
+pub fn history_text(h: &History, ranged: bool) -> String {
+    let mut out = String::new();
+    if h.days.is_empty() {
+        out.push_str(if ranged {
+            "No diary entries in that range.\n"
+        } else {
+            "The diary is empty. Log a night with: quietlegs log night --severity 4\n"
+        });
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "{:<10} {:>4} {:>5} {:>6} {:<12} {:>7} {:>7}  factors / side effects / note",
+        "date", "sev", "sleep", "hours", "IRLS", "Mg food", "Mg supp"
+    );
+    for d in &h.days {
+        let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+        let irls = match (d.irls_total, &d.irls_band) {
+            (Some(t), Some(b)) => format!("{t} {b}"),
+            _ => "-".into(),
+        };
+        let extra: Vec<String> = [
+            (!d.factors.is_empty()).then(|| d.factors.join(", ")),
+            d.side_effects.as_ref().map(|s| format!("side effects {s}")),
+            d.note.as_ref().map(|n| format!("\"{n}\"")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let _ = writeln!(
+            out,
+            "{:<10} {:>4} {:>5} {:>6} {:<12} {:>7.0} {:>7.0}  {}",
+            d.date,
+            opt(d.severity.map(|v| v.to_string())),
+            opt(d.sleep_quality.map(|v| v.to_string())),
+            opt(d.hours_slept.map(|v| v.to_string())),
+            irls,
+            d.magnesium_food_mg,
+            d.magnesium_supplement_mg,
+            escape_controls(&extra.join("; "))
+        );
+    }
+    out
+}
+
+pub fn search_text(found: &FoodSearch) -> String {
+    let mut out = String::new();
+    if found.hits.is_empty() {
+        let _ = writeln!(out, "No food matches \"{}\".", found.query);
+        return out;
+    }
+    for f in &found.hits {
+        let per100 = f
+            .magnesium_mg_per_100g
+            .map(|m| format!("{m:.0} mg/100 g"))
+            .unwrap_or_else(|| "magnesium unknown".into());
+        let _ = writeln!(out, "{:<12} {}  [{per100}]", f.id, f.name);
+        if let Some(p) = &f.portion {
+            let grams = trim_number(p.grams);
+            match p.magnesium_mg {
+                Some(mg) => {
+                    let _ = writeln!(out, "{:<12} {} ({grams} g): {mg:.0} mg", "", p.amount);
+                }
+                None => {
+                    let _ = writeln!(out, "{:<12} {} ({grams} g)", "", p.amount);
+                }
+            }
+        }
+    }
+    out
+}
+
+pub fn amount_text(a: &FoodAmount) -> String {
+    let mg = a
+        .magnesium_mg
+        .map(|m| format!("{m:.1} mg magnesium"))
+        .unwrap_or_else(|| "magnesium unknown (USDA gives no value)".into());
+    format!(
+        "{} of {} ({}) = {:.1} g: {mg}\n  weight from: {}\n",
+        a.amount, a.food.name, a.food.id, a.grams, a.via
+    )
+}
+
+pub fn releases_text(list: &Releases) -> String {
+    let mut out = String::new();
+    if list.releases.is_empty() {
+        out.push_str("No USDA releases are imported (the shipped SR28 table is always there).\n");
+    }
+    for r in &list.releases {
+        let _ = writeln!(
+            out,
+            "{}  {}  {} foods, imported {}",
+            escape_controls(&r.release),
+            r.kind,
+            r.foods,
+            r.imported_at
+        );
+    }
+    out
+}
+
+pub fn food_import_text(i: &FoodImport) -> String {
+    let r = &i.report;
+    let mut out = format!(
+        "Imported {} ({}) into {}: {} foods, {} nutrient rows read, {} portions, {} rows skipped.\n",
+        i.release, i.kind, i.database, r.foods, r.nutrient_rows, r.portions, r.skipped_rows
+    );
+    for s in &r.skipped {
+        let _ = writeln!(out, "  skipped {}:{}: {}", s.file, s.line, s.reason);
+    }
+    if r.skipped_rows as usize > r.skipped.len() {
+        let _ = writeln!(
+            out,
+            "  … and {} more skipped rows (use --json for the first {}).",
+            r.skipped_rows as usize - r.skipped.len(),
+            quietlegs_usda::MAX_SKIPPED_LISTED
+        );
+    }
+    out
+}
+
+pub fn insights_text(result: &Insights) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Insights from {} night(s) (neighbouring nights correlate: r = {:.2}, intervals widened for it).",
+        result.nights, result.autocorrelation
+    );
+    if result.factors.is_empty() {
+        let _ = writeln!(
+            out,
+            "No factors logged yet: log them with `quietlegs log factor caffeine --time 17:00`."
+        );
+    }
+    for f in &result.factors {
+        let _ = writeln!(out, "- {}", f.text);
+    }
+    let _ = writeln!(out, "\n{}", result.caveat);
     out
 }
 
@@ -575,7 +707,6 @@ pub fn trial_text(a: &TrialAnalysis) -> String {
 /// interventions, outcomes, methods, results, harms), written for a clinician's two minutes.
 pub fn trial_report(c: &quietlegs_app::trial::TrialReport) -> String {
     let mut out = String::new();
-    let d = &c.design;
     let title = format!("n-of-1 trial report: {}", c.trial);
     let _ = writeln!(out, "{title}\n{}", "=".repeat(title.chars().count()));
     para(&mut out, "", quietlegs_core::DISCLAIMER);
@@ -585,75 +716,9 @@ pub fn trial_report(c: &quietlegs_app::trial::TrialReport) -> String {
         "  ",
         &format!("[{}] {}", c.analysis.verdict.label, c.analysis.verdict.text),
     );
-
-    heading(&mut out, "Design (CENT 4-5)");
-    let schedule = d.schedule();
-    para(&mut out, "  ", &format!(
-        "Randomized {} n-of-1 trial, {} vs {}: {} cycles, each holding every arm once in a random order drawn from a recorded seed; {} periods of {} days with the first {} nights of each a run-in (not analysed){}. Outcome: {}; minimal important difference {}. Pre-registered before the first period: plan hash {}.",
-        if c.plan.blinded { "blinded, placebo-controlled" } else { "open-label" },
-        c.plan.treatment, c.plan.control, d.cycles, schedule.len(), d.period_days, d.run_in_days,
-        if d.washout_days > 0 { format!(", and {} washout days between periods", d.washout_days) } else { String::new() },
-        outcome_name(d.outcome), d.mcid, c.plan_hash
-    ));
-    heading(&mut out, "Periods planned and completed (CENT 13-14)");
-    let _ = writeln!(
-        out,
-        "  {} of {} periods completed; started {}.",
-        c.periods_completed,
-        schedule.len(),
-        d.start
-    );
-    for (p, m) in schedule.iter().zip(&c.analysis.period_means) {
-        let _ = writeln!(
-            out,
-            "  period {:>2} cycle {} {} to {}: {:<10} {} nights analysed, mean {}",
-            p.index + 1,
-            p.cycle + 1,
-            d.date_of(p.first_day),
-            d.date_of(p.last_day),
-            m.arm,
-            m.nights,
-            m.mean
-                .map(|v| format!("{v:.2}"))
-                .unwrap_or_else(|| "-".into())
-        );
-    }
-    heading(&mut out, "Blinding (CENT 11)");
-    if c.plan.blinded {
-        let early: Vec<&quietlegs_store::TrialEvent> = c
-            .events
-            .iter()
-            .filter(|e| e.kind == "early-unblinding")
-            .collect();
-        if early.is_empty() {
-            let _ = writeln!(out, "  Blinded with identical containers filled by a helper; unblinded after the last period.");
-        } else {
-            for e in early {
-                let _ = writeln!(out, "  UNBLINDED EARLY at {}: {}", e.at, e.detail);
-            }
-        }
-        match &c.blinding {
-            None => {
-                let _ = writeln!(
-                    out,
-                    "  No end-of-period guesses were recorded: blinding integrity cannot be assessed."
-                );
-            }
-            Some(b) => {
-                let _ = writeln!(
-                    out,
-                    "  Guesses: {} of {} periods guessed right (chance {:.0} %); P(at least this many by chance) = {:.2}. {}",
-                    b.right,
-                    b.guesses,
-                    b.chance * 100.0,
-                    b.p_by_chance,
-                    if b.probably_unblinded { "The participant could probably tell the arms apart: treat the verdict with caution." } else { "No sign that blinding failed." }
-                );
-            }
-        }
-    } else {
-        let _ = writeln!(out, "  Open label: the participant knew the arm. Expectation may explain part of any difference.");
-    }
+    report_design(&mut out, c);
+    report_periods(&mut out, c);
+    report_blinding(&mut out, c);
     heading(&mut out, "Statistical methods (CENT 12)");
     para(&mut out, "  ", "Primary: normal model with one mean per arm and AR(1) errors over the day grid (missing nights handled by the exact likelihood), vague priors as in nof1ins, posterior by deterministic quadrature over the autocorrelation. Sensitivity: the same without autocorrelation; with a linear trend (period effects, drift); the cycle-blocked ANOVA of period means (Senn); the randomization test over this design's own allocations. Carry-over: handled by discarding each period's run-in nights.");
     heading(&mut out, "Results (CENT 17)");
@@ -671,6 +736,85 @@ pub fn trial_report(c: &quietlegs_app::trial::TrialReport) -> String {
         );
     }
     out
+}
+
+/// CENT 4-5: the design as pre-registered.
+fn report_design(out: &mut String, c: &quietlegs_app::trial::TrialReport) {
+    let d = &c.design;
+    heading(out, "Design (CENT 4-5)");
+    para(out, "  ", &format!(
+        "Randomized {} n-of-1 trial, {} vs {}: {} cycles, each holding every arm once in a random order drawn from a recorded seed; {} periods of {} days with the first {} nights of each a run-in (not analysed){}. Outcome: {}; minimal important difference {}. Pre-registered before the first period: plan hash {}.",
+        if c.plan.blinded { "blinded, placebo-controlled" } else { "open-label" },
+        c.plan.treatment, c.plan.control, d.cycles, c.periods_planned, d.period_days, d.run_in_days,
+        if d.washout_days > 0 { format!(", and {} washout days between periods", d.washout_days) } else { String::new() },
+        outcome_name(d.outcome), d.mcid, c.plan_hash
+    ));
+}
+
+/// CENT 13-14: the periods planned and completed, with their means.
+fn report_periods(out: &mut String, c: &quietlegs_app::trial::TrialReport) {
+    let d = &c.design;
+    heading(out, "Periods planned and completed (CENT 13-14)");
+    let _ = writeln!(
+        out,
+        "  {} of {} periods completed; started {}.",
+        c.periods_completed, c.periods_planned, d.start
+    );
+    for (p, m) in d.schedule().iter().zip(&c.analysis.period_means) {
+        let _ = writeln!(
+            out,
+            "  period {:>2} cycle {} {} to {}: {:<10} {} nights analysed, mean {}",
+            p.index + 1,
+            p.cycle + 1,
+            d.date_of(p.first_day),
+            d.date_of(p.last_day),
+            m.arm,
+            m.nights,
+            m.mean
+                .map(|v| format!("{v:.2}"))
+                .unwrap_or_else(|| "-".into())
+        );
+    }
+}
+
+/// CENT 11: how the arms were hidden, an early unblinding, and the guesses against chance.
+fn report_blinding(out: &mut String, c: &quietlegs_app::trial::TrialReport) {
+    heading(out, "Blinding (CENT 11)");
+    if !c.plan.blinded {
+        let _ = writeln!(out, "  Open label: the participant knew the arm. Expectation may explain part of any difference.");
+        return;
+    }
+    let early: Vec<&quietlegs_store::TrialEvent> = c
+        .events
+        .iter()
+        .filter(|e| e.kind == "early-unblinding")
+        .collect();
+    if early.is_empty() {
+        let _ = writeln!(out, "  Blinded with identical containers filled by a helper; unblinded after the last period.");
+    } else {
+        for e in early {
+            let _ = writeln!(out, "  UNBLINDED EARLY at {}: {}", e.at, e.detail);
+        }
+    }
+    match &c.blinding {
+        None => {
+            let _ = writeln!(
+                out,
+                "  No end-of-period guesses were recorded: blinding integrity cannot be assessed."
+            );
+        }
+        Some(b) => {
+            let _ = writeln!(
+                out,
+                "  Guesses: {} of {} periods guessed right (chance {:.0} %); P(at least this many by chance) = {:.2}. {}",
+                b.right,
+                b.guesses,
+                b.chance * 100.0,
+                b.p_by_chance,
+                if b.probably_unblinded { "The participant could probably tell the arms apart: treat the verdict with caution." } else { "No sign that blinding failed." }
+            );
+        }
+    }
 }
 
 /// An SVG timeline: periods shaded by arm, nightly scores as dots, period means as lines.

@@ -2,13 +2,60 @@
 //! Everything the trial decides (design, blinding gate, periods, adherence, guesses,
 //! unblinding, analysis, planning) is in `quietlegs_app::trial`.
 
-use crate::diary_cmds::{me, open_store, open_store_read_only, parse_date, DEFAULT_PERSON};
-use crate::{bad_input, print_json, Failure};
+use crate::failure::{bad_input, print_json, write_output, Failure};
+use crate::TrialCommand;
 use anyhow::{anyhow, Context as _};
+use quietlegs_app::personal::{open_reader, open_writer};
 use quietlegs_app::trial::{self, CsvAnalysisOptions, DesignChoice, PowerAssumptions};
 use quietlegs_app::Context;
-use quietlegs_store::{Identity, PersonId, SqliteStore, Store};
+use quietlegs_store::{PersonId, SqliteStore};
 use std::path::Path;
+
+/// One handler per `trial` subcommand.
+pub fn dispatch(ctx: &Context<'_>, db: &Path, command: TrialCommand) -> Result<(), Failure> {
+    match command {
+        TrialCommand::New { args, output } => new(ctx, db, &args, output.json),
+        TrialCommand::List => list(db),
+        TrialCommand::Status { trial, output } => status(ctx, db, trial.as_deref(), output.json),
+        TrialCommand::Calendar { trial, ics } => calendar(db, trial.as_deref(), ics.as_deref()),
+        TrialCommand::Guess { period, arm, trial } => {
+            guess(ctx, db, trial.as_deref(), period, &arm)
+        }
+        TrialCommand::Unblind {
+            trial,
+            early,
+            reason,
+        } => unblind(ctx, db, trial.as_deref(), early, reason.as_deref()),
+        TrialCommand::Analyze {
+            trial,
+            csv,
+            csv_options,
+            output,
+        } => analyze_cmd(
+            ctx,
+            db,
+            trial.as_deref(),
+            csv.as_deref(),
+            &csv_options,
+            output.json,
+        ),
+        TrialCommand::Power {
+            design,
+            assumptions,
+            sims,
+            seed,
+            output,
+        } => power_cmd(ctx, &design, &assumptions, sims, seed, output.json),
+        TrialCommand::Simulate {
+            trial,
+            assumptions,
+            seed,
+        } => simulate(ctx, db, trial.as_deref(), &assumptions, seed),
+        TrialCommand::Report { trial, svg, output } => {
+            report(ctx, db, trial.as_deref(), svg.as_deref(), output.json)
+        }
+    }
+}
 
 /// The options of `trial new` and `trial power`.
 #[derive(Debug, Clone, clap::Args)]
@@ -80,14 +127,7 @@ pub struct NewTrialArgs {
 /// Opens the diary for reading and finds its person; `None` when there is no database or no
 /// person yet (so nothing has been stored).
 fn read_only_person(db: &Path) -> Result<Option<(SqliteStore, PersonId)>, Failure> {
-    if !db.exists() {
-        return Ok(None);
-    }
-    let store = open_store_read_only(db)?;
-    let person = store
-        .find_person(&Identity::local(DEFAULT_PERSON))
-        .context("finding the diary's person")?;
-    Ok(person.map(|p| (store, p)))
+    Ok(open_reader(db)?.into_diary())
 }
 
 fn no_trial_yet() -> Failure {
@@ -100,7 +140,7 @@ pub fn new(ctx: &Context<'_>, db: &Path, a: &NewTrialArgs, json_out: bool) -> Re
     let start = a
         .start
         .as_deref()
-        .map(|s| parse_date(Some(s), ctx.now, ctx.now.date))
+        .map(|s| quietlegs_app::diary::parse_day(ctx.now, s).map_err(|e| e.in_field("start")))
         .transpose()?;
     let seed = a.seed.unwrap_or_else(rand::random);
     let prepared = trial::prepare(ctx, a.name.as_deref(), &a.design.choice(), seed, start)?;
@@ -120,8 +160,7 @@ pub fn new(ctx: &Context<'_>, db: &Path, a: &NewTrialArgs, json_out: bool) -> Re
     // that cannot be written leaves no sealed trial behind.
     let sheet_path = match (&prepared.helper_sheet, helper_sheet) {
         (Some(text), Some(path)) => {
-            crate::files::write_private(path, text.as_bytes())
-                .map_err(|e| bad_input(e.context("--helper-sheet")))?;
+            write_output("--helper-sheet", path, text.as_bytes())?;
             Some(path)
         }
         _ => None,
@@ -133,8 +172,7 @@ pub fn new(ctx: &Context<'_>, db: &Path, a: &NewTrialArgs, json_out: bool) -> Re
     };
     let design = prepared.design.clone();
     let registered = (|| -> Result<_, Failure> {
-        let store = open_store(db)?;
-        let person = me(&store, ctx.now)?;
+        let (store, person) = open_writer(db, ctx.now)?;
         Ok(trial::register(&store, person, ctx, prepared)?)
     })()
     .inspect_err(|_| remove_sheet())?;
@@ -176,23 +214,6 @@ pub fn new(ctx: &Context<'_>, db: &Path, a: &NewTrialArgs, json_out: bool) -> Re
     Ok(())
 }
 
-/// An iCalendar TEXT value (RFC 5545 3.3.11): backslash, semicolon and comma escaped, new lines as
-/// `\n` (names cannot contain control characters, but the escape keeps the file valid anyway).
-fn ical_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            ';' => out.push_str("\\;"),
-            ',' => out.push_str("\\,"),
-            '\n' => out.push_str("\\n"),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 pub fn status(
     ctx: &Context<'_>,
     db: &Path,
@@ -224,20 +245,14 @@ pub fn calendar(db: &Path, which: Option<&str>, ics: Option<&Path>) -> Result<()
             use icalendar::{Calendar, Component, Event, EventLike};
             let mut ical = Calendar::empty();
             ical.append_property(("VERSION", "2.0"));
-            ical.append_property(("PRODID", crate::insight_cmds::PRODID));
+            ical.append_property(("PRODID", crate::calendar::PRODID));
             ical.append_property(("CALSCALE", "GREGORIAN"));
             let title = format!("quietlegs trial {}", cal.trial);
             // NAME (RFC 7986) is TEXT, but the calendar library escapes only the properties it
             // knows: escape it here; X-WR-CALNAME is escaped by the library.
-            ical.append_property(("NAME", ical_text(&title).as_str()));
+            ical.append_property(("NAME", crate::calendar::ical_text(&title).as_str()));
             ical.append_property(("X-WR-CALNAME", title.as_str()));
-            let to_naive = |d: jiff::civil::Date| {
-                chrono::NaiveDate::from_ymd_opt(
-                    i32::from(d.year()),
-                    d.month() as u32,
-                    d.day() as u32,
-                )
-            };
+            let to_naive = crate::calendar::calendar_date;
             for p in &cal.periods {
                 let end = p.last_night.tomorrow().unwrap_or(p.last_night);
                 let (Some(a), Some(b)) = (to_naive(p.first_night), to_naive(end)) else {
@@ -259,8 +274,7 @@ pub fn calendar(db: &Path, which: Option<&str>, ics: Option<&Path>) -> Result<()
                 e.ends(icalendar::DatePerhapsTime::Date(b));
                 ical.push(e.done());
             }
-            crate::files::write_private(path, ical.done().to_string().as_bytes())
-                .map_err(bad_input)?;
+            write_output("--ics", path, ical.done().to_string().as_bytes())?;
             outln!("Wrote {} periods to {}.", cal.periods.len(), path.display());
         }
         None => {
@@ -287,8 +301,7 @@ pub fn guess(
     period: usize,
     arm: &str,
 ) -> Result<(), Failure> {
-    let store = open_store(db)?;
-    let person = me(&store, ctx.now)?;
+    let (store, person) = open_writer(db, ctx.now)?;
     trial::guess(&store, person, ctx, which, period, arm)?;
     outln!("Recorded: you think period {period} was {arm}.");
     Ok(())
@@ -301,8 +314,7 @@ pub fn unblind(
     early: bool,
     reason: Option<&str>,
 ) -> Result<(), Failure> {
-    let store = open_store(db)?;
-    let person = me(&store, ctx.now)?;
+    let (store, person) = open_writer(db, ctx.now)?;
     let u = trial::unblind(&store, person, ctx, which, early, reason).map_err(|mut e| {
         // How to unblind early, in this surface's words.
         if e.message.contains("unblind early giving a reason") {
@@ -391,7 +403,7 @@ pub fn analyze_cmd(
                 .with_context(|| format!("reading {}", file.display()))
                 .map_err(bad_input)?;
             trial::analyze_csv(ctx, &text, &csv_opts.options())
-                .map_err(|e| crate::app_failure(e, Some(&file.display().to_string())))?
+                .map_err(|e| crate::failure::app_failure(e, Some(&file.display().to_string())))?
         }
         None => {
             let (store, person) = read_only_person(db)?.ok_or_else(no_trial_yet)?;
@@ -405,16 +417,28 @@ pub fn analyze_cmd(
     Ok(())
 }
 
-/// The assumptions of `trial power` and `trial simulate`.
-pub struct PowerFlags {
+/// What `trial power` and `trial simulate` assume about the nights (checked in
+/// `quietlegs_app::trial::PowerAssumptions`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct AssumptionArgs {
+    /// Assumed change of the nightly score with magnesium (negative: better).
+    #[arg(long, default_value_t = -1.5, allow_negative_numbers = true)]
     pub effect: f64,
+    /// Night-to-night standard deviation.
+    #[arg(long, default_value_t = 1.5)]
     pub sd: f64,
+    /// Autocorrelation of neighbouring nights.
+    #[arg(long, default_value_t = 0.4, allow_negative_numbers = true)]
     pub rho: f64,
+    /// Drift per day.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub drift: f64,
+    /// Share of nights not logged.
+    #[arg(long, default_value_t = 0.1)]
     pub missing: f64,
 }
 
-impl PowerFlags {
+impl AssumptionArgs {
     fn assumptions(&self) -> PowerAssumptions {
         PowerAssumptions {
             effect: self.effect,
@@ -429,7 +453,7 @@ impl PowerFlags {
 pub fn power_cmd(
     ctx: &Context<'_>,
     args: &DesignArgs,
-    flags: &PowerFlags,
+    flags: &AssumptionArgs,
     sims: usize,
     seed: u64,
     json_out: bool,
@@ -486,11 +510,11 @@ pub fn report(
     let (store, person) = read_only_person(db)?.ok_or_else(no_trial_yet)?;
     let r = trial::report(&store, person, ctx, which)?;
     if let Some(path) = svg {
-        crate::files::write_private(
+        write_output(
+            "--svg",
             path,
             crate::render::timeline_svg(&r.design, &r.data, &r.analysis).as_bytes(),
-        )
-        .map_err(|e| bad_input(e.context("--svg")))?;
+        )?;
     }
     if json_out {
         return print_json(&r);
@@ -503,11 +527,14 @@ pub fn report(
 }
 
 pub fn list(db: &Path) -> Result<(), Failure> {
-    let Some((store, person)) = read_only_person(db)? else {
-        outln!("No trials yet.");
-        return Ok(());
+    let trials = match read_only_person(db)? {
+        Some((store, person)) => trial::list(&store, person)?,
+        None => Vec::new(),
     };
-    for t in trial::list(&store, person)? {
+    if trials.is_empty() {
+        outln!("No trials yet.");
+    }
+    for t in trials {
         outln!(
             "{:>3}  {:<24} starts {}  {} arms x {} cycles  {}  plan {}",
             t.id,
@@ -528,11 +555,10 @@ pub fn simulate(
     ctx: &Context<'_>,
     db: &Path,
     which: Option<&str>,
-    flags: &PowerFlags,
+    flags: &AssumptionArgs,
     seed: u64,
 ) -> Result<(), Failure> {
-    let store = open_store(db)?;
-    let person = me(&store, ctx.now)?;
+    let (store, person) = open_writer(db, ctx.now)?;
     let (name, written) = trial::simulate(&store, person, ctx, which, &flags.assumptions(), seed)?;
     outln!("Wrote {written} simulated nights for trial '{name}' (existing nights were kept).");
     Ok(())

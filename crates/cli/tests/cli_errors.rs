@@ -1,13 +1,17 @@
 //! Bad input at the command line: a message naming the field and what is allowed, exit code 2.
 
-use std::io::Write;
-use std::process::{Command, Output};
+// Integration tests: a panic is a failed test (clippy.toml allows unwrap only inside #[test]).
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod common;
+
+use std::io::Write;
+use std::process::Output;
+
+/// Runs `args` on a fresh temporary database.
 fn quietlegs(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_quietlegs"))
-        .args(args)
-        .output()
-        .unwrap()
+    let db = common::temp_db();
+    common::ql(&db.path, args)
 }
 
 fn profile_file(text: &str) -> tempfile_path::TempProfile {
@@ -249,14 +253,10 @@ fn unusable_databases_exit_2_saying_what_to_do() {
         (&newer, "has schema version 99, newer than this quietlegs"),
         (&folder, "unable to open database file"),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_quietlegs"))
-            .arg("--db")
-            .arg(db)
-            .args(["log", "night", "--severity", "3", "--date", "2026-11-01"])
-            .env_remove("QUIETLEGS_DB")
-            .env_remove("QUIETLEGS_TODAY")
-            .output()
-            .unwrap();
+        let out = common::ql(
+            db,
+            &["log", "night", "--severity", "3", "--date", "2026-11-01"],
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{}: {stderr}", db.display());
         assert!(stderr.contains(expected), "{}: {stderr}", db.display());

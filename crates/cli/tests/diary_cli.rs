@@ -1,30 +1,16 @@
 //! The diary through the real binary: one-command logging, history, export/import round trips,
 //! backup while another process writes, and SIGKILL during writes.
 
+// Integration tests: a panic is a failed test (clippy.toml allows unwrap only inside #[test]).
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod common;
+
+use common::{closed_pipe, ok, ql, quietlegs};
 use quietlegs_store::{Identity, SqliteStore, Store};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
-
-fn ql(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_quietlegs"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("QUIETLEGS_DB")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 /// A diary with every kind of entry and awkward text.
 fn fill(db: &Path) {
@@ -329,12 +315,8 @@ fn sigkill_during_writes_never_loses_an_acknowledged_entry() {
     let mut killed = 0;
     for i in 0..160u64 {
         let date = format!("2026-11-{:02}", (i % 26) + 1);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_quietlegs"))
-            .arg("--db")
-            .arg(&db)
+        let mut child = quietlegs(&db)
             .args(["log", "factor", "massage", "--json", "--date", &date])
-            .env_remove("QUIETLEGS_DB")
-            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -696,7 +678,6 @@ fn a_conditional_dose_gets_no_alarm() {
 #[cfg(unix)]
 #[test]
 fn a_closed_or_full_standard_output_never_panics() {
-    use std::os::fd::{FromRawFd, OwnedFd};
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("q.sqlite3");
     for d in 1..=5 {
@@ -713,24 +694,14 @@ fn a_closed_or_full_standard_output_never_panics() {
         ));
     }
     // A pipe whose reader has gone (`| head -1` after head exits).
-    let mut fds = [0i32; 2];
-    // SAFETY: pipe() fills two new descriptors owned here.
-    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
-    // SAFETY: fresh descriptors, each owned once.
-    let (read_end, write_end) =
-        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-    drop(read_end);
+    let write_end = closed_pipe();
     for args in [
         &["export", "--format", "csv"][..],
         &["history"][..],
         &["foods", "search", "spinach"][..],
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_quietlegs"))
-            .arg("--db")
-            .arg(&db)
+        let out = quietlegs(&db)
             .args(args)
-            .env_remove("QUIETLEGS_DB")
-            .env_remove("QUIETLEGS_TODAY")
             .stdout(Stdio::from(write_end.try_clone().unwrap()))
             .output()
             .unwrap();
@@ -748,12 +719,8 @@ fn a_closed_or_full_standard_output_never_panics() {
     }
     // A full disk: a clear error and exit 75, not a panic.
     if let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") {
-        let out = Command::new(env!("CARGO_BIN_EXE_quietlegs"))
-            .arg("--db")
-            .arg(&db)
+        let out = quietlegs(&db)
             .arg("history")
-            .env_remove("QUIETLEGS_DB")
-            .env_remove("QUIETLEGS_TODAY")
             .stdout(Stdio::from(full))
             .output()
             .unwrap();

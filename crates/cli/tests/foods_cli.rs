@@ -1,30 +1,15 @@
 //! `quietlegs foods …` and `intake` through the real binary, with a throw-away database.
 
+// Integration tests: a panic is a failed test (clippy.toml allows unwrap only inside #[test]).
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod common;
+
+use common::{json, ql};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../usda/tests/fixtures")
-}
-
-fn ql(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_quietlegs"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("QUIETLEGS_DB")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 #[test]

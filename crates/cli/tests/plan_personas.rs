@@ -1,9 +1,14 @@
 //! Persona snapshots of `quietlegs plan`: the rendered text and the JSON of each profile in
 //! `tests/personas/` (plus the shipped example), run through the real binary.
 
+// Integration tests: a panic is a failed test (clippy.toml allows unwrap only inside #[test]).
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod common;
+
+use common::{closed_pipe, example_profile, temp_db};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn personas() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/personas");
@@ -13,12 +18,14 @@ fn personas() -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     files.sort();
-    files.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/profile.toml"));
+    files.push(example_profile());
     files
 }
 
+/// The plan on an empty database (no imported foods).
 fn run_plan(profile: &Path, json: bool) -> String {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_quietlegs"));
+    let db = temp_db();
+    let mut cmd = common::quietlegs(&db.path);
     cmd.arg("plan").arg("--profile").arg(profile);
     if json {
         cmd.arg("--json");
@@ -114,20 +121,13 @@ fn each_persona_raises_exactly_its_expected_flags_and_dose() {
 
 #[test]
 fn plan_output_to_a_closed_pipe_ends_quietly() {
-    use std::os::fd::{FromRawFd, OwnedFd};
     use std::process::Stdio;
-    // A pipe whose reading end is closed before the program starts: every write fails with
-    // EPIPE, as in `quietlegs plan | head -1` once head has exited.
-    let mut fds = [0i32; 2];
-    // SAFETY: pipe() fills two new file descriptors that this test then owns.
-    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
-    // SAFETY: both descriptors are fresh and owned here exactly once.
-    let (read_end, write_end) =
-        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-    drop(read_end);
-    let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/profile.toml");
+    // A pipe whose reading end is closed before the program starts.
+    let write_end = closed_pipe();
+    let profile = example_profile();
+    let db = temp_db();
     for json in [false, true] {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_quietlegs"));
+        let mut cmd = common::quietlegs(&db.path);
         cmd.args(["plan", "--profile"]).arg(&profile);
         if json {
             cmd.arg("--json");

@@ -1,40 +1,14 @@
 //! The n-of-1 trial through the real binary: design, blinding, a simulated diary, unblinding,
 //! analysis (stored and CSV), report and power. `QUIETLEGS_TODAY` walks time forward.
 
+// Integration tests: a panic is a failed test (clippy.toml allows unwrap only inside #[test]).
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod common;
+
+use common::{fails, ok, run_on as ql_on};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-fn ql_on(db: &Path, today: Option<&str>, args: &[&str]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_quietlegs"));
-    c.arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("QUIETLEGS_DB")
-        .stdin(Stdio::null());
-    match today {
-        Some(t) => c.env("QUIETLEGS_TODAY", t),
-        None => c.env_remove("QUIETLEGS_TODAY"),
-    };
-    c.output().unwrap()
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails(out: Output, expected: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains(expected),
-        "expected {expected:?} in {stderr}"
-    );
-}
+use std::process::Output;
 
 #[test]
 fn a_blinded_trial_from_design_to_report() {

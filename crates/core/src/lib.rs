@@ -11,6 +11,7 @@ pub mod food;
 pub mod forms;
 pub mod insights;
 pub mod irls;
+pub mod medicine_words;
 pub mod medicines;
 pub mod plan;
 pub mod profile;

@@ -668,7 +668,7 @@ impl ReferenceData {
                 );
             }
             for n in std::iter::once(&m.generic).chain(&m.other_names) {
-                if !names.insert(crate::medicines::significant_words(n).join(" ")) {
+                if !names.insert(crate::medicine_words::significant_words(n).join(" ")) {
                     return inconsistent("medicines.toml", format!("name '{n}' appears twice"));
                 }
             }
@@ -714,7 +714,7 @@ impl ReferenceData {
                 );
             }
             for n in &p.names {
-                if !names.insert(crate::medicines::significant_words(n).join(" ")) {
+                if !names.insert(crate::medicine_words::significant_words(n).join(" ")) {
                     return inconsistent("medicines.toml", format!("name '{n}' appears twice"));
                 }
             }
@@ -729,7 +729,7 @@ impl ReferenceData {
             if let Some(l) = &p.magnesium {
                 let ok = l.elemental_mg > 0.0
                     && l.per_amount > 0.0
-                    && crate::medicines::AmountUnit::parse(&l.unit).is_some()
+                    && crate::medicine_words::AmountUnit::parse(&l.unit).is_some()
                     && !matches!(l.smallest_adult_dose, Some(d) if d.is_nan() || d <= 0.0);
                 if !ok {
                     return inconsistent(

@@ -5,6 +5,9 @@
 //! `cargo test -p quietlegs-core --test relevance -- --nocapture` prints the figures, by
 //! category, and every phrase whose first hit is not acceptable.
 
+// Integration tests: a panic is a failed test (clippy.toml allows unwrap only inside #[test]).
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use quietlegs_core::food::search::FoodIndex;
 use quietlegs_core::food::FoodTable;
 use std::collections::{BTreeMap, HashSet};

@@ -12,6 +12,9 @@
 //! writes), never from what the store returned earlier. Enabled by the cargo feature
 //! `conformance` (the store's own tests enable it through a dev-dependency).
 
+// A test suite (compiled only with the `conformance` feature): a panic is a failed check.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use crate::{
     ErrorKind, FoodRelease, Identity, OnDuplicate, PersonId, Store, StoreError, StoredTrial,
     TrialEvent, TrialGuess, TrialStore,

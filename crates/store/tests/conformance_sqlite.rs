@@ -1,6 +1,9 @@
 //! The conformance suite (`quietlegs_store::conformance`) against SQLite: a database in a file
 //! in a temporary folder, and one in memory.
 
+// Integration tests: a panic is a failed test (clippy.toml allows unwrap only inside #[test]).
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use quietlegs_store::SqliteStore;
 
 mod file {

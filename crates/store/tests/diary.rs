@@ -2,6 +2,9 @@
 //! with their types, and backups. (What every backend must do is in the conformance suite,
 //! `tests/conformance_sqlite.rs`.)
 
+// Integration tests: a panic is a failed test (clippy.toml allows unwrap only inside #[test]).
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use jiff::civil::date;
 use quietlegs_core::diary::{FoodLog, Night, Record, Stamp};
 use quietlegs_store::conformance::sample_records;

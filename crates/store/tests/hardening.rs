@@ -2,6 +2,9 @@
 //! modified, new files are private to the user, readers need no write access and never wait for
 //! a writer, and writers wait their turn.
 
+// Integration tests: a panic is a failed test (clippy.toml allows unwrap only inside #[test]).
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use quietlegs_store::{Identity, SqliteStore, Store, StoreError, APPLICATION_ID};
 use rusqlite::Connection;
 
@@ -87,14 +90,12 @@ fn new_database_files_and_folders_are_private_whatever_the_umask() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     // A permissive umask, as on many desktops.
-    // SAFETY: umask only changes this process's file-creation mask.
-    let old = unsafe { libc::umask(0o022) };
+    let old = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o022));
     let path = dir.path().join("new/sub/q.sqlite3");
     let s = SqliteStore::open(&path).unwrap();
     s.person(&Identity::local("me"), "2026-11-29T20:00:00Z")
         .unwrap();
-    // SAFETY: as above.
-    unsafe { libc::umask(old) };
+    rustix::process::umask(old);
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&path), 0o600);
     assert_eq!(mode(&dir.path().join("new/sub")), 0o700);

@@ -55,20 +55,27 @@ impl Read for Tracking<'_> {
 const ENERGY_KCAL: u32 = 1008;
 const ENERGY_ATWATER_SPECIFIC: u32 = 2048;
 const ENERGY_ATWATER_GENERAL: u32 = 2047;
+const MAGNESIUM: u32 = 1090;
+const CALCIUM: u32 = 1087;
+const IRON: u32 = 1089;
+const POTASSIUM: u32 = 1092;
+const ZINC: u32 = 1095;
+const SODIUM: u32 = 1093;
+const FIBER: u32 = 1079;
 
-fn set_by_fdc_id(n: &mut Nutrients, id: u32, value: f64) {
-    let slot = match id {
+/// The slot of a kept nutrient, `None` for one quietlegs does not keep.
+fn slot_of(n: &mut Nutrients, id: u32) -> Option<&mut Option<f64>> {
+    Some(match id {
         ENERGY_KCAL => &mut n.kcal,
-        1090 => &mut n.magnesium_mg,
-        1087 => &mut n.calcium_mg,
-        1089 => &mut n.iron_mg,
-        1092 => &mut n.potassium_mg,
-        1095 => &mut n.zinc_mg,
-        1093 => &mut n.sodium_mg,
-        1079 => &mut n.fiber_g,
-        _ => return,
-    };
-    *slot = Some(value);
+        MAGNESIUM => &mut n.magnesium_mg,
+        CALCIUM => &mut n.calcium_mg,
+        IRON => &mut n.iron_mg,
+        POTASSIUM => &mut n.potassium_mg,
+        ZINC => &mut n.zinc_mg,
+        SODIUM => &mut n.sodium_mg,
+        FIBER => &mut n.fiber_g,
+        _ => return None,
+    })
 }
 
 /// `measure_unit.id`: 9999 means "undetermined" (the unit is then in the text columns).
@@ -198,6 +205,14 @@ fn parse_value(text: &str) -> Result<Option<f64>, String> {
     }
 }
 
+/// Per-100 g values by `fdc_id`, with the energy fallbacks.
+type NutrientsById = HashMap<u64, (Nutrients, Energy)>;
+/// Portions by `fdc_id`, with their order (`seq_num`).
+type PortionsById = HashMap<u64, Vec<(i64, Portion)>>;
+
+/// Imports a FoodData Central CSV download: first the files that describe foods (nutrients,
+/// units, portions, servings, NDB numbers, categories), then `food.csv`, handing each food to
+/// `sink` as soon as it is complete.
 pub fn import(
     source: &mut Source,
     release: &str,
@@ -205,58 +220,82 @@ pub fn import(
     sink: &mut dyn FnMut(Food) -> Result<(), String>,
 ) -> Result<ImportReport, ImportError> {
     let mut report = ImportReport::default();
+    let nutrients = read_nutrients(source, progress, &mut report)?;
+    let units = read_units(source, progress, &mut report)?;
+    let mut portions = PortionsById::new();
+    read_portions(
+        source,
+        progress,
+        &mut report,
+        &units,
+        release,
+        &mut portions,
+    )?;
+    read_branded_servings(source, progress, &mut report, release, &mut portions)?;
+    let parts = FoodParts {
+        nutrients,
+        portions,
+        ndb: read_ndb_numbers(source, progress, &mut report)?,
+        categories: read_categories(source, progress, &mut report)?,
+    };
+    report.data_types = stream_foods(source, progress, &mut report, release, parts, sink)?;
+    Ok(report)
+}
 
-    // Nutrients (the big file): keep only the values quietlegs uses.
-    let mut nutrients: HashMap<u64, (Nutrients, Energy)> = HashMap::new();
-    source.with_file("food_nutrient.csv", progress, |r| {
+/// The nutrients (the big file): only the values quietlegs uses are kept.
+fn read_nutrients(
+    source: &mut Source,
+    progress: &mut dyn Progress,
+    report: &mut ImportReport,
+) -> Result<NutrientsById, ImportError> {
+    const FILE: &str = "food_nutrient.csv";
+    let mut nutrients = NutrientsById::new();
+    source.with_file(FILE, progress, |r| {
         each_row(
-            "food_nutrient.csv",
+            FILE,
             r,
             &["fdc_id", "nutrient_id", "amount"],
-            &mut report,
+            report,
             |line, c, rec, report| {
                 report.nutrient_rows += 1;
                 let (Some(fdc), Some(nid)) = (
                     parse_id(c.get(rec, "fdc_id")),
                     c.get(rec, "nutrient_id").parse::<u32>().ok(),
                 ) else {
-                    return report.skip(
-                        "food_nutrient.csv",
-                        line,
-                        "fdc_id or nutrient_id is not a number",
-                    );
+                    return report.skip(FILE, line, "fdc_id or nutrient_id is not a number");
                 };
                 let value = match parse_value(c.get(rec, "amount")) {
                     Ok(Some(v)) => v,
                     Ok(None) => return,
-                    Err(e) => return report.skip("food_nutrient.csv", line, format!("amount {e}")),
+                    Err(e) => return report.skip(FILE, line, format!("amount {e}")),
                 };
-                let keep = matches!(
-                    nid,
-                    ENERGY_KCAL
-                        | 1090
-                        | 1087
-                        | 1089
-                        | 1092
-                        | 1095
-                        | 1093
-                        | 1079
-                        | ENERGY_ATWATER_SPECIFIC
-                        | ENERGY_ATWATER_GENERAL
-                );
-                if !keep {
+                let kept = matches!(nid, ENERGY_ATWATER_SPECIFIC | ENERGY_ATWATER_GENERAL)
+                    || slot_of(&mut Nutrients::default(), nid).is_some();
+                if !kept {
                     return;
                 }
                 let entry = nutrients.entry(fdc).or_default();
                 match nid {
                     ENERGY_ATWATER_SPECIFIC => entry.1.kcal_fallback_specific = Some(value),
                     ENERGY_ATWATER_GENERAL => entry.1.kcal_fallback_general = Some(value),
-                    _ => set_by_fdc_id(&mut entry.0, nid, value),
+                    _ => {
+                        if let Some(slot) = slot_of(&mut entry.0, nid) {
+                            *slot = Some(value);
+                        }
+                    }
                 }
             },
         )
     })?;
+    Ok(nutrients)
+}
 
+/// `measure_unit.id` to its name (the known units when the download has no such file).
+fn read_units(
+    source: &mut Source,
+    progress: &mut dyn Progress,
+    report: &mut ImportReport,
+) -> Result<HashMap<String, String>, ImportError> {
     let mut units: HashMap<String, String> = KNOWN_UNITS
         .iter()
         .map(|(i, n)| (i.to_string(), n.to_string()))
@@ -266,117 +305,135 @@ pub fn import(
             "measure_unit.csv",
             r,
             &["id", "name"],
-            &mut report,
+            report,
             |_, c, rec, _| {
                 units.insert(c.get(rec, "id").to_string(), c.get(rec, "name").to_string());
             },
         )
     })?;
+    Ok(units)
+}
 
-    let mut portions: HashMap<u64, Vec<(i64, Portion)>> = HashMap::new();
-    source.with_file("food_portion.csv", progress, |r| {
+/// Household portions (SR Legacy, Foundation, FNDDS).
+fn read_portions(
+    source: &mut Source,
+    progress: &mut dyn Progress,
+    report: &mut ImportReport,
+    units: &HashMap<String, String>,
+    release: &str,
+    portions: &mut PortionsById,
+) -> Result<(), ImportError> {
+    const FILE: &str = "food_portion.csv";
+    source.with_file(FILE, progress, |r| {
         each_row(
-            "food_portion.csv",
+            FILE,
             r,
             &["fdc_id", "gram_weight"],
-            &mut report,
-            |line, c, rec, report| {
-                let Some(fdc) = parse_id(c.get(rec, "fdc_id")) else {
-                    return report.skip("food_portion.csv", line, "fdc_id is not a number");
-                };
-                let modifier = c.get(rec, "modifier");
-                let description = c.get(rec, "portion_description");
-                if modifier == FNDDS_QUANTITY_NOT_SPECIFIED
-                    || description.eq_ignore_ascii_case("Quantity not specified")
-                {
-                    return report.skip(
-                        "food_portion.csv",
-                        line,
-                        "FNDDS portion 90000 'Quantity not specified'",
-                    );
-                }
-                let grams = match parse_value(c.get(rec, "gram_weight")) {
-                    Ok(Some(g)) if g > 0.0 => g,
-                    _ => {
-                        return report.skip(
-                            "food_portion.csv",
-                            line,
-                            format!(
-                                "gram_weight '{}' is not a positive number",
-                                c.get(rec, "gram_weight")
-                            ),
-                        )
-                    }
-                };
-                let unit_id = c.get(rec, "measure_unit_id");
-                let modifier_is_code =
-                    !modifier.is_empty() && modifier.bytes().all(|b| b.is_ascii_digit());
-                let (mut amount, unit) = if unit_id.is_empty() || unit_id == UNDETERMINED_UNIT {
-                    if !modifier.is_empty() && !modifier_is_code {
-                        (1.0, modifier.to_string()) // SR Legacy: the unit text is in `modifier`
-                    } else if !description.is_empty() {
-                        split_leading_amount(description) // FNDDS: "1 cup", "1 nugget"
-                    } else {
-                        return report.skip("food_portion.csv", line, "no unit text");
-                    }
-                } else {
-                    let Some(name) = units.get(unit_id) else {
-                        return report.skip(
-                            "food_portion.csv",
-                            line,
-                            format!("unknown measure_unit_id {unit_id} (no measure_unit.csv)"),
-                        );
-                    };
-                    let detail = [description, if modifier_is_code { "" } else { modifier }]
-                        .into_iter()
-                        .filter(|s| !s.is_empty())
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    (
-                        1.0,
-                        if detail.is_empty() {
-                            name.clone()
-                        } else {
-                            format!("{name}, {detail}")
+            report,
+            |line, c, rec, report| match portion_row(c, rec, units) {
+                Ok((fdc, seq, amount, unit, grams)) => {
+                    report.portions += 1;
+                    portions.entry(fdc).or_default().push((
+                        seq,
+                        Portion {
+                            amount,
+                            unit: unit.split_whitespace().collect::<Vec<_>>().join(" "),
+                            grams,
+                            release: release.to_string(),
                         },
-                    )
-                };
-                match parse_value(c.get(rec, "amount")) {
-                    Ok(Some(a)) if a > 0.0 => amount = a,
-                    Ok(None) => {}
-                    _ => {
-                        return report.skip(
-                            "food_portion.csv",
-                            line,
-                            format!("amount '{}' is not a positive number", c.get(rec, "amount")),
-                        )
-                    }
+                    ));
                 }
-                let seq = c.get(rec, "seq_num").parse::<i64>().unwrap_or(i64::MAX);
-                report.portions += 1;
-                portions.entry(fdc).or_default().push((
-                    seq,
-                    Portion {
-                        amount,
-                        unit: unit.split_whitespace().collect::<Vec<_>>().join(" "),
-                        grams,
-                        release: release.to_string(),
-                    },
-                ));
+                Err(reason) => report.skip(FILE, line, reason),
             },
         )
     })?;
+    Ok(())
+}
 
-    // Branded servings: serving_size in g gives a portion; in ml there is no weight to use.
-    source.with_file("branded_food.csv", progress, |r| {
+/// One `food_portion.csv` row: (fdc_id, seq_num, amount, unit text, grams), or why it is
+/// skipped.
+fn portion_row(
+    c: &Columns,
+    rec: &csv::StringRecord,
+    units: &HashMap<String, String>,
+) -> Result<(u64, i64, f64, String, f64), String> {
+    let fdc = parse_id(c.get(rec, "fdc_id")).ok_or("fdc_id is not a number")?;
+    let modifier = c.get(rec, "modifier");
+    let description = c.get(rec, "portion_description");
+    if modifier == FNDDS_QUANTITY_NOT_SPECIFIED
+        || description.eq_ignore_ascii_case("Quantity not specified")
+    {
+        return Err("FNDDS portion 90000 'Quantity not specified'".into());
+    }
+    let grams = match parse_value(c.get(rec, "gram_weight")) {
+        Ok(Some(g)) if g > 0.0 => g,
+        _ => {
+            return Err(format!(
+                "gram_weight '{}' is not a positive number",
+                c.get(rec, "gram_weight")
+            ))
+        }
+    };
+    let unit_id = c.get(rec, "measure_unit_id");
+    let modifier_is_code = !modifier.is_empty() && modifier.bytes().all(|b| b.is_ascii_digit());
+    let (mut amount, unit) = if unit_id.is_empty() || unit_id == UNDETERMINED_UNIT {
+        if !modifier.is_empty() && !modifier_is_code {
+            (1.0, modifier.to_string()) // SR Legacy: the unit text is in `modifier`
+        } else if !description.is_empty() {
+            split_leading_amount(description) // FNDDS: "1 cup", "1 nugget"
+        } else {
+            return Err("no unit text".into());
+        }
+    } else {
+        let name = units
+            .get(unit_id)
+            .ok_or_else(|| format!("unknown measure_unit_id {unit_id} (no measure_unit.csv)"))?;
+        let detail = [description, if modifier_is_code { "" } else { modifier }]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(", ");
+        (
+            1.0,
+            if detail.is_empty() {
+                name.clone()
+            } else {
+                format!("{name}, {detail}")
+            },
+        )
+    };
+    match parse_value(c.get(rec, "amount")) {
+        Ok(Some(a)) if a > 0.0 => amount = a,
+        Ok(None) => {}
+        _ => {
+            return Err(format!(
+                "amount '{}' is not a positive number",
+                c.get(rec, "amount")
+            ))
+        }
+    }
+    let seq = c.get(rec, "seq_num").parse::<i64>().unwrap_or(i64::MAX);
+    Ok((fdc, seq, amount, unit, grams))
+}
+
+/// Branded servings: serving_size in g gives a portion; in ml there is no weight to use.
+fn read_branded_servings(
+    source: &mut Source,
+    progress: &mut dyn Progress,
+    report: &mut ImportReport,
+    release: &str,
+    portions: &mut PortionsById,
+) -> Result<(), ImportError> {
+    const FILE: &str = "branded_food.csv";
+    source.with_file(FILE, progress, |r| {
         each_row(
-            "branded_food.csv",
+            FILE,
             r,
             &["fdc_id", "serving_size", "serving_size_unit"],
-            &mut report,
+            report,
             |line, c, rec, report| {
                 let Some(fdc) = parse_id(c.get(rec, "fdc_id")) else {
-                    return report.skip("branded_food.csv", line, "fdc_id is not a number");
+                    return report.skip(FILE, line, "fdc_id is not a number");
                 };
                 let unit = c.get(rec, "serving_size_unit").to_lowercase();
                 let size = parse_value(c.get(rec, "serving_size"));
@@ -401,12 +458,12 @@ pub fn import(
                     }
                     (_, Ok(None)) => {}
                     ("ml" | "mlt", _) => report.skip(
-                        "branded_food.csv",
+                        FILE,
                         line,
                         "serving given in ml: no weight, not used as a portion",
                     ),
                     _ => report.skip(
-                        "branded_food.csv",
+                        FILE,
                         line,
                         format!(
                             "serving '{} {}' is not usable",
@@ -418,7 +475,15 @@ pub fn import(
             },
         )
     })?;
+    Ok(())
+}
 
+/// SR NDB numbers of SR Legacy and Foundation foods.
+fn read_ndb_numbers(
+    source: &mut Source,
+    progress: &mut dyn Progress,
+    report: &mut ImportReport,
+) -> Result<HashMap<u64, String>, ImportError> {
     let mut ndb: HashMap<u64, String> = HashMap::new();
     for file in ["sr_legacy_food.csv", "foundation_food.csv"] {
         source.with_file(file, progress, |r| {
@@ -426,7 +491,7 @@ pub fn import(
                 file,
                 r,
                 &["fdc_id", "NDB_number"],
-                &mut report,
+                report,
                 |_, c, rec, _| {
                     if let (Some(fdc), Some(n)) = (
                         parse_id(c.get(rec, "fdc_id")),
@@ -438,54 +503,83 @@ pub fn import(
             )
         })?;
     }
+    Ok(ndb)
+}
+
+/// `food_category.id` to its code.
+fn read_categories(
+    source: &mut Source,
+    progress: &mut dyn Progress,
+    report: &mut ImportReport,
+) -> Result<HashMap<String, String>, ImportError> {
     let mut categories: HashMap<String, String> = HashMap::new();
     source.with_file("food_category.csv", progress, |r| {
         each_row(
             "food_category.csv",
             r,
             &["id", "code"],
-            &mut report,
+            report,
             |_, c, rec, _| {
                 categories.insert(c.get(rec, "id").to_string(), c.get(rec, "code").to_string());
             },
         )
     })?;
+    Ok(categories)
+}
 
+/// What is known about foods before `food.csv` is read; each food takes its parts out.
+struct FoodParts {
+    nutrients: NutrientsById,
+    portions: PortionsById,
+    ndb: HashMap<u64, String>,
+    categories: HashMap<String, String>,
+}
+
+/// Reads `food.csv` and hands each food to `sink`; returns the foods per data type.
+fn stream_foods(
+    source: &mut Source,
+    progress: &mut dyn Progress,
+    report: &mut ImportReport,
+    release: &str,
+    mut parts: FoodParts,
+    sink: &mut dyn FnMut(Food) -> Result<(), String>,
+) -> Result<BTreeMap<String, u64>, ImportError> {
+    const FILE: &str = "food.csv";
     let mut stopped: Option<String> = None;
     let mut types: BTreeMap<String, u64> = BTreeMap::new();
-    source.with_file("food.csv", progress, |r| {
+    source.with_file(FILE, progress, |r| {
         each_row(
-            "food.csv",
+            FILE,
             r,
             &["fdc_id", "data_type", "description"],
-            &mut report,
+            report,
             |line, c, rec, report| {
                 if stopped.is_some() {
                     return;
                 }
                 let Some(fdc) = parse_id(c.get(rec, "fdc_id")) else {
-                    return report.skip("food.csv", line, "fdc_id is not a number");
+                    return report.skip(FILE, line, "fdc_id is not a number");
                 };
                 let data_type = c.get(rec, "data_type");
                 if !FOOD_TYPES.contains(&data_type) {
                     return report.skip(
-                        "food.csv",
+                        FILE,
                         line,
                         format!("data_type '{data_type}' is not imported"),
                     );
                 }
                 let name = c.get(rec, "description");
                 if name.is_empty() {
-                    return report.skip("food.csv", line, "empty description");
+                    return report.skip(FILE, line, "empty description");
                 }
-                let (mut per_100g, energy) = nutrients.remove(&fdc).unwrap_or_default();
+                let (mut per_100g, energy) = parts.nutrients.remove(&fdc).unwrap_or_default();
                 // Foundation foods often lack 1008: fall back to Atwater specific, then general.
                 if per_100g.kcal.is_none() {
                     per_100g.kcal = energy
                         .kcal_fallback_specific
                         .or(energy.kcal_fallback_general);
                 }
-                let mut ps = portions.remove(&fdc).unwrap_or_default();
+                let mut ps = parts.portions.remove(&fdc).unwrap_or_default();
                 ps.sort_by_key(|(seq, _)| *seq);
                 let category = c.get(rec, "food_category_id");
                 *types.entry(data_type.to_string()).or_default() += 1;
@@ -493,12 +587,13 @@ pub fn import(
                 let food = Food {
                     id: format!("fdc:{fdc}"),
                     name: name.to_string(),
-                    group: categories
+                    group: parts
+                        .categories
                         .get(category)
                         .cloned()
                         .or_else(|| Some(category.to_string()).filter(|c| !c.is_empty())),
                     release: release.to_string(),
-                    ndb: ndb.remove(&fdc),
+                    ndb: parts.ndb.remove(&fdc),
                     per_100g,
                     portions: ps.into_iter().map(|(_, p)| p).collect(),
                 };
@@ -508,9 +603,8 @@ pub fn import(
             },
         )
     })?;
-    if let Some(e) = stopped {
-        return Err(ImportError::Sink(e));
+    match stopped {
+        Some(e) => Err(ImportError::Sink(e)),
+        None => Ok(types),
     }
-    report.data_types = types;
-    Ok(report)
 }

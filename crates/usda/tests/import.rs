@@ -1,5 +1,8 @@
 //! The importers against committed fixtures in the exact official formats.
 
+// Integration tests: a panic is a failed test (clippy.toml allows unwrap only inside #[test]).
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use quietlegs_core::food::Food;
 use quietlegs_usda::{import, DownloadKind, ImportError, ImportReport, NoProgress};
 use std::path::{Path, PathBuf};

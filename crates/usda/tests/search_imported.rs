@@ -2,6 +2,9 @@
 //! FNDDS survey, Branded, SR Legacy) the same way as the shipped SR28 table: the rules read the
 //! structure of the USDA name, which all FDC data types share.
 
+// Integration tests: a panic is a failed test (clippy.toml allows unwrap only inside #[test]).
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use quietlegs_core::food::search::{BestMatch, FoodIndex};
 use quietlegs_core::food::{Food, FoodTable};
 use quietlegs_usda::{import, NoProgress};

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use axum::middleware;
 use axum::Router;
-use quietlegs_app::{AppError, Context, Now};
+use quietlegs_app::{AppError, Context, FoodCatalog, Now};
 use quietlegs_core::ReferenceData;
 use quietlegs_store::{Identity, PersonId, SqliteStore, Store};
 
@@ -33,6 +33,9 @@ struct Shared {
     /// Shared by every request (the store is `Sync`; it serialises its own writes).
     store: SqliteStore,
     reference: ReferenceData,
+    /// The food table and its index, built on first use (a server that imports foods makes a
+    /// new state after the import).
+    foods: FoodCatalog,
     allowed_hosts: Vec<String>,
 }
 
@@ -48,6 +51,7 @@ impl WebState {
         Self(Arc::new(Shared {
             store,
             reference,
+            foods: FoodCatalog::new(),
             allowed_hosts,
         }))
     }
@@ -81,6 +85,7 @@ impl WebState {
             let ctx = Context {
                 now: &now,
                 reference: &state.0.reference,
+                foods: &state.0.foods,
             };
             let store = &state.0.store;
             let person = store

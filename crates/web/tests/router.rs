@@ -1,6 +1,9 @@
 //! The web app in process (`oneshot`): pages, the nights API, refusals (nothing stored), the
 //! security guards and the blinding gate.
 
+// Integration tests: a panic is a failed test (clippy.toml allows unwrap only inside #[test]).
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
@@ -362,6 +365,7 @@ async fn a_blinded_trial_shows_containers_never_arms() {
     let ctx = Context {
         now: &then,
         reference: &data,
+        foods: &quietlegs_app::FoodCatalog::new(),
     };
     let prepared = trial::prepare(&ctx, Some("blind"), &DesignChoice::default(), 7, None).unwrap();
     trial::register(&store, person, &ctx, prepared).unwrap();

@@ -3,6 +3,9 @@
 //!
 //! `cargo run --release -p quietlegs-bench --bin search_latency`
 
+// Benchmarks are measurement tools run by developers on shipped data: a panic is a failed run.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use quietlegs_bench::{
     fts5_index, fts5_search, judged_phrases, latencies, latencies_over, percentiles,
     synthetic_table,

@@ -1,6 +1,9 @@
 //! Scaling of `trial analyze --csv` with the number of rows: parsing (with line numbers for
 //! errors) and every pre-registered model, timed separately, for 10,000 to 1,000,000 nights.
 //! `cargo run --release -p quietlegs-bench --bin trial_scaling [ROWS...]`
+
+// Benchmarks are measurement tools run by developers on shipped data: a panic is a failed run.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 use quietlegs_bench::{long_trial_csv, trial_126_nights};
 use quietlegs_core::trial::analysis::analyze;
 use quietlegs_core::trial::data::from_csv;

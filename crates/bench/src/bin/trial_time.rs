@@ -1,4 +1,7 @@
 //! Times one 126-night analysis end to end. `cargo run --release -p quietlegs-bench --bin trial_time`
+
+// Benchmarks are measurement tools run by developers on shipped data: a panic is a failed run.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 use quietlegs_bench::trial_126_nights;
 use quietlegs_core::trial::analysis::analyze;
 use quietlegs_core::trial::data::from_csv;

@@ -114,6 +114,38 @@ fn parse_day(text: &str, line: u64) -> Result<i64, DataError> {
 /// the night after the previous period's last row (the first period at its first row), and its
 /// first `run_in_days` nights from there are run-in.
 pub fn from_csv(text: &str, control: &str, run_in_days: u32) -> Result<TrialData, DataError> {
+    let (rows, has_period_column) = read_rows(text)?;
+    let arms = arms_of(&rows, control)?;
+    let periods = periods_of(&rows, &arms)?;
+    let period_arms: Vec<usize> = periods.iter().map(|p| p.0).collect();
+    let cycles = assign_cycles(&period_arms, arms.len());
+    let (nights, lengths) = lay_grid(&rows, &periods, &cycles, run_in_days);
+    for (a, name) in arms.iter().enumerate() {
+        let has = nights
+            .iter()
+            .any(|n| n.arm == a && !n.run_in && n.outcome.is_some());
+        if !has {
+            return Err(DataError::Whole(format!(
+                "condition '{name}' has no analysable nights (after run-in)"
+            )));
+        }
+    }
+    let warnings = if has_period_column {
+        Vec::new()
+    } else {
+        merged_period_warning(&lengths).into_iter().collect()
+    };
+    Ok(TrialData {
+        arms,
+        periods_planned: periods.len(),
+        nights,
+        warnings,
+    })
+}
+
+/// The rows, checked (days whole, in range, sorted and not repeated; a condition on every row;
+/// outcomes numbers or empty), and whether the file has a period column.
+fn read_rows(text: &str) -> Result<(Vec<CsvRow>, bool), DataError> {
     let text = text.trim_start_matches('\u{feff}');
     let mut lines = crate::export::LineCounter::new(text);
     let mut rdr = csv::ReaderBuilder::new()
@@ -176,8 +208,13 @@ pub fn from_csv(text: &str, control: &str, run_in_days: u32) -> Result<TrialData
     if rows.is_empty() {
         return Err(DataError::Whole("the file has no nights".into()));
     }
+    Ok((rows, cp.is_some()))
+}
+
+/// The conditions in order of first appearance: at least two, one of them `control`.
+fn arms_of(rows: &[CsvRow], control: &str) -> Result<Vec<String>, DataError> {
     let mut arms: Vec<String> = Vec::new();
-    for (_, _, c, ..) in &rows {
+    for (_, _, c, ..) in rows {
         if !arms.contains(c) {
             arms.push(c.clone());
         }
@@ -188,17 +225,24 @@ pub fn from_csv(text: &str, control: &str, run_in_days: u32) -> Result<TrialData
             arms[0]
         )));
     }
-    if !arms.contains(&control.to_string()) {
+    if !arms.iter().any(|a| a == control) {
         return Err(DataError::Whole(format!(
             "--control '{control}' is not a condition in the file: found {}",
             arms.join(", ")
         )));
     }
-    // Periods: (arm, first row's day, last row's day).
-    let mut periods: Vec<(usize, i64, i64)> = Vec::new();
-    let mut period_of_row = Vec::with_capacity(rows.len());
+    Ok(arms)
+}
+
+/// A period: (arm, its first row's day, its last row's day).
+type CsvPeriod = (usize, i64, i64);
+
+/// The periods: by label where the file has a period column (a label may not resume after
+/// another period, nor mix conditions), else each maximal run of one condition.
+fn periods_of(rows: &[CsvRow], arms: &[String]) -> Result<Vec<CsvPeriod>, DataError> {
+    let mut periods: Vec<CsvPeriod> = Vec::new();
     let mut labels: BTreeMap<String, usize> = BTreeMap::new();
-    for (line, day, c, _, p) in &rows {
+    for (line, day, c, _, p) in rows {
         let arm = arms.iter().position(|a| a == c).unwrap_or(0);
         let new_period = match p {
             Some(label) => {
@@ -235,11 +279,18 @@ pub fn from_csv(text: &str, control: &str, run_in_days: u32) -> Result<TrialData
         if let Some(last) = periods.last_mut() {
             last.2 = *day;
         }
-        period_of_row.push(periods.len() - 1);
     }
-    let period_arms: Vec<usize> = periods.iter().map(|p| p.0).collect();
-    let cycles = assign_cycles(&period_arms, arms.len());
-    // The grid: period i spans from the night after period i-1's last row to its own last row.
+    Ok(periods)
+}
+
+/// The grid of nights: period i spans from the night after period i-1's last row to its own
+/// last row; its first `run_in_days` nights are run-in. Also returns each period's length.
+fn lay_grid(
+    rows: &[CsvRow],
+    periods: &[CsvPeriod],
+    cycles: &[Option<usize>],
+    run_in_days: u32,
+) -> (Vec<TrialNight>, Vec<i64>) {
     let span = rows[rows.len() - 1].1 - rows[0].1 + 1;
     let mut nights: Vec<TrialNight> = Vec::with_capacity(usize::try_from(span).unwrap_or(0));
     let mut next_row = 0;
@@ -269,37 +320,25 @@ pub fn from_csv(text: &str, control: &str, run_in_days: u32) -> Result<TrialData
             });
         }
     }
-    for (a, name) in arms.iter().enumerate() {
-        let has = nights
-            .iter()
-            .any(|n| n.arm == a && !n.run_in && n.outcome.is_some());
-        if !has {
-            return Err(DataError::Whole(format!(
-                "condition '{name}' has no analysable nights (after run-in)"
-            )));
-        }
+    (nights, lengths)
+}
+
+/// Without a period column, runs of very different lengths suggest two periods of one condition
+/// back to back (ABBA) that were merged.
+fn merged_period_warning(lengths: &[i64]) -> Option<String> {
+    if lengths.len() < 2 {
+        return None;
     }
-    let mut warnings = Vec::new();
-    if cp.is_none() && periods.len() >= 2 {
-        // The last run may be cut short, so it does not set the shortest period.
-        let shortest = lengths[..lengths.len() - 1]
-            .iter()
-            .copied()
-            .min()
-            .unwrap_or(1);
-        let longest = lengths.iter().copied().max().unwrap_or(1);
-        if longest as f64 >= MERGED_RUN_RATIO * shortest as f64 {
-            warnings.push(format!(
-                "The file has no period column, so each run of one condition was taken as one period; some runs are much longer than others ({longest} nights against {shortest}). If two periods of one condition were back to back (as in ABBA), they have been merged into one: the run-in, the cycles and the randomization test then differ from the trial's. Add a period column to keep them apart."
-            ));
-        }
-    }
-    Ok(TrialData {
-        arms,
-        periods_planned: periods.len(),
-        nights,
-        warnings,
-    })
+    // The last run may be cut short, so it does not set the shortest period.
+    let shortest = lengths[..lengths.len() - 1]
+        .iter()
+        .copied()
+        .min()
+        .unwrap_or(1);
+    let longest = lengths.iter().copied().max().unwrap_or(1);
+    (longest as f64 >= MERGED_RUN_RATIO * shortest as f64).then(|| format!(
+        "The file has no period column, so each run of one condition was taken as one period; some runs are much longer than others ({longest} nights against {shortest}). If two periods of one condition were back to back (as in ABBA), they have been merged into one: the run-in, the cycles and the randomization test then differ from the trial's. Add a period column to keep them apart."
+    ))
 }
 
 /// The trial grid from a design and the outcomes recorded by day (start = day 0). Days after
