@@ -8,9 +8,9 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use jiff::civil::Date;
+use quietlegs_app::diary;
 use quietlegs_app::trial::{self, Adherence, TrialStatus};
 use quietlegs_core::diary::{Night, Record};
-use quietlegs_store::Store;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -210,8 +210,7 @@ async fn list_nights(
     }
     let nights = state
         .run(move |store, person, _ctx| {
-            Ok(store
-                .records(person, from, to)?
+            Ok(diary::records(Some((store, person)), from, to)?
                 .into_iter()
                 .filter_map(|r| match &r.record {
                     Record::Night(n) => Some(NightEntry::from_night(r.id, n)),

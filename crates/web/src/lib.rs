@@ -99,40 +99,43 @@ impl WebState {
     }
 }
 
-/// Validates and stores one night (a second night for the same date is a conflict, and the
-/// stored one is kept). Until the diary use cases are in the application layer, the web's one
-/// write goes through here.
+/// Validates and stores one night through the diary use case (a second night for the same date
+/// is a conflict, and the stored one is kept); a refused value names its field.
 pub(crate) fn store_night(
     store: &SqliteStore,
     person: PersonId,
     ctx: &Context<'_>,
     night: quietlegs_core::diary::Night,
 ) -> Result<i64, AppError> {
+    use quietlegs_app::diary;
     use quietlegs_core::diary::Record;
     const FIELDS: [&str; 5] = ["date", "severity", "sleep_quality", "hours_slept", "note"];
     let date = night.date;
     let record = Record::Night(night);
+    // The API names the field of a refused value (the use case's message names it in words).
     record
         .validate(ctx.now.date, &ctx.reference.irls)
         .map_err(|e| match FIELDS.into_iter().find(|f| *f == e.field) {
             Some(f) => AppError::field(f, e.message.clone()),
             None => AppError::refused(e.to_string()),
         })?;
-    store
-        .add_record(
-            person,
-            &record,
-            &ctx.now.stamp(),
-            quietlegs_store::OnDuplicate::Refuse,
-        )
-        .map_err(|e| match e {
-            quietlegs_store::StoreError::Duplicate { .. } => AppError::new(
-                quietlegs_app::ErrorKind::Conflict,
-                Some("date"),
-                format!("there is already a night for {date}; it was kept unchanged"),
-            ),
-            other => other.into(),
-        })
+    let entry = diary::Entry::new(ctx, record)?;
+    diary::log(
+        store,
+        person,
+        ctx,
+        entry,
+        quietlegs_store::OnDuplicate::Refuse,
+    )
+    .map(|logged| logged.id)
+    .map_err(|e| match e.kind {
+        quietlegs_app::ErrorKind::Conflict => AppError::new(
+            quietlegs_app::ErrorKind::Conflict,
+            Some("date"),
+            format!("there is already a night for {date}; it was kept unchanged"),
+        ),
+        _ => e,
+    })
 }
 
 /// The whole app: pages, assets, the API and the security layers.

@@ -8,10 +8,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
 use jiff::civil::Date;
+use quietlegs_app::diary;
 use quietlegs_app::trial::{self, TrialStatus};
 use quietlegs_app::{AppError, ErrorKind};
 use quietlegs_core::diary::{evening_of, Night, Record};
-use quietlegs_store::Store;
 use serde::Deserialize;
 
 use crate::error::ApiError;
@@ -148,8 +148,7 @@ async fn tonight_page(State(state): State<WebState>, headers: HeaderMap) -> Resp
     // Defaults from the last night logged; the date is this evening.
     let found = state
         .run(|store, person, ctx| {
-            let last = store
-                .records(person, None, Some(ctx.now.date))?
+            let last = diary::records(Some((store, person)), None, Some(ctx.now.date))?
                 .into_iter()
                 .filter_map(|r| match r.record {
                     Record::Night(n) => Some(n),
@@ -333,14 +332,15 @@ async fn history_page(
     let nights = state
         .run(|store, person, ctx| {
             let from = ctx.now.date.checked_sub(jiff::Span::new().days(55)).ok();
-            Ok(store
-                .records(person, from, Some(ctx.now.date))?
-                .into_iter()
-                .filter_map(|r| match r.record {
-                    Record::Night(n) => Some(n),
-                    _ => None,
-                })
-                .collect::<Vec<Night>>())
+            Ok(
+                diary::records(Some((store, person)), from, Some(ctx.now.date))?
+                    .into_iter()
+                    .filter_map(|r| match r.record {
+                        Record::Night(n) => Some(n),
+                        _ => None,
+                    })
+                    .collect::<Vec<Night>>(),
+            )
         })
         .await;
     let nights = match nights {
