@@ -33,5 +33,20 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// Building the search index over SR28 (what each `log food` pays once), and reading the shipped
+/// table it is built from.
+fn build(c: &mut Criterion) {
+    let table = FoodTable::shipped().expect("shipped table");
+    let mut g = c.benchmark_group("food_index_build_sr28");
+    g.sample_size(20);
+    g.bench_function("FoodTable::shipped", |b| {
+        b.iter(|| FoodTable::shipped().expect("shipped table"))
+    });
+    g.bench_function("FoodIndex::build", |b| {
+        b.iter(|| FoodIndex::build(black_box(&table)).expect("index"))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, build);
 criterion_main!(benches);

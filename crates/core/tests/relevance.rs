@@ -16,8 +16,8 @@ const RELEVANCE: &str = include_str!("../../../data/food/relevance/relevance.tsv
 
 /// Floors: the figures measured when the ranking was last changed (docs/performance.md), rounded
 /// down, so a change that makes search worse fails here. Raise them when the ranking improves.
-const TOP1_FLOOR: f64 = 0.89;
-const MRR5_FLOOR: f64 = 0.92;
+const TOP1_FLOOR: f64 = 0.95;
+const MRR5_FLOOR: f64 = 0.97;
 /// Results considered for the reciprocal rank.
 const MRR_DEPTH: usize = 5;
 

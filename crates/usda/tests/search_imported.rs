@@ -97,3 +97,31 @@ fn branded_foods_come_after_generic_ones_unless_nothing_generic_matches() {
         BestMatch::Weak { .. }
     ));
 }
+
+#[test]
+fn imported_foods_take_their_place_by_the_same_rules() {
+    let table = table();
+    let index = FoodIndex::build(&table).unwrap();
+    // "spinach": a vegetable is raw by default and the plainest name wins: SR28 "Spinach, raw"
+    // (11457), then Foundation "Spinach, baby" (fdc 2344719), whose variety the query does not
+    // name, ahead of every cooked or canned spinach.
+    assert_eq!(ids(&table, &index, "spinach", 2), ["11457", "fdc:2344719"]);
+    // "black beans": legumes are eaten cooked, and canning costs where the food also comes
+    // unprocessed: SR28 "Beans, black, mature seeds, cooked, boiled, without salt" (16015)
+    // comes before Foundation "Beans, black, canned, ..." (fdc 2346393), which comes first
+    // only when "canned" is typed (the test above).
+    let black_beans = ids(&table, &index, "black beans", 10);
+    assert_eq!(black_beans[0], "16015");
+    assert!(!black_beans[..5].contains(&"fdc:2346393".to_string()));
+    // "lime": the fruit, raw (SR28 "Limes, raw", 09159); Branded "SPARKLING WATER, LIME" is
+    // sparkling water (its head) and branded, so it is not among the first five.
+    let lime = ids(&table, &index, "lime", 5);
+    assert_eq!(lime[0], "09159");
+    assert!(!lime.contains(&"fdc:1105905".to_string()), "{lime:?}");
+    // "crunchy almond butter": only the Branded "ALMOND BUTTER, CRUNCHY" (fdc 1105904) has
+    // every word, so the branded food comes first when nothing generic matches.
+    assert_eq!(
+        ids(&table, &index, "crunchy almond butter", 1),
+        ["fdc:1105904"]
+    );
+}

@@ -2,8 +2,9 @@
 //! structure of USDA food names so that the food a person means comes first.
 //!
 //! The vocabulary of name words is an `fst` map (the crate behind ripgrep's and tantivy's term
-//! dictionaries), queried with prefix automata, and for typos an edit-distance scan of the words
-//! sharing the first letter; postings map each word to the foods that contain it.
+//! dictionaries), queried with prefix automata; for typos a typing-error distance scan of the
+//! words sharing the first letter, and for a typo in the first letter a few dozen whole-word
+//! probes; postings map each word to the foods that contain it.
 //!
 //! Ranking follows the way USDA SR28 long descriptions are built (SR28 documentation,
 //! sr28_doc.pdf, Food Description file; and as the names themselves show): the food's common
@@ -11,21 +12,27 @@
 //! brand names written in capitals:
 //!
 //! - **head food**: the first comma segment names the food, unless it is a class ("Nuts",
-//!   "Fish", "Beverages"; then the second one does). A query naming the head weighs more, head
-//!   words the query leaves unnamed cost more than later qualifiers ("Bread, oatmeal" is
-//!   bread), and a query that is exactly the head ("peanut butter") gains most.
+//!   "Fish", "Beverages"; then the second one does) or the second segment restates it as a
+//!   compound ("Milk, buttermilk"). A query naming the head weighs more, head words the query
+//!   leaves unnamed cost more than later qualifiers ("Bread, oatmeal" is bread), and a query
+//!   that is exactly the head ("peanut butter"), or the head and its variety of an inverted
+//!   name ("sour cream": "Cream, sour"), gains most. In meat names the cut may stand anywhere
+//!   ("Pork, cured, bacon"), but a use ("Beef, chuck for stew") names nothing.
 //! - **coverage**: every query word should be found (exact, plural-aware, as a cooking-method
-//!   synonym, as a prefix or with a typo); each missing word costs a whole match.
+//!   synonym, as the noun of an adjective, as the last part of a compound head word, as a prefix
+//!   or with a typo); a missing word costs a whole match, in proportion to its length.
 //! - **default state**: a phrase that names no state means the food raw, plain, unprepared --
-//!   or cooked where that is how the food is eaten (meat, fish, legumes, grains, potatoes);
-//!   everyday words whose USDA name differs are read in their everyday meaning ("oatmeal" =
-//!   cooked oats). Processing (frozen, canned, dried) costs where the food also comes without it.
+//!   or cooked where that is how the food is eaten (meat, fish, legumes, grains, potatoes; in
+//!   every group once in one); everyday words whose USDA name differs are read in their everyday
+//!   meaning ("oatmeal" = cooked oats). Processing (frozen, canned, dried) costs where the food
+//!   also comes without it, and never for foods sold that way (frozen entrees).
 //! - **derived products** (oil, butter, flour, powder, bar, soup, ...) rank below the food unless
 //!   the query names them; **branded** items below generic ones unless a brand word is typed.
 //! - **word order** only matters for the head noun: the last query word naming the head's last
 //!   word ("chocolate milk" is milk) gains a little.
 //! - weak priors: USDA's generic markers ("regular", "composite", "all types", "year round
-//!   average"), the number of household measures USDA gives, and `data/food/common.tsv`.
+//!   average", "whole" for a whole animal), the number of household measures USDA gives, and
+//!   `data/food/common.tsv`.
 //!
 //! Every weight is a named constant below. [`FoodIndex::best_match`] adds the acceptance rule a
 //! caller applies before it uses the first hit for a diary entry: a weak match is refused.
@@ -34,7 +41,7 @@ use super::{Food, FoodTable};
 use fst::automaton::Str;
 use fst::{Automaton, IntoStreamer, Map, MapBuilder, Streamer};
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 
 /// Slack for skipping a food by its upper bound: far above float rounding, far below any
 /// weight, so a food tied with the last kept one is always scored (ties are then ordered by
@@ -69,8 +76,11 @@ const PREFIX: f32 = 2.0;
 /// Weight of a query word that is itself a name word and also begins longer ones ("coffee" ->
 /// "coffeecake"): the person typed a whole word, so the longer words are other foods.
 const PREFIX_OF_WHOLE_WORD: f32 = 1.2;
-/// Weight of a query word within the typo allowance of a name word (or its beginning).
+/// Weight of a query word one edit from a name word ("expresso" -> "espresso").
 const TYPO: f32 = 1.0;
+/// Weight of a query word within the typo allowance of a name word only with two edits or of its
+/// beginning ("expresso" -> "expressed"): the closer spelling is the likelier word.
+const FAR_TYPO: f32 = 0.7;
 /// Bonus when the query names the head food (once per food, so a long head such as "Chicken
 /// breast tenders" gains nothing from matching more of it).
 const HEAD_BONUS: f32 = 1.5;
@@ -143,8 +153,8 @@ const MEASURES_COUNTED: usize = 6;
 /// Penalty for a branded item when its brand is not typed: generic foods first, even when the
 /// branded name is the plainer one ("Beverages, ZEVIA, cola").
 const BRANDED_PENALTY: f32 = 2.5;
-/// Penalty per query word that a fallback (partial) match leaves unmatched: a whole match and
-/// its head bonus.
+/// Penalty per query word that a fallback (partial) match leaves unmatched (a whole match and its
+/// head bonus), scaled by the word's length against the phrase's average word length.
 const MISSING_WORD_PENALTY: f32 = 4.0;
 /// Near-tie breaker for the foods in `data/food/common.tsv`: smaller than every rule above except
 /// the per-qualifier penalty, so it decides only between otherwise equal foods.
@@ -166,6 +176,9 @@ const GROUP_PENALTIES: &[(&str, f32)] = &[
 const COOKED_BY_DEFAULT_GROUPS: &[&str] = &[
     "0500", "0700", "0800", "1000", "1300", "1500", "1600", "1700", "2000",
 ];
+/// SR28 groups whose foods are sold frozen or canned ("Meals, entrees and side dishes": "Beef
+/// stew, canned entree"): processing is how they come, so it costs nothing.
+const SOLD_PROCESSED_GROUPS: &[&str] = &["2200"];
 /// The SR28 group of nuts and seeds.
 const NUTS_AND_SEEDS_GROUP: &str = "1200";
 /// Meat groups, whose names put the animal first and the cut later ("Beef, top sirloin,
@@ -197,6 +210,7 @@ const CLASS_HEADS: &[&str] = &[
     "leavening agent",
     "candy",
     "school lunch",
+    "carbonated beverage",
 ];
 /// Second-level classes after a class head ("Restaurant, Chinese, fried rice").
 const CLASS_SUBHEADS: &[&str] = &[
@@ -207,6 +221,13 @@ const CLASS_SUBHEADS: &[&str] = &[
     "family style",
     "pizza chain",
 ];
+/// Letters each part of a compound word must have to count as a compound ("cow" + "pea",
+/// "butter" + "milk"; not "s" + "oil"): the compound restates a head it ends with ("Milk,
+/// buttermilk"), and a compound head word is found by its last part ("pea": "Cowpeas").
+const MIN_COMPOUND_PART: usize = 3;
+/// Marks the hidden word the index adds for the last part of a compound head word ("cowpea" is
+/// also found as "~pea"): a character no name word has.
+const COMPOUND_TAIL_MARK: char = '~';
 
 /// Acceptance: the share of the query a match must cover to be used without asking (every word
 /// found, or three of four). A prefix or typo counts for less than a whole word, below.
@@ -245,8 +266,12 @@ const METHOD_SYNONYMS: &[&[&str]] = &[
     &["steamed", "moistheat", "boiled", "cooked"],
     &["poached", "moistheat", "cooked"],
 ];
+/// Adjective endings that make an adjective of a noun ("herbal" from "herb"): a query word so
+/// made also finds the noun (when the noun keeps at least [`MIN_PREFIX_LETTERS`] letters).
+const ADJECTIVE_SUFFIXES: &[&str] = &["al"];
 /// Everyday words whose USDA name differs: the query is also read with the word replaced by
-/// these (stemmed) words. Meanings from the USDA names of the foods the words denote.
+/// these words (stemmed as the index is). Meanings from the USDA names of the foods the words
+/// denote.
 const EVERYDAY_MEANINGS: &[(&str, &[&str])] = &[
     ("oatmeal", &["oat", "cooked"]), // "Cereals, oats, ..., cooked with water"
     ("porridge", &["oat", "cooked"]), // the same food in British usage
@@ -257,6 +282,8 @@ const EVERYDAY_MEANINGS: &[(&str, &[&str])] = &[
     ("bell", &["sweet"]),                  // bell peppers: "Peppers, sweet, ..."
     ("spaghetti", &["pasta"]),             // plain spaghetti is "Pasta, cooked, ..."
     ("toast", &["bread", "toasted"]),      // "Bread, white, ..., toasted"
+    ("diet", &["low", "calorie"]),         // "Beverages, carbonated, low calorie, cola ..."
+    ("iced", &["ready", "drink"]),         // bought cold: "Beverages, tea, black, ready to drink"
 ];
 
 /// Derived products and components: below the food itself unless the query names them.
@@ -328,6 +355,9 @@ const DERIVED: &[&str] = &[
     "chitterling",
     "mechanically",
 ];
+/// Derived words that say what became of the food rather than name a product: derived even
+/// before another word ("Fried chicken", "Imitation crab").
+const DERIVED_STATES: &[&str] = &["fried", "meatless", "imitation", "mechanically"];
 /// Cooking methods (a cooked state).
 const COOKING: &[&str] = &[
     "cooked",
@@ -343,16 +373,16 @@ const COOKING: &[&str] = &[
     "microwaved",
     "poached",
     "scrambled",
-    "toasted",
     "dryheat",
     "moistheat",
     "prepared",
     "brewed",
     "heated",
     "sauteed",
+    "precooked",
 ];
-/// The raw state.
-const RAW: &[&str] = &["raw", "uncooked"];
+/// The raw state ("crude": unprocessed, "Wheat germ, crude").
+const RAW: &[&str] = &["raw", "uncooked", "crude"];
 /// Forms meant to be prepared first ("as purchased" for frozen foods cooked at home,
 /// "concentrate" to be diluted).
 const UNPREPARED: &[&str] = &[
@@ -363,8 +393,10 @@ const UNPREPARED: &[&str] = &[
     "concentrate",
     "condensed",
 ];
-/// Processing a fresh food has not had.
+/// Processing a fresh food has not had ("toasted": a ready food browned, not cooked to be
+/// edible: bread, nuts, wheat germ).
 const PROCESSED: &[&str] = &[
+    "toasted",
     "frozen",
     "canned",
     "dried",
@@ -401,7 +433,8 @@ const VARIANT: &[&str] = &[
     "flavored",
     "seasoning",
 ];
-/// USDA's markers of the generic entry ("mixed" only in "mixed species").
+/// USDA's markers of the generic entry ("mixed" only in "mixed species"; "unspecified fat
+/// content", "type unspecified": not further specified).
 const GENERIC: &[&str] = &[
     "regular",
     "composite",
@@ -412,6 +445,7 @@ const GENERIC: &[&str] = &[
     "standard",
     "commercially",
     "commercial",
+    "unspecified",
 ];
 /// Words that only connect or restate the default ("fresh", "whole"): no cost when unnamed.
 const NEUTRAL: &[&str] = &[
@@ -447,6 +481,13 @@ const NEUTRAL: &[&str] = &[
     "fortified",
     "unfortified",
     "as",
+    // The shape the same food is cut to ("Cheese, parmesan, grated").
+    "sliced",
+    "chopped",
+    "diced",
+    "grated",
+    "shredded",
+    "cubed",
 ];
 /// Words after which a derived word is an ingredient, not what the food is ("made with butter";
 /// also before "added": "butter added").
@@ -474,20 +515,20 @@ struct Token {
 fn tokens(text: &str) -> Vec<Token> {
     let mut out: Vec<Token> = Vec::new();
     let mut depth = 0u32;
+    // The word so far, lower-cased, and whether it had letters and lower-case ones.
     let mut current = String::new();
-    let push = |raw: &mut String, depth: u32, out: &mut Vec<Token>| {
-        if raw.is_empty() {
+    let (mut letters, mut lower) = (0usize, false);
+    let mut push = |word: &mut String, letters: usize, lower: bool, depth: u32| {
+        if word.is_empty() {
             return;
         }
-        let lower = raw.to_lowercase();
-        let letters = raw.chars().filter(|c| c.is_alphabetic()).count();
-        let capitals = letters >= 2 && !raw.chars().any(char::is_lowercase);
-        let word = stem(&lower);
-        raw.clear();
+        let capitals = letters >= 2 && !lower;
+        let mut word = std::mem::take(word);
+        stem_in_place(&mut word);
         if word == "heat" {
             if let Some(prev) = out.last_mut() {
                 if prev.word == "dry" || prev.word == "moist" {
-                    prev.word = format!("{}heat", prev.word);
+                    prev.word.push_str("heat");
                     return;
                 }
             }
@@ -500,71 +541,145 @@ fn tokens(text: &str) -> Vec<Token> {
     };
     for c in text.chars() {
         if c.is_alphanumeric() {
-            current.push(c);
+            if c.is_alphabetic() {
+                letters += 1;
+            }
+            if c.is_lowercase() {
+                lower = true;
+                current.push(c);
+            } else {
+                current.extend(c.to_lowercase());
+            }
             continue;
         }
-        push(&mut current, depth, &mut out);
+        push(&mut current, letters, lower, depth);
+        (letters, lower) = (0, false);
         match c {
             '(' => depth += 1,
             ')' => depth = depth.saturating_sub(1),
             _ => {}
         }
     }
-    push(&mut current, depth, &mut out);
+    push(&mut current, letters, lower, depth);
     out
 }
 
 /// Plural stemming, with "-ie" and "-ies" both to "-y" so that "cookie" and "cookies" (like
 /// "berry" and "berries") meet.
 fn stem(w: &str) -> String {
+    let mut w = w.to_string();
+    stem_in_place(&mut w);
+    w
+}
+
+/// [`stem`] in place.
+fn stem_in_place(w: &mut String) {
     let n = w.chars().count();
     if n > 4 && w.ends_with("ies") {
-        format!("{}y", &w[..w.len() - 3])
+        w.truncate(w.len() - 3);
+        w.push('y');
     } else if n > 4 && w.ends_with("ie") {
-        format!("{}y", &w[..w.len() - 2])
+        w.truncate(w.len() - 2);
+        w.push('y');
     } else if n > 4
         && ["ches", "shes", "sses", "xes", "oes"]
             .iter()
             .any(|s| w.ends_with(s))
     {
-        w[..w.len() - 2].to_string()
+        w.truncate(w.len() - 2);
     } else if n > 3 && w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") {
-        w[..w.len() - 1].to_string()
-    } else {
-        w.to_string()
+        w.truncate(w.len() - 1);
     }
 }
 
-/// Whether some beginning of `term` is within `d` edits (Levenshtein) of `query`: the rows of
-/// the edit-distance table over the term's letters, stopping once every cell exceeds `d`.
-fn within_edits_of_a_prefix(
-    query: &[char],
-    term: &str,
-    d: u32,
-    row: &mut Vec<u32>,
-    next: &mut Vec<u32>,
-) -> bool {
+/// Vowels, whose confusion is the commonest misspelling ("tofoo" for "tofu").
+const VOWELS: &[char] = &['a', 'e', 'i', 'o', 'u', 'y'];
+
+/// The typing-error distance from `query` to `term`, in half edits: a letter for another, one
+/// missing or one too many costs 2, but a vowel for a vowel, a doubled letter typed once
+/// ("brocoli") or a letter typed twice ("bannana") costs 1 -- the commonest misspellings.
+/// `Some(whole)` when some beginning of `term` is within `max` (`whole`: the cost of the whole
+/// term, above `max` when only a beginning is close), `None` otherwise. Rows of the distance
+/// table over the term's letters, stopped once every cell exceeds `max`.
+fn typo_cost(query: &[char], term: &str, max: u32, scratch: &mut TypoScratch) -> Option<u32> {
+    let TypoScratch { row, next, letters } = scratch;
+    letters.clear();
+    letters.extend(term.chars());
+    // Cost of dropping query letter j (typed once too often when it repeats the letter before).
+    let drop = |j: usize| {
+        if j > 0 && query[j - 1] == query[j] {
+            1
+        } else {
+            2
+        }
+    };
     row.clear();
-    row.extend(0..=query.len() as u32);
-    if row[query.len()] <= d {
-        return true;
+    row.push(0);
+    for j in 0..query.len() {
+        let v = row[j] + drop(j);
+        row.push(v);
     }
-    for t in term.chars() {
+    let mut best = row[query.len()];
+    for (i, &t) in letters.iter().enumerate() {
+        // Cost of adding term letter i (a doubled letter typed once).
+        let add = if i > 0 && letters[i - 1] == t { 1 } else { 2 };
         next.clear();
-        next.push(row[0] + 1);
+        next.push(row[0] + add);
         for (j, &c) in query.iter().enumerate() {
-            let substitute = row[j] + u32::from(c != t);
-            next.push(substitute.min(row[j + 1] + 1).min(next[j] + 1));
+            let substitute = row[j]
+                + if c == t {
+                    0
+                } else if VOWELS.contains(&c) && VOWELS.contains(&t) {
+                    1
+                } else {
+                    2
+                };
+            let v = substitute.min(row[j + 1] + add).min(next[j] + drop(j));
+            next.push(v);
         }
-        if next[query.len()] <= d {
-            return true;
-        }
-        if next.iter().all(|&v| v > d) {
-            return false;
+        best = best.min(next[query.len()]);
+        if next.iter().all(|&v| v > max) {
+            return (best <= max).then_some(u32::MAX);
         }
         std::mem::swap(row, next);
     }
-    false
+    (best <= max).then_some(row[query.len()])
+}
+
+/// Reused buffers of [`typo_cost`].
+#[derive(Default)]
+struct TypoScratch {
+    row: Vec<u32>,
+    next: Vec<u32>,
+    letters: Vec<char>,
+}
+
+/// A typo in the first letter is corrected only in words of at least this many letters, to a
+/// whole word of at least as many, one edit away: shorter words have too many neighbours.
+const MIN_FIRST_LETTER_TYPO: usize = 5;
+
+/// The words one edit in the first letter away from `q` ("lmonds" -> "almonds", "valmond",
+/// "slmond", "lamond"), of at least [`MIN_FIRST_LETTER_TYPO`] letters: looked up as whole
+/// words, a few dozen dictionary probes instead of a scan of the vocabulary.
+fn first_letter_typos(q: &str) -> Vec<String> {
+    let mut chars = q.chars();
+    let Some(first) = chars.next() else {
+        return Vec::new();
+    };
+    let rest = chars.as_str();
+    let mut out = vec![rest.to_string()];
+    let mut second = rest.chars();
+    if let Some(c) = second.next() {
+        out.push(format!("{c}{first}{}", second.as_str()));
+    }
+    for c in 'a'..='z' {
+        if c != first {
+            out.push(format!("{c}{rest}"));
+        }
+        out.push(format!("{c}{q}"));
+    }
+    out.retain(|t| t.chars().count() >= MIN_FIRST_LETTER_TYPO);
+    out
 }
 
 /// Typo allowance by word length: none below 4 letters, 1 up to 7, 2 from 8.
@@ -593,6 +708,8 @@ enum Kind {
     Salted,
     /// Added to the food ("with vegetables").
     Addition,
+    /// The use the food is meant for ("Beef, chuck for stew"): it does not name the food.
+    Purpose,
     Brand,
 }
 
@@ -610,6 +727,9 @@ fn classify(ws: &[Token], i: usize, all_capitals: bool) -> Kind {
         .iter()
         .any(|t| matches!(t.word.as_str(), "without" | "no" | "unsalted"));
     let alternative = (prev == Some("or") || next == Some("or")) && base != Some(Kind::Derived);
+    if before.iter().any(|t| t.word == "for") {
+        return Kind::Purpose;
+    }
     if ws[i].parens || alternative || absent || w.chars().all(|c| c.is_ascii_digit()) {
         // An explanation, another name for the same food ("hazelnuts or filberts"), something
         // the food is without, or a number.
@@ -655,6 +775,16 @@ fn classify(ws: &[Token], i: usize, all_capitals: bool) -> Kind {
     if base.is_none() && with_at.is_none() {
         return Kind::Plain; // the common case, without the context scans below
     }
+    // "prepared with tap water", "cooked with water": how the food was prepared, not which.
+    let preparation = with_at.is_some_and(|at| {
+        matches!(
+            at.checked_sub(1).map(|p| ws[p].word.as_str()),
+            Some("cooked" | "prepared")
+        )
+    });
+    if base.is_none() && preparation {
+        return Kind::Neutral;
+    }
     let addition = with_at.is_some_and(|at| {
         !matches!(
             ws.get(at + 1).map(|t| t.word.as_str()),
@@ -678,8 +808,8 @@ fn classify(ws: &[Token], i: usize, all_capitals: bool) -> Kind {
 }
 
 /// The kind of each listed word, built once (the first list naming a word decides).
-fn word_kinds() -> &'static HashMap<&'static str, Kind> {
-    static KINDS: std::sync::OnceLock<HashMap<&'static str, Kind>> = std::sync::OnceLock::new();
+fn word_kinds() -> &'static FastMap<&'static str, Kind> {
+    static KINDS: std::sync::OnceLock<FastMap<&'static str, Kind>> = std::sync::OnceLock::new();
     KINDS.get_or_init(|| {
         let lists: [(&[&str], Kind); 9] = [
             (&["cooked", "prepared"], Kind::CookedGeneric),
@@ -692,7 +822,7 @@ fn word_kinds() -> &'static HashMap<&'static str, Kind> {
             (GENERIC, Kind::Generic),
             (NEUTRAL, Kind::Neutral),
         ];
-        let mut map = HashMap::new();
+        let mut map = FastMap::default();
         for (words, kind) in lists {
             for w in words {
                 map.entry(*w).or_insert(kind);
@@ -725,11 +855,14 @@ struct NameWord {
     kind: Kind,
 }
 
-/// Per-food facts for scoring, from the name and the table: 16 bytes, so that scoring many
+/// Per-food facts for scoring, from the name and the table: 20 bytes, so that scoring many
 /// candidates touches little memory.
 #[derive(Debug, Clone, Copy, Default)]
 struct FoodFacts {
     prior: f32,
+    /// The plain head words' terms as bits ([`term_bit`]): with the query's terms, how many of
+    /// them a query can name at most (exact when [`HEAD_SIGNATURE_EXACT`]).
+    head_signature: u32,
     /// The last word of the head, plain or derived ("butter" in "Peanut butter"; see
     /// [`HEAD_NOUN_BONUS`]); [`NO_TERM`] if none.
     head_noun: u32,
@@ -739,6 +872,10 @@ struct FoodFacts {
     head_segment: u8,
     /// USDA generic markers in the name, up to [`GENERIC_COUNTED`].
     generic: u8,
+    /// Brand words in the name (up to 255), and the most times one term occurs among them: a
+    /// query matching few terms cannot type half of a long brand.
+    brand_words: u8,
+    brand_repeat: u8,
 }
 
 const NO_TERM: u32 = u32::MAX;
@@ -762,6 +899,16 @@ const PREPARED: u16 = 1 << 7;
 /// Branded with no brand word in the name (an all-capitals FDC Branded description): the brand
 /// cannot be typed, so the branded penalty always applies.
 const BRAND_UNTYPABLE: u16 = 1 << 8;
+/// The head food is itself a derived product ("Cookies", "Peanut butter").
+const DERIVED_HEAD: u16 = 1 << 9;
+/// Every plain head word has a term of its own and a bit of its own in
+/// [`FoodFacts::head_signature`].
+const HEAD_SIGNATURE_EXACT: u16 = 1 << 10;
+
+/// A term's bit in a 32-bit signature.
+fn term_bit(term: u32) -> u32 {
+    1 << (term.wrapping_mul(0x9E37_79B1) >> 27)
+}
 
 impl FoodFacts {
     fn has(&self, flag: u16) -> bool {
@@ -852,10 +999,137 @@ struct Query {
     state: State,
     /// The query names a specific cooking method (not only "cooked").
     method: bool,
+    /// The bits of every term the query's words match ([`term_bit`]).
+    signature: u32,
+    /// How many terms the query's words match, together.
+    terms_matched: u32,
+    /// The best weight each query word can score.
+    best: Vec<f32>,
+    /// The query's words in order, connectors and repeats kept, as term ids, when the query
+    /// words lose some and each is a name word: a later segment of exactly these words names the
+    /// food ("half and half": "Cream, fluid, half and half").
+    phrase: Vec<u32>,
 }
 
-/// A name word while building: (word, in the head, in the variety, segment, kind).
-type IndexedWord = (String, bool, bool, u8, Kind);
+impl Query {
+    /// The missing-word cost ([`MISSING_WORD_PENALTY`]) of a food that has only the query words
+    /// in `has` (bit i for word i), with the weights of the others it cannot score.
+    fn lacking_cost(&self, has: u32) -> f32 {
+        let letters: f32 = self.matched.iter().map(|m| m.letters).sum();
+        let (mut weights, mut missing_letters) = (0.0, 0.0);
+        for (i, m) in self.matched.iter().enumerate().take(32) {
+            if has & (1 << i) == 0 {
+                weights += self.best[i];
+                missing_letters += m.letters;
+            }
+        }
+        if letters > 0.0 {
+            weights + MISSING_WORD_PENALTY * self.matched.len() as f32 * missing_letters / letters
+        } else {
+            weights
+        }
+    }
+}
+
+/// A hash map and set with a fast hasher (foldhash), for building the index.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+type FastSet<K> = HashSet<K, foldhash::fast::RandomState>;
+
+/// What forms one head food comes in, across the table.
+#[derive(Debug, Clone, Copy, Default)]
+struct HeadForms {
+    /// Raw or fresh.
+    fresh: bool,
+    cooked: bool,
+    /// Without processing (frozen, canned, ...).
+    unprocessed: bool,
+    /// In a group eaten cooked, or a vegetable never eaten raw ([`COOKED_BY_DEFAULT_GROUPS`],
+    /// [`COOKED_BY_DEFAULT_HEADS`]).
+    eaten_cooked: bool,
+}
+
+/// [`Vocabulary::finish`]: the term dictionary, the postings by term, each old id's new id.
+type FinishedVocabulary = (Map<Vec<u8>>, Vec<Vec<u32>>, Vec<u32>);
+
+/// The name words while the index is built: each word once, with the foods that have it.
+#[derive(Default)]
+struct Vocabulary {
+    ids: FastMap<String, u32>,
+    words: Vec<String>,
+    postings: Vec<Vec<u32>>,
+}
+
+impl Vocabulary {
+    /// The word's id (in order of first use), recording that `food` has it.
+    fn add(&mut self, word: &str, food: u32) -> u32 {
+        let id = match self.ids.get(word) {
+            Some(&id) => id,
+            None => {
+                let id = self.words.len() as u32;
+                self.ids.insert(word.to_string(), id);
+                self.words.push(word.to_string());
+                self.postings.push(Vec::new());
+                id
+            }
+        };
+        self.post(id, food);
+        id
+    }
+
+    fn post(&mut self, id: u32, food: u32) {
+        let list = &mut self.postings[id as usize];
+        if list.last() != Some(&food) {
+            list.push(food);
+        }
+    }
+
+    fn word(&self, id: u32) -> &str {
+        &self.words[id as usize]
+    }
+
+    /// The hidden word for the longest last part of word `id` that is a word itself, both parts
+    /// of at least [`MIN_COMPOUND_PART`] letters ("cowpea" -> "~pea"; see
+    /// [`COMPOUND_TAIL_MARK`]).
+    fn compound_tail(&mut self, id: u32) -> Option<u32> {
+        let word = self.words[id as usize].clone();
+        let tail = word
+            .char_indices()
+            .map(|(at, _)| at)
+            .filter(|&at| {
+                word[..at].chars().count() >= MIN_COMPOUND_PART
+                    && word[at..].chars().count() >= MIN_COMPOUND_PART
+            })
+            .find(|&at| self.ids.contains_key(&word[at..]))?;
+        let hidden = format!("{COMPOUND_TAIL_MARK}{}", &word[tail..]);
+        Some(match self.ids.get(&hidden) {
+            Some(&h) => h,
+            None => {
+                let h = self.words.len() as u32;
+                self.ids.insert(hidden.clone(), h);
+                self.words.push(hidden);
+                self.postings.push(Vec::new());
+                h
+            }
+        })
+    }
+
+    /// The term dictionary (ids in sorted word order, as an fst needs), the postings by those
+    /// ids, and the new id of each old one.
+    fn finish(self) -> Result<FinishedVocabulary, IndexError> {
+        let mut order: Vec<u32> = (0..self.words.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| self.words[a as usize].cmp(&self.words[b as usize]));
+        let mut renumber = vec![0u32; order.len()];
+        let mut builder = MapBuilder::memory();
+        let mut postings: Vec<Vec<u32>> = Vec::with_capacity(order.len());
+        let mut lists = self.postings;
+        for (new, &old) in order.iter().enumerate() {
+            renumber[old as usize] = new as u32;
+            builder.insert(&self.words[old as usize], new as u64)?;
+            postings.push(std::mem::take(&mut lists[old as usize]));
+        }
+        Ok((Map::new(builder.into_inner()?)?, postings, renumber))
+    }
+}
 
 /// A food name split into comma segments of classified tokens.
 type Segments = Vec<(Vec<Token>, Vec<Kind>)>;
@@ -864,16 +1138,33 @@ fn segments_of(food: &Food) -> (Segments, bool) {
     let all_capitals =
         food.name.chars().any(char::is_alphabetic) && !food.name.chars().any(char::is_lowercase);
     let nuts_and_seeds = food.group.as_deref() == Some(NUTS_AND_SEEDS_GROUP);
+    let sold_processed = food
+        .group
+        .as_deref()
+        .is_some_and(|g| SOLD_PROCESSED_GROUPS.contains(&g));
+    let meat = food
+        .group
+        .as_deref()
+        .is_some_and(|g| CUT_GROUPS.contains(&g));
     let segments = food
         .name
         .split([',', ';'])
-        .map(|part| {
+        .enumerate()
+        .map(|(segment, part)| {
             let ts = tokens(part);
             let kinds = (0..ts.len())
                 .map(|k| match classify(&ts, k, all_capitals) {
                     // USDA's nuts and seeds are "dried" in their raw state ("Seeds, chia seeds,
                     // dried"), roasted or toasted otherwise.
                     Kind::Processed if nuts_and_seeds && ts[k].word == "dried" => Kind::Raw,
+                    Kind::Processed if sold_processed => Kind::Neutral,
+                    // In meat names "whole" right after the animal is the whole carcass
+                    // ("Turkey, whole, meat only"), the generic entry beside its parts.
+                    Kind::Neutral
+                        if meat && segment == 1 && ts.len() == 1 && ts[k].word == "whole" =>
+                    {
+                        Kind::Generic
+                    }
                     kind => kind,
                 })
                 .collect();
@@ -885,29 +1176,41 @@ fn segments_of(food: &Food) -> (Segments, bool) {
 
 impl FoodIndex {
     pub fn build(table: &FoodTable) -> Result<Self, IndexError> {
-        let mut vocabulary: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-        let mut food_words: Vec<Vec<IndexedWord>> = Vec::with_capacity(table.foods.len());
+        let mut vocabulary = Vocabulary::default();
+        let mut name_words: Vec<NameWord> = Vec::with_capacity(table.foods.len() * 16);
+        let mut offsets = Vec::with_capacity(table.foods.len() + 1);
+        offsets.push(0u32);
         let mut facts = Vec::with_capacity(table.foods.len());
-        let mut head_keys: Vec<String> = Vec::with_capacity(table.foods.len());
-        // Head food -> (comes raw or fresh, comes cooked).
-        let mut forms: HashMap<String, (bool, bool, bool)> = HashMap::new();
-        let common: HashSet<&str> = table.common.iter().map(String::as_str).collect();
+        // Each food's head, as an index into `forms`.
+        let mut heads: Vec<usize> = Vec::with_capacity(table.foods.len());
+        let mut head_ids: FastMap<String, usize> = FastMap::default();
+        let mut forms: Vec<HeadForms> = Vec::new();
+        let common: FastSet<&str> = table.common.iter().map(String::as_str).collect();
+        // Each head word's compound tail (see below), by its term.
+        let mut tails: FastMap<u32, Option<u32>> = FastMap::default();
         for (i, food) in table.foods.iter().enumerate() {
             let (segments, all_capitals) = segments_of(food);
             // The head food: the first segment, or the second when the first is a class or
             // only a brand ("KELLOGG'S, Corn Flakes Crumbs").
             let text = |k: usize| -> String {
-                segments[k]
-                    .0
-                    .iter()
-                    .map(|t| t.word.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ")
+                let words: Vec<&str> = segments[k].0.iter().map(|t| t.word.as_str()).collect();
+                words.join(" ")
             };
             let first = text(0);
             let brand_only = |k: usize| segments[k].1.iter().all(|k| *k == Kind::Brand);
+            // A second segment whose word is a compound of the first's last word restates it:
+            // the first is then the class ("Milk, buttermilk"; "Bread, cornbread").
+            let restated = segments.len() > 1
+                && segments[0].0.last().is_some_and(|last| {
+                    segments[1].0.iter().any(|t| {
+                        !t.parens
+                            && t.word.len() >= last.word.len() + MIN_COMPOUND_PART
+                            && t.word.ends_with(last.word.as_str())
+                    })
+                });
             let mut head_segment = usize::from(
-                (CLASS_HEADS.contains(&first.as_str()) || brand_only(0)) && segments.len() > 1,
+                (CLASS_HEADS.contains(&first.as_str()) || brand_only(0) || restated)
+                    && segments.len() > 1,
             );
             while head_segment > 0
                 && head_segment + 1 < segments.len()
@@ -916,7 +1219,7 @@ impl FoodIndex {
             {
                 head_segment += 1;
             }
-            let mut ws = Vec::new();
+            let start = name_words.len();
             for (segment, (ts, kinds)) in segments.iter().enumerate() {
                 // The head ends where its ingredients begin ("Soy sauce made from soy and
                 // wheat" is soy sauce).
@@ -928,13 +1231,30 @@ impl FoodIndex {
                         *kind
                     };
                     in_head &= !INGREDIENT_MARKERS.contains(&t.word.as_str());
-                    ws.push((
-                        t.word.clone(),
-                        in_head,
-                        segment == head_segment + 1,
-                        segment.min(31) as u8,
+                    name_words.push(NameWord {
+                        term: vocabulary.add(&t.word, i as u32),
+                        head: in_head,
+                        // (An explanation in parentheses is not the variety.)
+                        variety: segment == head_segment + 1 && !t.parens,
+                        segment: segment.min(31) as u8,
                         kind,
-                    ));
+                    });
+                }
+            }
+            let ws = &mut name_words[start..];
+            // In a compound head the last noun is the food: a derived noun before it only says
+            // which ("Salad dressing" is a dressing, not a salad).
+            let noun = ws
+                .iter()
+                .rposition(|w| w.head && matches!(w.kind, Kind::Plain | Kind::Derived));
+            if let Some(noun) = noun {
+                for w in &mut ws[..noun] {
+                    if w.head
+                        && w.kind == Kind::Derived
+                        && !DERIVED_STATES.contains(&vocabulary.word(w.term))
+                    {
+                        w.kind = Kind::Plain;
+                    }
                 }
             }
             let head_key: Vec<&str> = segments[head_segment]
@@ -944,25 +1264,32 @@ impl FoodIndex {
                 .map(|t| t.word.as_str())
                 .collect();
             let head_key = head_key.join(" ");
-            let fresh = ws.iter().any(|w| w.4 == Kind::Raw);
-            let unprocessed = !ws.iter().any(|w| w.4 == Kind::Processed);
-            let cooked = ws
-                .iter()
-                .any(|w| matches!(w.4, Kind::Cooking | Kind::CookedGeneric));
-            let state = ws.iter().any(|w| {
-                matches!(
-                    w.4,
-                    Kind::Cooking | Kind::CookedGeneric | Kind::Raw | Kind::Unprepared
-                )
-            });
-            let entry = forms.entry(head_key.clone()).or_default();
-            entry.0 |= fresh;
-            entry.1 |= cooked;
-            entry.2 |= unprocessed;
+            let has = |kinds: &[Kind]| ws.iter().any(|w| kinds.contains(&w.kind));
+            let cooked = has(&[Kind::Cooking, Kind::CookedGeneric]);
+            let state = has(&[
+                Kind::Cooking,
+                Kind::CookedGeneric,
+                Kind::Raw,
+                Kind::Unprepared,
+            ]);
             let group = food.group.as_deref().unwrap_or("");
-            let branded = all_capitals
-                || food.release.contains("branded")
-                || ws.iter().any(|w| w.4 == Kind::Brand);
+            let eaten_cooked = COOKED_BY_DEFAULT_GROUPS.contains(&group)
+                || COOKED_BY_DEFAULT_HEADS.contains(&head_key.as_str());
+            let next_head = forms.len();
+            let head = *head_ids.entry(head_key).or_insert(next_head);
+            if head == forms.len() {
+                forms.push(HeadForms::default());
+            }
+            let form = &mut forms[head];
+            form.fresh |= has(&[Kind::Raw]);
+            form.cooked |= cooked;
+            form.unprocessed |= !has(&[Kind::Processed]);
+            // A food eaten cooked in one group is eaten cooked in every group ("Lima beans,
+            // immature seeds" among the vegetables, mature ones among the legumes).
+            form.eaten_cooked |= eaten_cooked;
+            heads.push(head);
+            let brand_words = has(&[Kind::Brand]);
+            let branded = all_capitals || food.release.contains("branded") || brand_words;
             let mut f = FoodFacts {
                 prior: food_prior(food, &common)
                     - if INSTITUTIONAL_HEADS.contains(&first.as_str()) {
@@ -970,74 +1297,113 @@ impl FoodIndex {
                     } else {
                         0.0
                     },
-                head_noun: NO_TERM,
+                head_noun: noun.map_or(NO_TERM, |k| ws[k].term),
+                head_signature: 0,
+                brand_words: 0,
+                brand_repeat: 0,
                 flags: 0,
                 head_len: ws
                     .iter()
-                    .filter(|w| w.1 && w.4 == Kind::Plain)
+                    .filter(|w| w.head && w.kind == Kind::Plain)
                     .count()
                     .min(255) as u8,
                 head_segment: head_segment.min(31) as u8,
                 generic: ws
                     .iter()
-                    .filter(|w| w.4 == Kind::Generic)
+                    .filter(|w| w.kind == Kind::Generic)
                     .count()
                     .min(GENERIC_COUNTED as usize) as u8,
             };
             f.set(BRANDED, branded);
-            f.set(
-                BRAND_UNTYPABLE,
-                branded && !ws.iter().any(|w| w.4 == Kind::Brand),
-            );
+            f.set(BRAND_UNTYPABLE, branded && !brand_words);
             f.set(CUT_ANYWHERE, CUT_GROUPS.contains(&group));
-            f.set(
-                COOKED_BY_DEFAULT,
-                COOKED_BY_DEFAULT_GROUPS.contains(&group)
-                    || COOKED_BY_DEFAULT_HEADS.contains(&head_key.as_str()),
-            );
             f.set(HAS_STATE, state);
             f.set(PREPARED, cooked);
+            f.set(
+                DERIVED_HEAD,
+                noun.is_some_and(|k| ws[k].kind == Kind::Derived),
+            );
             facts.push(f);
-            head_keys.push(head_key);
-            for (w, _, _, _, _) in &ws {
-                let list = vocabulary.entry(w.clone()).or_default();
-                if list.last() != Some(&(i as u32)) {
-                    list.push(i as u32);
+            offsets.push(name_words.len() as u32);
+        }
+        // Compound head words ("cowpea", "chickpea", "walnut") are also found by their last
+        // part, a word of its own ("pea"): through a hidden word, so the compound's foods come
+        // when the part is typed, below the foods named by the word itself. (After every food,
+        // so that every word is known; the hidden words go at the end of the name words.)
+        let mut hidden: Vec<(usize, NameWord)> = Vec::new();
+        for food in 0..facts.len() {
+            for w in &name_words[offsets[food] as usize..offsets[food + 1] as usize] {
+                if !(w.head && w.kind == Kind::Plain) {
+                    continue;
+                }
+                let tail = *tails
+                    .entry(w.term)
+                    .or_insert_with(|| vocabulary.compound_tail(w.term));
+                if let Some(tail) = tail {
+                    hidden.push((
+                        food,
+                        NameWord {
+                            term: tail,
+                            head: false,
+                            variety: false,
+                            segment: w.segment,
+                            kind: Kind::Neutral,
+                        },
+                    ));
                 }
             }
-            food_words.push(ws);
         }
-        for (f, key) in facts.iter_mut().zip(&head_keys) {
-            let (fresh, cooked, unprocessed) = forms.get(key).copied().unwrap_or_default();
-            f.set(FRESH_FORM, fresh);
-            f.set(COOKED_FORM, cooked);
-            f.set(UNPROCESSED_FORM, unprocessed);
+        if !hidden.is_empty() {
+            let mut merged = Vec::with_capacity(name_words.len() + hidden.len());
+            let mut merged_offsets = Vec::with_capacity(offsets.len());
+            merged_offsets.push(0u32);
+            let mut next = hidden.into_iter().peekable();
+            for food in 0..facts.len() {
+                merged.extend_from_slice(
+                    &name_words[offsets[food] as usize..offsets[food + 1] as usize],
+                );
+                while let Some((_, w)) = next.next_if(|(f, _)| *f == food) {
+                    vocabulary.post(w.term, food as u32);
+                    merged.push(w);
+                }
+                merged_offsets.push(merged.len() as u32);
+            }
+            name_words = merged;
+            offsets = merged_offsets;
         }
-        let mut builder = MapBuilder::memory();
-        let mut ids: HashMap<&str, u32> = HashMap::with_capacity(vocabulary.len());
-        let mut postings = Vec::with_capacity(vocabulary.len());
-        for (n, (term, list)) in vocabulary.iter().enumerate() {
-            builder.insert(term, n as u64)?;
-            ids.insert(term.as_str(), n as u32);
-            postings.push(list.clone());
+        let (terms, postings, renumber) = vocabulary.finish()?;
+        for w in &mut name_words {
+            w.term = renumber[w.term as usize];
         }
-        let terms = Map::new(builder.into_inner()?)?;
-        let mut name_words = Vec::with_capacity(food_words.iter().map(Vec::len).sum());
-        let mut offsets = Vec::with_capacity(food_words.len() + 1);
-        offsets.push(0u32);
-        for (ws, f) in food_words.iter().zip(facts.iter_mut()) {
-            name_words.extend(ws.iter().map(|(w, head, variety, segment, kind)| NameWord {
-                term: ids[w.as_str()],
-                head: *head,
-                variety: *variety,
-                segment: *segment,
-                kind: *kind,
-            }));
-            f.head_noun = ws
+        for (food, (f, head)) in facts.iter_mut().zip(&heads).enumerate() {
+            let form = forms[*head];
+            f.set(COOKED_BY_DEFAULT, form.eaten_cooked);
+            f.set(FRESH_FORM, form.fresh);
+            f.set(COOKED_FORM, form.cooked);
+            f.set(UNPROCESSED_FORM, form.unprocessed);
+            if f.head_noun != NO_TERM {
+                f.head_noun = renumber[f.head_noun as usize];
+            }
+            let ws = &name_words[offsets[food] as usize..offsets[food + 1] as usize];
+            let head_terms = ws.iter().filter(|w| w.head && w.kind == Kind::Plain);
+            f.head_signature = head_terms.clone().fold(0, |sig, w| sig | term_bit(w.term));
+            f.set(
+                HEAD_SIGNATURE_EXACT,
+                f.head_signature.count_ones() as usize == head_terms.count(),
+            );
+            let mut brand_terms: Vec<u32> = ws
                 .iter()
-                .rfind(|w| w.1 && matches!(w.4, Kind::Plain | Kind::Derived))
-                .map_or(NO_TERM, |w| ids[w.0.as_str()]);
-            offsets.push(name_words.len() as u32);
+                .filter(|w| w.kind == Kind::Brand)
+                .map(|w| w.term)
+                .collect();
+            f.brand_words = brand_terms.len().min(255) as u8;
+            brand_terms.sort_unstable();
+            f.brand_repeat = brand_terms
+                .chunk_by(|a, b| a == b)
+                .map(<[u32]>::len)
+                .max()
+                .unwrap_or(0)
+                .min(255) as u8;
         }
         Ok(Self {
             terms,
@@ -1089,6 +1455,21 @@ impl FoodIndex {
             };
             put(&mut m, id, w);
         }
+        // A food named by a compound ending with the word ("pea": "Cowpeas"), through the
+        // hidden tail word the index adds to it (see [`COMPOUND_TAIL_MARK`]).
+        if let Some(id) = self.terms.get(format!("{COMPOUND_TAIL_MARK}{q}")) {
+            put(&mut m, id, SYNONYM);
+        }
+        // An adjective made from a noun ("herbal" tea is "herb" tea).
+        for suffix in ADJECTIVE_SUFFIXES {
+            if let Some(noun) = q.strip_suffix(suffix) {
+                if noun.chars().count() >= MIN_PREFIX_LETTERS {
+                    if let Some(id) = self.terms.get(noun) {
+                        put(&mut m, id, SYNONYM);
+                    }
+                }
+            }
+        }
         for group in METHOD_SYNONYMS.iter().filter(|g| g.contains(&q)) {
             for syn in group.iter().filter(|s| **s != q) {
                 if let Some(id) = self.terms.get(syn) {
@@ -1107,13 +1488,19 @@ impl FoodIndex {
                 .terms
                 .search(Str::new(&first).starts_with())
                 .into_stream();
-            let mut row = Vec::with_capacity(query.len() + 1);
-            let mut next = Vec::with_capacity(query.len() + 1);
+            let mut scratch = TypoScratch::default();
             while let Some((term, id)) = stream.next() {
                 if let Ok(term) = std::str::from_utf8(term) {
-                    if within_edits_of_a_prefix(&query, term, d, &mut row, &mut next) {
-                        put(&mut m, id, TYPO);
+                    if let Some(whole) = typo_cost(&query, term, 2 * d, &mut scratch) {
+                        put(&mut m, id, if whole <= 2 { TYPO } else { FAR_TYPO });
                     }
+                }
+            }
+        }
+        if m.is_empty() && q.chars().count() >= MIN_FIRST_LETTER_TYPO {
+            for term in first_letter_typos(q) {
+                if let Some(id) = self.terms.get(&term) {
+                    put(&mut m, id, TYPO);
                 }
             }
         }
@@ -1134,7 +1521,7 @@ impl FoodIndex {
             _ => State::Unnamed,
         };
         let matched: Vec<WordMatch> = qwords.iter().map(|q| self.matches(q)).collect();
-        let best_weights: f32 = matched
+        let best: Vec<f32> = matched
             .iter()
             .map(|m| {
                 m.terms
@@ -1142,21 +1529,60 @@ impl FoodIndex {
                     .map(|&t| m.weights[t as usize])
                     .fold(0.0, f32::max)
             })
-            .sum();
+            .collect();
+        let best_weights: f32 = best.iter().sum();
         Query {
             bound: best_weights + HEAD_BONUS + WHOLE_HEAD_BONUS + HEAD_NOUN_BONUS,
-            matched,
             state,
             method: qwords
                 .iter()
                 .any(|w| is_cooking(w) && w != "cooked" && w != "prepared"),
+            phrase: Vec::new(),
+            signature: matched
+                .iter()
+                .flat_map(|m| m.terms.iter())
+                .fold(0, |sig, &t| sig | term_bit(t)),
+            terms_matched: matched.iter().map(|m| m.terms.len() as u32).sum(),
+            best,
+            matched,
         }
+    }
+
+    /// The term ids of all the words of `query` in order (see [`Query::phrase`]), when the
+    /// query words lose some of them (a connector or a repeated word): otherwise the words
+    /// themselves already say it.
+    fn phrase(&self, query: &str, qwords: &[String]) -> Vec<u32> {
+        let all = words(query);
+        if all.len() < 2 || all.len() == qwords.len() {
+            return Vec::new();
+        }
+        all.iter()
+            .map(|w| self.terms.get(w).map(|id| id as u32))
+            .collect::<Option<Vec<u32>>>()
+            .unwrap_or_default()
+    }
+
+    /// Whether a segment of the name other than the head's is exactly `phrase`.
+    fn segment_is_phrase(name: &[NameWord], phrase: &[u32], head_segment: u8) -> bool {
+        name.chunk_by(|a, b| a.segment == b.segment).any(|segment| {
+            segment[0].segment != head_segment
+                && segment.len() == phrase.len()
+                && segment.iter().zip(phrase).all(|(w, t)| w.term == *t)
+        })
     }
 
     /// Other readings of the query: everyday meanings (also of a word typed with a typo) and
     /// two words written as one USDA word ("soy milk" -> "soymilk", "hot dog" -> "hotdog").
-    fn readings(&self, qwords: &[String]) -> Vec<(Vec<String>, f32)> {
+    fn readings(
+        &self,
+        qwords: &[String],
+        hyphenated: &[(String, String)],
+    ) -> Vec<(Vec<String>, f32)> {
         let mut out = Vec::new();
+        // (position, meaning) of every word read in its everyday meaning.
+        let mut meanings: Vec<(usize, &[&str])> = Vec::new();
+        // A reading gains nothing from having more words than the query.
+        let adjust = |meaning: &[&str]| -EXACT * (meaning.len() as f32 - 1.0);
         for (at, w) in qwords.iter().enumerate() {
             let known = self.terms.get(w).is_some();
             for (word, meaning) in EVERYDAY_MEANINGS {
@@ -1165,21 +1591,36 @@ impl FoodIndex {
                         && strsim::levenshtein(w, word) as u32 <= typo_distance(word).min(1));
                 if close {
                     let mut alt = qwords.to_vec();
-                    alt.splice(at..=at, meaning.iter().map(|m| m.to_string()));
-                    // A reading gains nothing from having more words than the query.
-                    let adjust = -EXACT * (meaning.len() as f32 - 1.0);
-                    out.push((alt, adjust));
+                    alt.splice(at..=at, meaning.iter().map(|m| stem(m)));
+                    out.push((alt, adjust(meaning)));
+                    if meanings.last().is_none_or(|(last, _)| *last != at) {
+                        meanings.push((at, meaning));
+                    }
                 }
             }
             if let Some(next) = qwords.get(at + 1) {
                 let joined = format!("{w}{next}");
-                if self.terms.get(&joined).is_some() {
+                // Typed with a hyphen, the two words are one even when the joined word is
+                // found only with a typo ("black-eyed": "blackeyes").
+                let hyphen = hyphenated.iter().any(|(a, b)| a == w && b == next);
+                if hyphen || self.terms.get(&joined).is_some() {
                     let mut alt = qwords.to_vec();
                     alt.splice(at..=at + 1, [joined]);
                     // The joined word stands for two query words.
                     out.push((alt, EXACT));
                 }
             }
+        }
+        if meanings.len() > 1 {
+            // Every word in its everyday meaning at once ("diet soda"), from the last word back
+            // so the positions stay right.
+            let mut alt = qwords.to_vec();
+            let mut total = 0.0;
+            for (at, meaning) in meanings.iter().rev() {
+                alt.splice(*at..=*at, meaning.iter().map(|m| stem(m)));
+                total += adjust(meaning);
+            }
+            out.push((alt, total));
         }
         out
     }
@@ -1190,8 +1631,10 @@ impl FoodIndex {
         if qwords.is_empty() || limit == 0 {
             return Vec::new();
         }
-        let mut hits = self.candidates(&self.prepare(&qwords), true, limit);
-        for (alt, adjust) in self.readings(&qwords) {
+        let mut primary = self.prepare(&qwords);
+        primary.phrase = self.phrase(query, &qwords);
+        let mut hits = self.candidates(&primary, true, limit);
+        for (alt, adjust) in self.readings(&qwords, &hyphenated_pairs(query)) {
             let mut more = self.candidates(&self.prepare(&alt), false, limit);
             for h in &mut more {
                 h.score += adjust;
@@ -1242,9 +1685,9 @@ impl FoodIndex {
                 .map(|&t| self.postings[t as usize].len())
                 .sum()
         };
-        let foods_of = |m: &WordMatch| -> Vec<u32> {
+        let foods_of = |m: &WordMatch| -> std::borrow::Cow<'_, [u32]> {
             if let [one] = m.terms.as_slice() {
-                return self.postings[*one as usize].clone();
+                return std::borrow::Cow::Borrowed(self.postings[*one as usize].as_slice());
             }
             let mut c: Vec<u32> = m
                 .terms
@@ -1253,7 +1696,7 @@ impl FoodIndex {
                 .collect();
             c.sort_unstable();
             c.dedup();
-            c
+            std::borrow::Cow::Owned(c)
         };
         let mut hits = Vec::new();
         let Some(rarest) = matched
@@ -1264,42 +1707,62 @@ impl FoodIndex {
             return hits;
         };
         if matched.iter().all(|m| !m.is_empty()) {
-            // The `limit` best scores so far (a min-heap): a food whose upper bound is below
-            // the lowest of them cannot reach the result, and is not scored.
-            let mut top: BinaryHeap<Reverse<Score>> = BinaryHeap::new();
-            for f in foods_of(rarest) {
-                let f = f as usize;
-                if top.len() >= limit {
-                    let lowest = top.peek().map_or(f32::NEG_INFINITY, |r| r.0 .0);
-                    if self.upper_bound(f, q) < lowest - BOUND_MARGIN {
-                        continue;
-                    }
-                }
-                let floor = if top.len() >= limit {
-                    top.peek().map_or(f32::NEG_INFINITY, |r| r.0 .0)
-                } else {
-                    f32::NEG_INFINITY
-                };
-                if let Some(hit) = self.score(f, q, false, floor) {
-                    top.push(Reverse(Score(hit.score)));
-                    if top.len() > limit {
-                        top.pop();
-                    }
-                    hits.push(hit);
-                }
-            }
+            self.scan(&foods_of(rarest), q, false, limit, &mut hits, &[]);
         }
         if fallback && hits.is_empty() && matched.len() > 1 {
-            let mut all: Vec<u32> = matched.iter().flat_map(foods_of).collect();
-            all.sort_unstable();
-            all.dedup();
-            for f in all {
-                if let Some(hit) = self.score(f as usize, q, true, f32::NEG_INFINITY) {
-                    hits.push(hit);
+            // Each food with the words it has (bit i for query word i, the first 32): a food
+            // that lacks some cannot score their weights and pays for their absence.
+            let mut has: HashMap<u32, u32> = HashMap::new();
+            for (i, m) in matched.iter().enumerate().take(32) {
+                for &f in foods_of(m).iter() {
+                    *has.entry(f).or_default() |= 1 << i;
                 }
             }
+            let mut all: Vec<(u32, u32)> = has.into_iter().collect();
+            all.sort_unstable();
+            let foods: Vec<u32> = all.iter().map(|(f, _)| *f).collect();
+            let lacking: Vec<f32> = all.iter().map(|(_, mask)| q.lacking_cost(*mask)).collect();
+            self.scan(&foods, q, true, limit, &mut hits, &lacking);
         }
         hits
+    }
+
+    /// Scores `foods` into `hits`, keeping track of the `limit` best scores so far (a
+    /// min-heap): a food whose upper bound is below the lowest of them cannot reach the result,
+    /// and is not scored; nor is a food kept that scores below it.
+    /// `lacking[i]`, when given, is the least the i-th food loses for the query words it lacks.
+    fn scan(
+        &self,
+        foods: &[u32],
+        q: &Query,
+        partial: bool,
+        limit: usize,
+        hits: &mut Vec<Hit>,
+        lacking: &[f32],
+    ) {
+        let mut top: BinaryHeap<Reverse<Score>> = BinaryHeap::new();
+        for (i, &f) in foods.iter().enumerate() {
+            let f = f as usize;
+            let floor = if top.len() >= limit {
+                top.peek().map_or(f32::NEG_INFINITY, |r| r.0 .0)
+            } else {
+                f32::NEG_INFINITY
+            };
+            let lost = lacking.get(i).copied().unwrap_or(0.0);
+            if self.upper_bound(f, q) - lost < floor - BOUND_MARGIN {
+                continue;
+            }
+            if let Some(hit) = self.score(f, q, partial, floor) {
+                if hit.score < floor - BOUND_MARGIN {
+                    continue;
+                }
+                top.push(Reverse(Score(hit.score)));
+                if top.len() > limit {
+                    top.pop();
+                }
+                hits.push(hit);
+            }
+        }
     }
 
     /// The most food `f` can score for the query (see [`Query::bound`]).
@@ -1310,7 +1773,28 @@ impl FoodIndex {
         } else {
             0.0
         };
-        facts.prior + GENERIC_BONUS * f32::from(facts.generic) + q.bound - brand
+        // A brand the query cannot half type: each matched term names at most its repeats.
+        let brand_untyped = facts.has(BRANDED)
+            && q.terms_matched * u32::from(facts.brand_repeat) * 2 <= u32::from(facts.brand_words);
+        let brand = if brand_untyped {
+            BRANDED_PENALTY
+        } else {
+            brand
+        };
+        let mut bound = facts.prior + GENERIC_BONUS * f32::from(facts.generic) + q.bound - brand;
+        // Head words no query term can name cost their share and rule out the whole-head bonus
+        // (unless a phrase names the food; see `score`).
+        let head_len = u32::from(facts.head_len);
+        if facts.has(HEAD_SIGNATURE_EXACT) && q.phrase.is_empty() && head_len > 0 {
+            let nameable = (facts.head_signature & q.signature)
+                .count_ones()
+                .min(head_len);
+            if nameable < head_len {
+                bound -= UNNAMED_HEAD_PENALTY * (head_len - nameable) as f32 / head_len as f32
+                    + (WHOLE_HEAD_BONUS - WHOLE_SEGMENT_BONUS);
+            }
+        }
+        bound
     }
 
     fn order(&self, a: &Hit, b: &Hit) -> std::cmp::Ordering {
@@ -1331,19 +1815,41 @@ impl FoodIndex {
         let facts = &self.facts[food];
         let mut total = facts.prior;
         let mut missing = 0;
+        let mut missing_letters = 0.0f32;
         let mut credit = 0.0f32;
         let mut letters = 0.0f32;
         let mut head_named = false;
         let mut variety_named = false;
         let mut all_in_head = true;
+        // Every query word in the head or the variety (an inverted USDA name: "Cream, sour").
+        let mut all_in_head_or_variety = true;
+        // A query word names a food word of the variety (not a state: "Egg, scrambled").
+        let mut variety_food_named = false;
+        // Where the last query word was found (see [`HEAD_NOUN_BONUS`]).
+        let mut last_in_cut = false;
+        // A query word names a word of the head itself (not a cut found elsewhere).
+        let mut head_word_named = false;
+        let mut last_in_variety = false;
         // Segments holding every query word.
         let mut common_segments = u32::MAX;
+        // Segments where a query word names a food word, not a state.
+        let mut food_segments = 0u32;
         // Name words the query names (bit j for word j; words past 64 are looked up again).
         let mut named_mask = 0u64;
+        // The plain head words (bit j for word j, as `named_mask`).
+        let mut head_mask = 0u64;
+        for (j, nw) in name.iter().take(64).enumerate() {
+            if nw.head && nw.kind == Kind::Plain {
+                head_mask |= 1 << j;
+            }
+        }
         for m in &q.matched {
             let mut best = 0.0f32;
             let mut best_credit = 0.0f32;
             let mut in_head = false;
+            let mut in_variety = false;
+            // Found in a word that may name a cut (not a use: "chuck for stew").
+            let mut in_cut = false;
             let mut segments = 0u32;
             for (j, nw) in name.iter().enumerate() {
                 let w = m.weights[nw.term as usize];
@@ -1354,14 +1860,34 @@ impl FoodIndex {
                     best = best.max(w);
                     best_credit = best_credit.max(m.credit(w));
                     in_head |= nw.head;
-                    variety_named |= nw.variety;
+                    in_variety |= nw.variety;
+                    in_cut |= nw.kind != Kind::Purpose;
+                    variety_food_named |=
+                        nw.variety && matches!(nw.kind, Kind::Plain | Kind::Derived);
                     segments |= 1 << nw.segment;
+                    if !matches!(
+                        nw.kind,
+                        Kind::Cooking
+                            | Kind::CookedGeneric
+                            | Kind::Raw
+                            | Kind::Unprepared
+                            | Kind::Processed
+                            | Kind::Variant
+                            | Kind::Salted
+                    ) {
+                        food_segments |= 1 << nw.segment;
+                    }
                 }
             }
             // Meat: species and cut together name the food ("chicken breast").
-            let in_head = in_head || (best > 0.0 && facts.has(CUT_ANYWHERE));
+            head_word_named |= in_head;
+            let in_head = in_head || (in_cut && facts.has(CUT_ANYWHERE));
+            last_in_cut = in_cut;
+            last_in_variety = in_variety;
             letters += m.letters;
             all_in_head &= in_head;
+            all_in_head_or_variety &= in_head || in_variety;
+            variety_named |= in_variety;
             common_segments &= segments;
             head_named |= in_head;
             if best > 0.0 {
@@ -1369,6 +1895,7 @@ impl FoodIndex {
                 credit += best_credit * m.letters;
             } else if partial {
                 missing += 1;
+                missing_letters += m.letters;
             } else {
                 return None;
             }
@@ -1376,7 +1903,18 @@ impl FoodIndex {
         if partial && missing == q.matched.len() {
             return None;
         }
-        if head_named {
+        // The missing words' share of the phrase, in words of average length: a food that
+        // misses a short word ("greens") is closer than one that misses a long one ("collard").
+        let missing_cost = if missing > 0 && letters > 0.0 {
+            MISSING_WORD_PENALTY * q.matched.len() as f32 * missing_letters / letters
+        } else {
+            0.0
+        };
+        // A later segment that is the query word for word names the food as the head would.
+        let phrase_named = missing == 0
+            && !q.phrase.is_empty()
+            && Self::segment_is_phrase(name, &q.phrase, facts.head_segment);
+        if head_named || phrase_named {
             total += HEAD_BONUS;
         } else if variety_named {
             total += VARIETY_BONUS;
@@ -1386,17 +1924,30 @@ impl FoodIndex {
         } else {
             0.0
         };
+        // Head words left unnamed cost their share and rule out the whole-head bonus (the
+        // words past the 64th are counted only later).
+        let head_unnamed_known = (head_mask & !named_mask).count_ones();
+        let (head_cost, whole_lost) = if phrase_named || head_unnamed_known == 0 {
+            (0.0, 0.0)
+        } else {
+            (
+                unnamed_head_cost(facts, head_unnamed_known, head_word_named),
+                WHOLE_HEAD_BONUS - WHOLE_SEGMENT_BONUS,
+            )
+        };
         let bound =
             total + HEAD_NOUN_BONUS + WHOLE_HEAD_BONUS + GENERIC_BONUS * f32::from(facts.generic)
                 - brand_bound
-                - MISSING_WORD_PENALTY * missing as f32;
+                - missing_cost
+                - head_cost
+                - whole_lost;
         if bound < floor - BOUND_MARGIN {
             return None;
         }
         let noun_named = match q.matched.last() {
             Some(last) if facts.head_noun != NO_TERM => {
                 last.weights[facts.head_noun as usize] > 0.0
-                    || (facts.has(CUT_ANYWHERE) && missing == 0)
+                    || (facts.has(CUT_ANYWHERE) && missing == 0 && last_in_cut)
             }
             _ => false,
         };
@@ -1413,6 +1964,13 @@ impl FoodIndex {
         // Segments with a plain word the query does not name.
         let mut unnamed_segments = 0u32;
         let mut qualifiers = 0u32;
+        // Meat named by its cut ("bacon": "Pork, cured, bacon"): the processing words on the way
+        // to it say what the cut is (cured), not what was done to it.
+        let cut_end = if facts.has(CUT_ANYWHERE) && food_segments >> (facts.head_segment + 1) != 0 {
+            31 - food_segments.leading_zeros()
+        } else {
+            0
+        };
         for (j, nw) in name.iter().enumerate() {
             let named = if j < 64 {
                 named_mask >> j & 1 == 1
@@ -1435,9 +1993,14 @@ impl FoodIndex {
             }
             match nw.kind {
                 Kind::Plain if nw.head => head_unnamed += 1,
+                Kind::Processed if u32::from(nw.segment) < cut_end => {}
                 Kind::Plain => qualifiers += 1,
                 Kind::Addition => extra += ADDITION_PENALTY,
-                Kind::Derived if nw.head || nw.variety => extra += DERIVED_PENALTY,
+                // (The variety of a derived product says what is in it: "Cookies, chocolate
+                // chip".)
+                Kind::Derived if nw.head || (nw.variety && !facts.has(DERIVED_HEAD)) => {
+                    extra += DERIVED_PENALTY
+                }
                 Kind::Derived => extra += DERIVED_QUALIFIER_PENALTY,
                 Kind::Processed if fresh_form => extra += PROCESSED_PENALTY,
                 Kind::Processed if facts.has(UNPROCESSED_FORM) => {
@@ -1477,7 +2040,7 @@ impl FoodIndex {
                     };
                     state = state.max(p);
                 }
-                Kind::Processed | Kind::Neutral | Kind::Brand => {}
+                Kind::Processed | Kind::Neutral | Kind::Purpose | Kind::Brand => {}
             }
         }
         // A name with no state at all, where the food is eaten cooked and comes cooked: the
@@ -1497,15 +2060,23 @@ impl FoodIndex {
                 && head_unnamed == 0
                 && noun_named
                 && (whole_segments & head_bit != 0 || facts.has(CUT_ANYWHERE));
-            if whole_head {
+            // USDA inverts names ("Cream, sour"; "Oil, olive"; "Pie, apple"): a query naming
+            // the head and the whole variety segment, and nothing else, names the food as well.
+            let variety_bit = head_bit << 1;
+            let inverted = head_named
+                && all_in_head_or_variety
+                && head_unnamed == 0
+                && (noun_named || last_in_variety)
+                && variety_food_named
+                && unnamed_segments & variety_bit == 0;
+            if whole_head || inverted || phrase_named {
                 total += WHOLE_HEAD_BONUS;
             } else if whole_segments & !head_bit != 0 {
                 total += WHOLE_SEGMENT_BONUS;
             }
         }
-        if facts.head_len > 0 {
-            total -= UNNAMED_HEAD_PENALTY * head_unnamed.min(u32::from(facts.head_len)) as f32
-                / f32::from(facts.head_len);
+        if !phrase_named {
+            total -= unnamed_head_cost(facts, head_unnamed, head_word_named);
         }
         total += GENERIC_BONUS * generic.min(GENERIC_COUNTED) as f32;
         total -= extra + state + QUALIFIER_PENALTY * qualifiers.min(QUALIFIERS_COUNTED) as f32;
@@ -1513,13 +2084,39 @@ impl FoodIndex {
         if facts.has(BRANDED) && brand.1 * 2 <= brand.0 {
             total -= BRANDED_PENALTY;
         }
-        total -= MISSING_WORD_PENALTY * missing as f32;
+        total -= missing_cost;
         Some(Hit {
             food,
             score: total,
             coverage: if letters > 0.0 { credit / letters } else { 0.0 },
         })
     }
+}
+
+/// Pairs of words written with a hyphen between them ("black-eyed"), stemmed as query words.
+fn hyphenated_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split_whitespace()
+        .filter(|chunk| chunk.contains('-'))
+        .flat_map(|chunk| {
+            let ws = words(chunk);
+            ws.windows(2)
+                .map(|p| (p[0].clone(), p[1].clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The cost of `unnamed` plain head words left unnamed: their share of the head, of the penalty
+/// and, when the query names the head's own words, of the head bonus, earned only in proportion
+/// to the head named ("parmesan" names half of "chicken parmesan").
+fn unnamed_head_cost(facts: &FoodFacts, unnamed: u32, head_word_named: bool) -> f32 {
+    if facts.head_len == 0 {
+        return 0.0;
+    }
+    let share = unnamed.min(u32::from(facts.head_len)) as f32 / f32::from(facts.head_len);
+    let unearned = if head_word_named { HEAD_BONUS } else { 0.0 };
+    (UNNAMED_HEAD_PENALTY + unearned) * share
 }
 
 /// The words of a query: connectors dropped (unless there is nothing else), repeats once.
@@ -1538,7 +2135,7 @@ fn query_words(query: &str) -> Vec<String> {
     }
 }
 
-fn food_prior(food: &Food, common: &HashSet<&str>) -> f32 {
+fn food_prior(food: &Food, common: &FastSet<&str>) -> f32 {
     let mut p = MEASURE_BONUS * food.portions.len().min(MEASURES_COUNTED) as f32;
     let is_common = common.contains(food.id.as_str())
         || food.ndb.as_deref().is_some_and(|n| common.contains(n));
@@ -1694,21 +2291,55 @@ mod tests {
     }
 
     #[test]
-    fn edit_distance_to_a_prefix_by_hand() {
-        let within = |q: &str, term: &str, d: u32| {
+    fn typing_error_distance_by_hand() {
+        let cost = |q: &str, term: &str, max: u32| {
             let q: Vec<char> = q.chars().collect();
-            within_edits_of_a_prefix(&q, term, d, &mut Vec::new(), &mut Vec::new())
+            typo_cost(&q, term, max, &mut TypoScratch::default())
         };
-        // "almnd" -> "almond": one letter missing.
-        assert!(within("almnd", "almond", 1));
-        // "brocolli" -> "broccoli": one "c" missing, one "l" too many: two edits.
-        assert!(within("brocolli", "broccoli", 2));
-        assert!(!within("brocolli", "broccoli", 1));
-        // "tofoo" -> "tofu": "u" for "o" and one "o" too many: two edits, over one.
-        assert!(!within("tofoo", "tofu", 1));
-        // A beginning of the word counts: "chiken" is one edit from "chicken" in "chickens".
-        assert!(within("chiken", "chickens", 1));
-        assert!(!within("xyz", "almond", 1));
+        // "almnd" -> "almond": one letter missing (2 half edits), the whole word.
+        assert_eq!(cost("almnd", "almond", 2), Some(2));
+        // "brocolli" -> "broccoli": a doubled "c" typed once (1) and "l" typed twice (1).
+        assert_eq!(cost("brocolli", "broccoli", 2), Some(2));
+        // "tofoo" -> "tofu": "u" for "o", a vowel for a vowel (1), and "o" typed twice (1).
+        assert_eq!(cost("tofoo", "tofu", 2), Some(2));
+        // "expresso" -> "espresso": "x" for "s", a consonant (2); -> "expressed": "e" for "o"
+        // (1) and a "d" missing (2).
+        assert_eq!(cost("expresso", "espresso", 4), Some(2));
+        assert_eq!(cost("expresso", "expressed", 4), Some(3));
+        // A beginning of the word counts: "chiken" is one edit from "chicken" in "chickens";
+        // the whole word is over the allowance.
+        assert!(cost("chiken", "chickens", 2).is_some_and(|whole| whole > 2));
+        assert_eq!(cost("xyz", "almond", 2), None);
+        // Two consonant edits are over one edit's allowance.
+        assert_eq!(cost("tofzz", "tofu", 2), None);
+    }
+
+    #[test]
+    fn first_letter_typos_are_one_edit_in_the_first_letter() {
+        let t = first_letter_typos("lmond");
+        // A letter missing at the start; a letter too many; swapped; another first letter.
+        assert!(t.contains(&"almond".to_string()));
+        assert!(first_letter_typos("valmond").contains(&"almond".to_string()));
+        assert!(first_letter_typos("lamond").contains(&"almond".to_string()));
+        assert!(first_letter_typos("slmond").contains(&"almond".to_string()));
+        // Never shorter than five letters, never the word itself.
+        assert!(t.iter().all(|w| w.chars().count() >= MIN_FIRST_LETTER_TYPO));
+        assert!(!t.contains(&"lmond".to_string()));
+        let (t, i) = shipped();
+        let first = |q: &str| {
+            i.search(q, 1)
+                .first()
+                .map(|h| t.foods[h.food].name.clone())
+                .unwrap_or_default()
+        };
+        assert!(
+            first("vlmonds").starts_with("Nuts, almonds"),
+            "{}",
+            first("vlmonds")
+        );
+        assert!(first("lmonds").starts_with("Nuts, almonds"));
+        // A short word is not corrected in its first letter ("ilk" is not milk).
+        assert!(i.search("ilk", 5).is_empty());
     }
 
     #[test]
