@@ -142,6 +142,12 @@ fn held_out_phrases_meet_their_floors() {
     let set = judged(HELD_OUT);
     assert_eq!(set.len(), 80);
     let (top1, mrr) = evaluate("held-out", &set);
-    assert!(top1 >= HELD_OUT_TOP1_FLOOR, "top-1 {top1:.4} < floor {HELD_OUT_TOP1_FLOOR}");
-    assert!(mrr >= HELD_OUT_MRR5_FLOOR, "MRR@5 {mrr:.4} < floor {HELD_OUT_MRR5_FLOOR}");
+    assert!(
+        top1 >= HELD_OUT_TOP1_FLOOR,
+        "top-1 {top1:.4} < floor {HELD_OUT_TOP1_FLOOR}"
+    );
+    assert!(
+        mrr >= HELD_OUT_MRR5_FLOOR,
+        "MRR@5 {mrr:.4} < floor {HELD_OUT_MRR5_FLOOR}"
+    );
 }
