@@ -2298,6 +2298,51 @@ mod tests {
     }
 
     #[test]
+    fn skipping_keeps_the_exact_top_k_among_branded_variants() {
+        // Every seventh SR28 food again as a branded-style variant, as a Branded import brings
+        // them: a brand word and a style in front (longer heads, see the head signature), or the
+        // name in capitals followed by them (brand words, see the brand counts).
+        let mut t = FoodTable::shipped().unwrap();
+        let base = t.foods.clone();
+        for (n, f) in base.iter().enumerate().step_by(7) {
+            let mut v = f.clone();
+            v.id = format!("variant:{n}");
+            v.group = None;
+            v.name = if n % 2 == 0 {
+                format!("acme value pack {}", f.name)
+            } else {
+                format!("{}, acme, organic", f.name.to_uppercase())
+            };
+            t.foods.push(v);
+        }
+        let i = FoodIndex::build(&t).unwrap();
+        for q in [
+            "beef",
+            "milk",
+            "apple raw",
+            "potato baked",
+            "whole wheat bread",
+            "acme",
+            "acme milk",
+            "organic beef",
+            "chiken",
+            "grilled salmon",
+            // Inverted names ("Cream, sour") earn the whole-head bonus without the head noun.
+            "sour cream",
+            "chicken nuggets",
+            // A brand typed: the branded penalty is not certain.
+            "kellogg",
+            "kellogg corn flakes",
+        ] {
+            let all: Vec<usize> = i.search(q, usize::MAX).iter().map(|h| h.food).collect();
+            for k in [1, 5, 10] {
+                let top: Vec<usize> = i.search(q, k).iter().map(|h| h.food).collect();
+                assert_eq!(top, all[..k.min(all.len())], "{q} top {k}");
+            }
+        }
+    }
+
+    #[test]
     fn weak_matches_are_refused_with_the_closest_foods() {
         let (_, i) = shipped();
         for q in ["motor oil", "x", "qwxzv"] {
