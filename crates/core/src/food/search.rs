@@ -855,14 +855,14 @@ struct NameWord {
     kind: Kind,
 }
 
-/// Per-food facts for scoring, from the name and the table: 20 bytes, so that scoring many
+/// Per-food facts for scoring, from the name and the table: 24 bytes, so that scoring many
 /// candidates touches little memory.
 #[derive(Debug, Clone, Copy, Default)]
 struct FoodFacts {
     prior: f32,
     /// The plain head words' terms as bits ([`term_bit`]): with the query's terms, how many of
     /// them a query can name at most (exact when [`HEAD_SIGNATURE_EXACT`]).
-    head_signature: u32,
+    head_signature: u64,
     /// The last word of the head, plain or derived ("butter" in "Peanut butter"; see
     /// [`HEAD_NOUN_BONUS`]); [`NO_TERM`] if none.
     head_noun: u32,
@@ -905,9 +905,9 @@ const DERIVED_HEAD: u16 = 1 << 9;
 /// [`FoodFacts::head_signature`].
 const HEAD_SIGNATURE_EXACT: u16 = 1 << 10;
 
-/// A term's bit in a 32-bit signature.
-fn term_bit(term: u32) -> u32 {
-    1 << (term.wrapping_mul(0x9E37_79B1) >> 27)
+/// A term's bit in a 64-bit signature.
+fn term_bit(term: u32) -> u64 {
+    1 << (term.wrapping_mul(0x9E37_79B1) >> 26)
 }
 
 impl FoodFacts {
@@ -948,6 +948,14 @@ struct WordMatch {
 impl WordMatch {
     fn is_empty(&self) -> bool {
         self.terms.is_empty()
+    }
+
+    /// The best weight any of the word's terms gives.
+    fn best(&self) -> f32 {
+        self.terms
+            .iter()
+            .map(|&t| self.weights[t as usize])
+            .fold(0.0, f32::max)
     }
 
     /// Coverage credit of a match of weight `w` (see [`MIN_COVERAGE`]).
@@ -999,8 +1007,10 @@ struct Query {
     state: State,
     /// The query names a specific cooking method (not only "cooked").
     method: bool,
-    /// The bits of every term the query's words match ([`term_bit`]).
-    signature: u32,
+    /// The bits of every term the query's words match ([`term_bit`]), and of those the last
+    /// word matches.
+    signature: u64,
+    last_signature: u64,
     /// How many terms the query's words match, together.
     terms_matched: u32,
     /// The best weight each query word can score.
@@ -1521,15 +1531,7 @@ impl FoodIndex {
             _ => State::Unnamed,
         };
         let matched: Vec<WordMatch> = qwords.iter().map(|q| self.matches(q)).collect();
-        let best: Vec<f32> = matched
-            .iter()
-            .map(|m| {
-                m.terms
-                    .iter()
-                    .map(|&t| m.weights[t as usize])
-                    .fold(0.0, f32::max)
-            })
-            .collect();
+        let best: Vec<f32> = matched.iter().map(WordMatch::best).collect();
         let best_weights: f32 = best.iter().sum();
         Query {
             bound: best_weights + HEAD_BONUS + WHOLE_HEAD_BONUS + HEAD_NOUN_BONUS,
@@ -1542,6 +1544,9 @@ impl FoodIndex {
                 .iter()
                 .flat_map(|m| m.terms.iter())
                 .fold(0, |sig, &t| sig | term_bit(t)),
+            last_signature: matched
+                .last()
+                .map_or(0, |m| m.terms.iter().fold(0, |sig, &t| sig | term_bit(t))),
             terms_matched: matched.iter().map(|m| m.terms.len() as u32).sum(),
             best,
             matched,
@@ -1707,7 +1712,26 @@ impl FoodIndex {
             return hits;
         };
         if matched.iter().all(|m| !m.is_empty()) {
-            self.scan(&foods_of(rarest), q, false, limit, &mut hits, &[]);
+            if let [_] = rarest.terms.as_slice() {
+                self.scan(&foods_of(rarest), q, false, limit, &mut hits, &[]);
+            } else {
+                // Each food with the best weight its terms give the rarest word: a food found
+                // only by a weaker term (a prefix, a longer word) cannot score the best one.
+                let mut found: Vec<(u32, f32)> = rarest
+                    .terms
+                    .iter()
+                    .flat_map(|&t| {
+                        let w = rarest.weights[t as usize];
+                        self.postings[t as usize].iter().map(move |&f| (f, w))
+                    })
+                    .collect();
+                found.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+                found.dedup_by_key(|(f, _)| *f);
+                let best = rarest.best();
+                let foods: Vec<u32> = found.iter().map(|(f, _)| *f).collect();
+                let lacking: Vec<f32> = found.iter().map(|(_, w)| best - w).collect();
+                self.scan(&foods, q, false, limit, &mut hits, &lacking);
+            }
         }
         if fallback && hits.is_empty() && matched.len() > 1 {
             // Each food with the words it has (bit i for query word i, the first 32): a food
@@ -1730,7 +1754,8 @@ impl FoodIndex {
     /// Scores `foods` into `hits`, keeping track of the `limit` best scores so far (a
     /// min-heap): a food whose upper bound is below the lowest of them cannot reach the result,
     /// and is not scored; nor is a food kept that scores below it.
-    /// `lacking[i]`, when given, is the least the i-th food loses for the query words it lacks.
+    /// `lacking[i]`, when given, is the least the i-th food loses against the query's upper
+    /// bound: the weights of the query words it lacks, or of a weaker match.
     fn scan(
         &self,
         foods: &[u32],
@@ -1765,33 +1790,50 @@ impl FoodIndex {
         }
     }
 
-    /// The most food `f` can score for the query (see [`Query::bound`]).
-    fn upper_bound(&self, f: usize, q: &Query) -> f32 {
-        let facts = &self.facts[f];
-        let brand = if facts.has(BRAND_UNTYPABLE) {
+    /// The branded penalty a food pays whatever the query's words name: its brand cannot be
+    /// typed, or the query matches too few terms to type half of it (each names at most its
+    /// repeats).
+    fn certain_brand_penalty(&self, facts: &FoodFacts, q: &Query) -> f32 {
+        let untyped = facts.has(BRAND_UNTYPABLE)
+            || (facts.has(BRANDED)
+                && q.terms_matched * u32::from(facts.brand_repeat) * 2
+                    <= u32::from(facts.brand_words));
+        if untyped {
             BRANDED_PENALTY
         } else {
             0.0
-        };
-        // A brand the query cannot half type: each matched term names at most its repeats.
-        let brand_untyped = facts.has(BRANDED)
-            && q.terms_matched * u32::from(facts.brand_repeat) * 2 <= u32::from(facts.brand_words);
-        let brand = if brand_untyped {
-            BRANDED_PENALTY
-        } else {
-            brand
-        };
-        let mut bound = facts.prior + GENERIC_BONUS * f32::from(facts.generic) + q.bound - brand;
+        }
+    }
+
+    /// The most food `f` can score for the query (see [`Query::bound`]).
+    fn upper_bound(&self, f: usize, q: &Query) -> f32 {
+        let facts = &self.facts[f];
+        let mut bound = facts.prior + GENERIC_BONUS * f32::from(facts.generic) + q.bound
+            - self.certain_brand_penalty(facts, q);
+        // The head noun the last query word cannot name (a meat's cut may name it anywhere).
+        let noun_nameable = facts.head_noun != NO_TERM
+            && (facts.has(CUT_ANYWHERE) || term_bit(facts.head_noun) & q.last_signature != 0);
+        if !noun_nameable {
+            bound -= HEAD_NOUN_BONUS;
+        }
         // Head words no query term can name cost their share and rule out the whole-head bonus
-        // (unless a phrase names the food; see `score`).
+        // (unless a phrase names the food; see `score`). The head bonus is then earned only in
+        // part when the query names head words, or not at all when it names none (a variety
+        // may still be named; in meat names a cut still names the head, see `score`).
         let head_len = u32::from(facts.head_len);
         if facts.has(HEAD_SIGNATURE_EXACT) && q.phrase.is_empty() && head_len > 0 {
             let nameable = (facts.head_signature & q.signature)
                 .count_ones()
                 .min(head_len);
             if nameable < head_len {
-                bound -= UNNAMED_HEAD_PENALTY * (head_len - nameable) as f32 / head_len as f32
-                    + (WHOLE_HEAD_BONUS - WHOLE_SEGMENT_BONUS);
+                let share = (head_len - nameable) as f32 / head_len as f32;
+                let head = if facts.has(CUT_ANYWHERE) {
+                    HEAD_BONUS - UNNAMED_HEAD_PENALTY * share
+                } else {
+                    (HEAD_BONUS - (UNNAMED_HEAD_PENALTY + HEAD_BONUS) * share)
+                        .max(VARIETY_BONUS - UNNAMED_HEAD_PENALTY * share)
+                };
+                bound -= HEAD_BONUS - head + (WHOLE_HEAD_BONUS - WHOLE_SEGMENT_BONUS);
             }
         }
         bound
@@ -1836,14 +1878,10 @@ impl FoodIndex {
         let mut food_segments = 0u32;
         // Name words the query names (bit j for word j; words past 64 are looked up again).
         let mut named_mask = 0u64;
-        // The plain head words (bit j for word j, as `named_mask`).
+        // The plain head words (bit j for word j, as `named_mask`; gathered with the first
+        // query word).
         let mut head_mask = 0u64;
-        for (j, nw) in name.iter().take(64).enumerate() {
-            if nw.head && nw.kind == Kind::Plain {
-                head_mask |= 1 << j;
-            }
-        }
-        for m in &q.matched {
+        for (i, m) in q.matched.iter().enumerate() {
             let mut best = 0.0f32;
             let mut best_credit = 0.0f32;
             let mut in_head = false;
@@ -1852,6 +1890,9 @@ impl FoodIndex {
             let mut in_cut = false;
             let mut segments = 0u32;
             for (j, nw) in name.iter().enumerate() {
+                if i == 0 && j < 64 && nw.head && nw.kind == Kind::Plain {
+                    head_mask |= 1 << j;
+                }
                 let w = m.weights[nw.term as usize];
                 if w > 0.0 {
                     if j < 64 {
@@ -1919,31 +1960,6 @@ impl FoodIndex {
         } else if variety_named {
             total += VARIETY_BONUS;
         }
-        let brand_bound = if facts.has(BRAND_UNTYPABLE) {
-            BRANDED_PENALTY
-        } else {
-            0.0
-        };
-        // Head words left unnamed cost their share and rule out the whole-head bonus (the
-        // words past the 64th are counted only later).
-        let head_unnamed_known = (head_mask & !named_mask).count_ones();
-        let (head_cost, whole_lost) = if phrase_named || head_unnamed_known == 0 {
-            (0.0, 0.0)
-        } else {
-            (
-                unnamed_head_cost(facts, head_unnamed_known, head_word_named),
-                WHOLE_HEAD_BONUS - WHOLE_SEGMENT_BONUS,
-            )
-        };
-        let bound =
-            total + HEAD_NOUN_BONUS + WHOLE_HEAD_BONUS + GENERIC_BONUS * f32::from(facts.generic)
-                - brand_bound
-                - missing_cost
-                - head_cost
-                - whole_lost;
-        if bound < floor - BOUND_MARGIN {
-            return None;
-        }
         let noun_named = match q.matched.last() {
             Some(last) if facts.head_noun != NO_TERM => {
                 last.weights[facts.head_noun as usize] > 0.0
@@ -1954,6 +1970,30 @@ impl FoodIndex {
         if noun_named {
             total += HEAD_NOUN_BONUS;
         }
+        // The most the rest can add, before the costlier pass over the name: head words left
+        // unnamed cost their share and rule out the whole-head bonus (the words past the 64th
+        // are counted only later), as does a head noun left unnamed (but for an inverted name).
+        let head_unnamed_known = (head_mask & !named_mask).count_ones();
+        let head_cost = if phrase_named {
+            0.0
+        } else {
+            unnamed_head_cost(facts, head_unnamed_known, head_word_named)
+        };
+        let whole_possible =
+            phrase_named || (head_unnamed_known == 0 && (noun_named || last_in_variety));
+        let whole = if whole_possible {
+            WHOLE_HEAD_BONUS
+        } else {
+            WHOLE_SEGMENT_BONUS
+        };
+        let bound = total + whole + GENERIC_BONUS * f32::from(facts.generic)
+            - self.certain_brand_penalty(facts, q)
+            - missing_cost
+            - head_cost;
+        if bound < floor - BOUND_MARGIN {
+            return None;
+        }
+
         // What the name adds beyond the query.
         let (cooked_default, fresh_form) = (facts.has(COOKED_BY_DEFAULT), facts.has(FRESH_FORM));
         let mut head_unnamed = 0u32;
@@ -2248,6 +2288,51 @@ mod tests {
             "bread",
             "chiken",
             "pork chop",
+        ] {
+            let all: Vec<usize> = i.search(q, usize::MAX).iter().map(|h| h.food).collect();
+            for k in [1, 5, 10] {
+                let top: Vec<usize> = i.search(q, k).iter().map(|h| h.food).collect();
+                assert_eq!(top, all[..k.min(all.len())], "{q} top {k}");
+            }
+        }
+    }
+
+    #[test]
+    fn skipping_keeps_the_exact_top_k_among_branded_variants() {
+        // Every seventh SR28 food again as a branded-style variant, as a Branded import brings
+        // them: a brand word and a style in front (longer heads, see the head signature), or the
+        // name in capitals followed by them (brand words, see the brand counts).
+        let mut t = FoodTable::shipped().unwrap();
+        let base = t.foods.clone();
+        for (n, f) in base.iter().enumerate().step_by(7) {
+            let mut v = f.clone();
+            v.id = format!("variant:{n}");
+            v.group = None;
+            v.name = if n % 2 == 0 {
+                format!("acme value pack {}", f.name)
+            } else {
+                format!("{}, acme, organic", f.name.to_uppercase())
+            };
+            t.foods.push(v);
+        }
+        let i = FoodIndex::build(&t).unwrap();
+        for q in [
+            "beef",
+            "milk",
+            "apple raw",
+            "potato baked",
+            "whole wheat bread",
+            "acme",
+            "acme milk",
+            "organic beef",
+            "chiken",
+            "grilled salmon",
+            // Inverted names ("Cream, sour") earn the whole-head bonus without the head noun.
+            "sour cream",
+            "chicken nuggets",
+            // A brand typed: the branded penalty is not certain.
+            "kellogg",
+            "kellogg corn flakes",
         ] {
             let all: Vec<usize> = i.search(q, usize::MAX).iter().map(|h| h.food).collect();
             for k in [1, 5, 10] {
