@@ -16,8 +16,8 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use crate::{
-    ErrorKind, FoodRelease, Identity, OnDuplicate, PersonId, Store, StoreError, StoredTrial,
-    TrialEvent, TrialGuess, TrialStore,
+    ErrorKind, FoodRelease, Identity, NewRecord, OnDuplicate, PersonId, Store, StoreError,
+    StoredTrial, TrialEvent, TrialGuess, TrialStore,
 };
 use jiff::civil::{date, Date};
 use quietlegs_core::clock::ClockTime;
@@ -43,6 +43,7 @@ macro_rules! conformance_tests {
             random_records_round_trip,
             refusals_write_nothing,
             duplicates_are_refused_and_replace_keeps_id_and_creation_time,
+            a_batch_keeps_each_record_on_its_own_terms,
             update_delete_and_not_found,
             date_ranges_and_export_order,
             persons_never_see_each_others_diary,
@@ -57,6 +58,12 @@ macro_rules! conformance_tests {
         fn concurrent_writers_through_an_arc() {
             let (store, keep) = ($make)();
             $crate::conformance::concurrent_writers_through_an_arc(::std::sync::Arc::new(store));
+            drop(keep);
+        }
+        #[test]
+        fn concurrent_duplicates_fail_alone() {
+            let (store, keep) = ($make)();
+            $crate::conformance::concurrent_duplicates_fail_alone(::std::sync::Arc::new(store));
             drop(keep);
         }
     };
@@ -426,6 +433,85 @@ pub fn duplicates_are_refused_and_replace_keeps_id_and_creation_time<S: Store>(s
 
 /// Edits replace every field (an absent optional field is cleared) and keep the creation
 /// time; deletes remove; a missing id is `NotFound`.
+/// `add_records`: each record of a batch succeeds or fails on its own, in order, and what
+/// succeeded is stored exactly as one by one. A night already stored on 20 Nov; the batch:
+///   0. night 19 Nov, severity 3          -> stored
+///   1. night 20 Nov, refuse              -> duplicate of the stored night (Conflict)
+///   2. night 21 Nov, severity 4          -> stored
+///   3. night 21 Nov again, refuse        -> duplicate of record 2 of this batch (Conflict)
+///   4. night 20 Nov, severity 9, replace -> replaces the stored night, keeping its id
+///   5. night 22 Nov, severity 11         -> out of the scale: refused by the backend alone
+///   6. massage 19 Nov                    -> stored (any number per date)
+///   7. another person's night 20 Nov     -> stored, theirs
+///
+/// Afterwards, in export order (kind, then date): me = \[night 19/3, night 20/9,
+/// night 21/4, massage 19\]; the other = \[night 20/5\].
+pub fn a_batch_keeps_each_record_on_its_own_terms<S: Store>(store: &S) {
+    let me = who(store, "me");
+    let other = who(store, "other");
+    let day = |d| date(2026, 11, d);
+    let at = stamp("2026-11-23T07:00:00Z");
+    let stored = store
+        .add_record(me, &night(day(20), 6), &at, OnDuplicate::Refuse)
+        .unwrap();
+    let new = |person, record, on_duplicate| NewRecord {
+        person,
+        record,
+        stamp: at.clone(),
+        on_duplicate,
+    };
+    let batch = [
+        new(me, night(day(19), 3), OnDuplicate::Refuse),
+        new(me, night(day(20), 1), OnDuplicate::Refuse),
+        new(me, night(day(21), 4), OnDuplicate::Refuse),
+        new(me, night(day(21), 8), OnDuplicate::Refuse),
+        new(me, night(day(20), 9), OnDuplicate::Replace),
+        new(me, night(day(22), 11), OnDuplicate::Refuse),
+        new(me, massage(day(19)), OnDuplicate::Refuse),
+        new(other, night(day(20), 5), OnDuplicate::Refuse),
+    ];
+    let outcomes = store.add_records(&batch);
+    assert_eq!(outcomes.len(), batch.len());
+    let ok: Vec<bool> = outcomes.iter().map(Result::is_ok).collect();
+    assert_eq!(ok, [true, false, true, false, true, false, true, true]);
+    assert_eq!(
+        outcomes[1].as_ref().unwrap_err().kind(),
+        ErrorKind::Conflict
+    );
+    assert_eq!(
+        outcomes[3].as_ref().unwrap_err().kind(),
+        ErrorKind::Conflict
+    );
+    assert_eq!(*outcomes[4].as_ref().unwrap(), stored);
+    let mine = contents(store.records(me, None, None).unwrap());
+    assert_eq!(
+        mine,
+        [
+            night(day(19), 3),
+            night(day(20), 9),
+            night(day(21), 4),
+            massage(day(19)),
+        ]
+    );
+    assert_eq!(
+        contents(store.records(other, None, None).unwrap()),
+        [night(day(20), 5)]
+    );
+    // Each stored record is readable by the id its outcome gave.
+    for (i, outcome) in outcomes.iter().enumerate() {
+        if let Ok(id) = outcome {
+            let kind = batch[i].record.kind();
+            let read = store
+                .record(batch[i].person, kind, *id)
+                .unwrap()
+                .expect("the stored record");
+            assert_eq!(read.record.date(), batch[i].record.date(), "record {i}");
+        }
+    }
+    // An empty batch is nothing.
+    assert!(store.add_records(&[]).is_empty());
+}
+
 pub fn update_delete_and_not_found<S: Store>(store: &S) {
     let me = who(store, "me");
     let full = sample_records().remove(0);
@@ -959,6 +1045,68 @@ pub fn concurrent_writers_through_an_arc<S: Store + 'static>(store: Arc<S>) {
         })
         .collect();
     assert_eq!(contents(all), expected);
+}
+
+/// Writers racing for the same dates: 16 threads in pairs, both of a pair writing a night on
+/// each of the same 25 dates (thread 2p and 2p + 1 share dates 25p .. 25p + 24; the even
+/// thread's severity is 1, the odd one's 2). Each date is kept once: 8 × 25 = 200 nights
+/// stored, 200 writes refused as duplicates of a stored night, and no other outcome; a
+/// refused write costs nobody else's (a backend that batches writes must roll back only the
+/// duplicate).
+pub fn concurrent_duplicates_fail_alone<S: Store + 'static>(store: Arc<S>) {
+    const PAIRS: i32 = 8;
+    const DATES: i32 = 25;
+    let first = date(2021, 3, 1);
+    let handles: Vec<_> = (0..2 * PAIRS)
+        .map(|t| {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                let me = store
+                    .person(&Identity::local("racing"), "2026-11-01T00:00:00Z")
+                    .expect("the person");
+                let (mut kept, mut refused) = (0, 0);
+                for i in 0..DATES {
+                    let day = first
+                        .checked_add(jiff::Span::new().days((t / 2) * DATES + i))
+                        .expect("a date");
+                    let severity = if t % 2 == 0 { 1 } else { 2 };
+                    match store.add_record(
+                        me,
+                        &night(day, severity),
+                        &stamp("x"),
+                        OnDuplicate::Refuse,
+                    ) {
+                        Ok(_) => kept += 1,
+                        Err(StoreError::Duplicate { .. }) => refused += 1,
+                        Err(e) => panic!("thread {t}, night {i}: {e}"),
+                    }
+                }
+                (me, kept, refused)
+            })
+        })
+        .collect();
+    let outcomes: Vec<(PersonId, i32, i32)> = handles
+        .into_iter()
+        .map(|h| h.join().expect("a writer thread"))
+        .collect();
+    let kept: i32 = outcomes.iter().map(|o| o.1).sum();
+    let refused: i32 = outcomes.iter().map(|o| o.2).sum();
+    assert_eq!((kept, refused), (PAIRS * DATES, PAIRS * DATES));
+    let all = store.records(outcomes[0].0, None, None).unwrap();
+    assert_eq!(all.len(), (PAIRS * DATES) as usize);
+    // Every date of the 200 once, with a severity one of its two writers gave.
+    for (k, stored) in all.iter().enumerate() {
+        let day = first
+            .checked_add(jiff::Span::new().days(k as i32))
+            .expect("a date");
+        match &stored.record {
+            Record::Night(n) => {
+                assert_eq!(n.date, day);
+                assert!(n.severity == 1 || n.severity == 2, "{n:?}");
+            }
+            other => panic!("not a night: {other:?}"),
+        }
+    }
 }
 
 /// Strategies for valid diary records (within `Record::validate`'s ranges).

@@ -127,6 +127,19 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The same failure again, for each of several writes that one failed transaction held
+    /// (a batch committed together): the variant, and so the kind and the advice, are kept.
+    pub(crate) fn for_each_write(&self) -> Self {
+        match self {
+            Self::Busy => Self::Busy,
+            Self::Poisoned => Self::Poisoned,
+            Self::ReadOnly(m) => Self::ReadOnly(m.clone()),
+            Self::DiskFull(m) => Self::DiskFull(m.clone()),
+            Self::Conflict(m) => Self::Conflict(m.clone()),
+            other => Self::Backend(other.to_string()),
+        }
+    }
+
     /// The kind of this failure (see [`ErrorKind`] for what each kind means to a surface).
     pub fn kind(&self) -> ErrorKind {
         match self {
@@ -186,6 +199,16 @@ impl Identity {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PersonId(pub(crate) i64);
+
+/// One record of a batch for [`Store::add_records`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRecord {
+    pub person: PersonId,
+    /// Already validated.
+    pub record: Record,
+    pub stamp: Stamp,
+    pub on_duplicate: OnDuplicate,
+}
 
 /// What to do when a one-per-date record (night, IRLS, side effects) already exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -251,6 +274,20 @@ pub trait Store: Send + Sync {
         stamp: &Stamp,
         on_duplicate: OnDuplicate,
     ) -> Result<i64, StoreError>;
+
+    /// Adds several records, each on its own terms (as [`Store::add_record`]: one refused
+    /// leaves the others unaffected), made durable together: a server's concurrent entries
+    /// share one commit instead of paying one each. Returns each record's outcome, in order;
+    /// an outcome is known only once the write is durable (or has failed). A record may
+    /// collide with one earlier in the same batch (a duplicate, then).
+    ///
+    /// The default adds them one by one; a backend overrides it to commit them together.
+    fn add_records(&self, batch: &[NewRecord]) -> Vec<Result<i64, StoreError>> {
+        batch
+            .iter()
+            .map(|n| self.add_record(n.person, &n.record, &n.stamp, n.on_duplicate))
+            .collect()
+    }
 
     /// Replaces the content of record `id` of the record's kind (keeping its creation time).
     fn update_record(

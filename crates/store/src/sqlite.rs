@@ -1,8 +1,8 @@
 //! The SQLite backend (rusqlite, SQLite compiled in).
 
 use crate::{
-    FoodRelease, FoodStream, Identity, OnDuplicate, PersonId, Store, StoreError, StoredTrial,
-    TrialEvent, TrialGuess, TrialStore,
+    FoodRelease, FoodStream, Identity, NewRecord, OnDuplicate, PersonId, Store, StoreError,
+    StoredTrial, TrialEvent, TrialGuess, TrialStore,
 };
 use jiff::civil::Date;
 use quietlegs_core::diary::{FieldValue, Record, Stamp, StoredRecord};
@@ -44,6 +44,85 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0002_diary.sql"),
     include_str!("../migrations/sqlite/0003_trials.sql"),
 ];
+
+/// Runs `batch` in one `BEGIN IMMEDIATE` transaction, each record in its own savepoint (a
+/// refused one is rolled back alone and keeps its own error), and commits once. If the commit
+/// fails, every record gets its error (a record refused on its own keeps its own).
+fn add_batch(conn: &mut Connection, batch: &[NewRecord]) -> Vec<Result<i64, StoreError>> {
+    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => {
+            let e = StoreError::from(e);
+            return batch.iter().map(|_| Err(e.for_each_write())).collect();
+        }
+    };
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for n in batch {
+        match in_savepoint(&tx, || {
+            add_row(&tx, n.person, &n.record, &n.stamp, n.on_duplicate)
+        }) {
+            Ok(outcome) => outcomes.push(outcome),
+            // The savepoint itself failed: the transaction cannot be trusted, so none of the
+            // batch is kept (dropping `tx` rolls it back).
+            Err(e) => return batch.iter().map(|_| Err(e.for_each_write())).collect(),
+        }
+    }
+    match tx.commit() {
+        Ok(()) => outcomes,
+        Err(e) => {
+            let e = StoreError::from(e);
+            outcomes
+                .into_iter()
+                .map(|o| o.and(Err(e.for_each_write())))
+                .collect()
+        }
+    }
+}
+
+/// Runs `write` inside a savepoint of `tx`, rolled back alone if `write` fails. The outer
+/// error is a failure of the savepoint statements themselves.
+fn in_savepoint<T>(
+    tx: &Transaction<'_>,
+    write: impl FnOnce() -> Result<T, StoreError>,
+) -> Result<Result<T, StoreError>, StoreError> {
+    tx.prepare_cached("SAVEPOINT batch_record")?.execute([])?;
+    let outcome = write();
+    if outcome.is_err() {
+        tx.prepare_cached("ROLLBACK TO batch_record")?.execute([])?;
+    }
+    tx.prepare_cached("RELEASE batch_record")?.execute([])?;
+    Ok(outcome)
+}
+
+/// Adds one record inside `tx`: a second one-per-date record is refused or replaces the
+/// first, as `on_duplicate` says.
+fn add_row(
+    tx: &Transaction<'_>,
+    person: PersonId,
+    record: &Record,
+    stamp: &Stamp,
+    on_duplicate: OnDuplicate,
+) -> Result<i64, StoreError> {
+    let table = table_of(record.kind())?;
+    let date = record.date().to_string();
+    match (
+        record.one_per_date(),
+        existing_on_date(tx, table, person, &date)?,
+    ) {
+        (true, Some(existing)) => match on_duplicate {
+            OnDuplicate::Refuse => Err(StoreError::Duplicate {
+                kind: record.kind().to_string(),
+                date,
+                id: existing,
+            }),
+            OnDuplicate::Replace => {
+                update_row(tx, person, existing, record, &stamp.updated_at, &stamp.tz)?;
+                Ok(existing)
+            }
+        },
+        _ => insert_row(tx, person, None, record, stamp),
+    }
+}
 
 /// How long a writer waits for another process's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -217,6 +296,8 @@ impl SqliteStore {
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Room for every kind's insert and lookup statements (see `insert_row`).
+        conn.set_prepared_statement_cache_capacity(64);
         let store = Self::with_connection(conn)?;
         store.migrate_to(Self::latest_schema_version())?;
         Ok(store)
@@ -562,27 +643,14 @@ impl Store for SqliteStore {
         stamp: &Stamp,
         on_duplicate: OnDuplicate,
     ) -> Result<i64, StoreError> {
-        let table = table_of(record.kind())?;
-        self.write(|tx| {
-            let date = record.date().to_string();
-            match (
-                record.one_per_date(),
-                existing_on_date(tx, table, person, &date)?,
-            ) {
-                (true, Some(existing)) => match on_duplicate {
-                    OnDuplicate::Refuse => Err(StoreError::Duplicate {
-                        kind: record.kind().to_string(),
-                        date,
-                        id: existing,
-                    }),
-                    OnDuplicate::Replace => {
-                        update_row(tx, person, existing, record, &stamp.updated_at, &stamp.tz)?;
-                        Ok(existing)
-                    }
-                },
-                _ => insert_row(tx, person, None, record, stamp),
-            }
-        })
+        self.write(|tx| add_row(tx, person, record, stamp, on_duplicate))
+    }
+
+    fn add_records(&self, batch: &[NewRecord]) -> Vec<Result<i64, StoreError>> {
+        match self.lock() {
+            Ok(mut conn) => add_batch(&mut conn, batch),
+            Err(e) => batch.iter().map(|_| Err(e.for_each_write())).collect(),
+        }
     }
 
     fn update_record(
@@ -813,11 +881,10 @@ fn existing_on_date(
     date: &str,
 ) -> Result<Option<i64>, StoreError> {
     Ok(tx
-        .query_row(
-            &format!("SELECT id FROM {table} WHERE person_id = ?1 AND date = ?2"),
-            params![person.0, date],
-            |r| r.get(0),
-        )
+        .prepare_cached(&format!(
+            "SELECT id FROM {table} WHERE person_id = ?1 AND date = ?2"
+        ))?
+        .query_row(params![person.0, date], |r| r.get(0))
         .optional()?)
 }
 
@@ -847,7 +914,9 @@ fn insert_row(
         Value::Text(stamp.tz.clone()),
     ];
     values.extend(fields.into_iter().map(|(_, v)| bind(v)));
-    tx.execute(&sql, rusqlite::params_from_iter(values))?;
+    // Cached: a server stores the same few shapes of record over and over.
+    tx.prepare_cached(&sql)?
+        .execute(rusqlite::params_from_iter(values))?;
     Ok(tx.last_insert_rowid())
 }
 
