@@ -16,7 +16,7 @@ use quietlegs_core::export::{parse_export, to_csv, to_json};
 use quietlegs_core::forms::FormCatalogue;
 use quietlegs_core::supplement::parse_dose;
 use quietlegs_core::IrlsScore;
-use quietlegs_store::{OnDuplicate, PersonId, Store};
+use quietlegs_store::{NewRecord, OnDuplicate, PersonId, Store};
 use serde::Serialize;
 
 use crate::foods::{amount_of, Foods};
@@ -229,6 +229,22 @@ pub fn log<S: Store>(
         id,
         record: entry.0,
     })
+}
+
+/// An entry as one record of a batch write (`Store::add_records`), stamped now: what `log`
+/// stores, for a server that commits concurrent entries together.
+pub fn batch_record(
+    person: PersonId,
+    ctx: &Context<'_>,
+    entry: Entry,
+    on_duplicate: OnDuplicate,
+) -> NewRecord {
+    NewRecord {
+        person,
+        record: entry.0,
+        stamp: ctx.now.stamp(),
+        on_duplicate,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

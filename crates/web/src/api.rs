@@ -156,13 +156,13 @@ async fn log_night(
         awakenings: None,
         note: input.note,
     };
-    let entry = state
-        .run(move |store, person, ctx| {
-            let id = crate::store_night(store, person, ctx, night.clone())?;
-            Ok(NightEntry::from_night(id, &night))
-        })
+    let id = state
+        .log_night(quietlegs_app::Now::read(), night.clone())
         .await?;
-    Ok((StatusCode::CREATED, Json(entry)))
+    Ok((
+        StatusCode::CREATED,
+        Json(NightEntry::from_night(id, &night)),
+    ))
 }
 
 /// The range of `GET /nights`.

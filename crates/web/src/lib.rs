@@ -5,6 +5,7 @@
 
 mod api;
 mod chart;
+mod diary_writer;
 mod error;
 mod pages;
 pub mod security;
@@ -31,12 +32,17 @@ pub struct WebState(Arc<Shared>);
 
 struct Shared {
     /// Shared by every request (the store is `Sync`; it serialises its own writes).
-    store: SqliteStore,
+    store: Arc<SqliteStore>,
+    /// Diary entries are stored through it, committed in batches (group commit).
+    writer: diary_writer::DiaryWriter,
     reference: ReferenceData,
     /// The food table and its index, built on first use (a server that imports foods makes a
     /// new state after the import).
     foods: FoodCatalog,
     allowed_hosts: Vec<String>,
+    /// The local person, resolved (and created if new) by the first request, so that later
+    /// requests, reads above all, take no write lock for it.
+    local_person: std::sync::OnceLock<PersonId>,
 }
 
 impl WebState {
@@ -48,11 +54,14 @@ impl WebState {
             .map(String::from)
             .collect();
         allowed_hosts.extend(extra_hosts.iter().map(|h| h.to_ascii_lowercase()));
+        let store = Arc::new(store);
         Self(Arc::new(Shared {
+            writer: diary_writer::DiaryWriter::new(Arc::clone(&store)),
             store,
             reference,
             foods: FoodCatalog::new(),
             allowed_hosts,
+            local_person: std::sync::OnceLock::new(),
         }))
     }
 
@@ -88,9 +97,15 @@ impl WebState {
                 foods: &state.0.foods,
             };
             let store = &state.0.store;
-            let person = store
-                .person(&Identity::local(LOCAL_PERSON), &now.instant)
-                .map_err(AppError::from)?;
+            let person = match state.0.local_person.get() {
+                Some(person) => *person,
+                None => {
+                    let person = store
+                        .person(&Identity::local(LOCAL_PERSON), &now.instant)
+                        .map_err(AppError::from)?;
+                    *state.0.local_person.get_or_init(|| person)
+                }
+            };
             work(store, person, &ctx)
         })
         .await
@@ -99,43 +114,79 @@ impl WebState {
     }
 }
 
-/// Validates and stores one night through the diary use case (a second night for the same date
-/// is a conflict, and the stored one is kept); a refused value names its field.
-pub(crate) fn store_night(
-    store: &SqliteStore,
-    person: PersonId,
+impl WebState {
+    /// The local person (resolved, and created if new, by the first request that needs it).
+    async fn local_person(&self, now: &Now) -> Result<PersonId, ApiError> {
+        match self.0.local_person.get() {
+            Some(person) => Ok(*person),
+            None => self.run_at(now.clone(), |_, person, _| Ok(person)).await,
+        }
+    }
+
+    /// Stores one diary entry, validated by `build` on this request's context, through the
+    /// group-commit writer (see `diary_writer`): answered once the entry is on disk.
+    pub(crate) async fn log_entry(
+        &self,
+        now: Now,
+        on_duplicate: quietlegs_store::OnDuplicate,
+        build: impl FnOnce(&Context<'_>) -> Result<quietlegs_app::diary::Entry, AppError>,
+    ) -> Result<quietlegs_app::diary::Logged, ApiError> {
+        let person = self.local_person(&now).await?;
+        let ctx = Context {
+            now: &now,
+            reference: &self.0.reference,
+            foods: &self.0.foods,
+        };
+        let entry = build(&ctx)?;
+        let new = quietlegs_app::diary::batch_record(person, &ctx, entry, on_duplicate);
+        let record = new.record.clone();
+        let id = self.0.writer.add(new).await.map_err(AppError::from)?;
+        Ok(quietlegs_app::diary::Logged { id, record })
+    }
+
+    /// Validates and stores one night (a second night for the same date is a conflict, and
+    /// the stored one is kept); a refused value names its field.
+    pub(crate) async fn log_night(
+        &self,
+        now: Now,
+        night: quietlegs_core::diary::Night,
+    ) -> Result<i64, ApiError> {
+        let date = night.date;
+        self.log_entry(now, quietlegs_store::OnDuplicate::Refuse, |ctx| {
+            night_entry(ctx, night)
+        })
+        .await
+        .map(|logged| logged.id)
+        .map_err(|e| {
+            if e.status == axum::http::StatusCode::CONFLICT {
+                ApiError::from(AppError::new(
+                    quietlegs_app::ErrorKind::Conflict,
+                    Some("date"),
+                    format!("there is already a night for {date}; it was kept unchanged"),
+                ))
+            } else {
+                e
+            }
+        })
+    }
+}
+
+/// A night validated as a diary entry; a refused value names its field (the use case's
+/// message names it in words).
+fn night_entry(
     ctx: &Context<'_>,
     night: quietlegs_core::diary::Night,
-) -> Result<i64, AppError> {
-    use quietlegs_app::diary;
+) -> Result<quietlegs_app::diary::Entry, AppError> {
     use quietlegs_core::diary::Record;
     const FIELDS: [&str; 5] = ["date", "severity", "sleep_quality", "hours_slept", "note"];
-    let date = night.date;
     let record = Record::Night(night);
-    // The API names the field of a refused value (the use case's message names it in words).
     record
         .validate(ctx.now.date, &ctx.reference.irls)
         .map_err(|e| match FIELDS.into_iter().find(|f| *f == e.field) {
             Some(f) => AppError::field(f, e.message.clone()),
             None => AppError::refused(e.to_string()),
         })?;
-    let entry = diary::Entry::new(ctx, record)?;
-    diary::log(
-        store,
-        person,
-        ctx,
-        entry,
-        quietlegs_store::OnDuplicate::Refuse,
-    )
-    .map(|logged| logged.id)
-    .map_err(|e| match e.kind {
-        quietlegs_app::ErrorKind::Conflict => AppError::new(
-            quietlegs_app::ErrorKind::Conflict,
-            Some("date"),
-            format!("there is already a night for {date}; it was kept unchanged"),
-        ),
-        _ => e,
-    })
+    quietlegs_app::diary::Entry::new(ctx, record)
 }
 
 /// The whole app: pages, assets, the API and the security layers.

@@ -265,13 +265,8 @@ async fn tonight_submit(
     let night = night_from_form(&form);
     let stored = match night {
         Ok(night) => {
-            state
-                .run_at(now, move |store, person, ctx| {
-                    let date = night.date;
-                    crate::store_night(store, person, ctx, night)?;
-                    Ok(date)
-                })
-                .await
+            let date = night.date;
+            state.log_night(now, night).await.map(|_| date)
         }
         Err(e) => Err(ApiError::from(e)),
     };

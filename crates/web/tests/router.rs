@@ -487,3 +487,56 @@ async fn the_api_takes_json_only() {
     assert_eq!(r.json()["field"], "content-type");
     assert_eq!(nights(&app).await, json!([]));
 }
+
+/// Concurrent posts share group commits (one writer thread): 40 posts at once, 2 for each of
+/// 20 dates (severity 1 and 2). Each date is stored once: 20 answers 201, 20 answer 409 naming
+/// the date, and the list holds the 20 dates, each with one of its two severities.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_posts_are_each_stored_or_refused_on_their_own() {
+    let app = app();
+    let first = jiff::Zoned::now()
+        .date()
+        .checked_sub(jiff::Span::new().days(60))
+        .unwrap();
+    let posts = (0..40).map(|i| {
+        let app = app.clone();
+        let date = first.checked_add(jiff::Span::new().days(i / 2)).unwrap();
+        async move {
+            let body = json!({"date": date.to_string(), "severity": 1 + i % 2});
+            send(&app, post_json("/api/v1/nights", &body)).await
+        }
+    });
+    let replies: Vec<Reply> = futures_join_all(posts).await;
+    let created = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
+    let refused: Vec<&Reply> = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::CONFLICT)
+        .collect();
+    assert_eq!((created, refused.len()), (20, 20));
+    assert!(refused.iter().all(|r| r.json()["field"] == "date"));
+    let listed = nights(&app).await;
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 20);
+    for (k, night) in listed.iter().enumerate() {
+        let date = first.checked_add(jiff::Span::new().days(k as i32)).unwrap();
+        assert_eq!(night["date"], date.to_string());
+        assert!(night["severity"] == 1 || night["severity"] == 2, "{night}");
+    }
+}
+
+/// Runs the futures concurrently on the runtime and collects their outputs in order.
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
