@@ -44,6 +44,7 @@ macro_rules! conformance_tests {
             refusals_write_nothing,
             duplicates_are_refused_and_replace_keeps_id_and_creation_time,
             a_batch_keeps_each_record_on_its_own_terms,
+            login_secrets_are_per_person_and_replaced,
             update_delete_and_not_found,
             date_ranges_and_export_order,
             persons_never_see_each_others_diary,
@@ -510,6 +511,33 @@ pub fn a_batch_keeps_each_record_on_its_own_terms<S: Store>(store: &S) {
     }
     // An empty batch is nothing.
     assert!(store.add_records(&[]).is_empty());
+}
+
+/// Log-in secrets: none at first; set, read back and replaced per person; another person's
+/// is separate; a value that is not an argon2id PHC string is refused by the backend.
+pub fn login_secrets_are_per_person_and_replaced<S: Store>(store: &S) {
+    let me = who(store, "me");
+    let other = who(store, "other");
+    assert_eq!(store.login_secret(me).unwrap(), None);
+    let first = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g";
+    let second = "$argon2id$v=19$m=19456,t=2,p=1$b3RoZXJzYWx0$b3RoZXJoYXNo";
+    store
+        .set_login_secret(me, first, "2026-11-29T10:00:00Z")
+        .unwrap();
+    assert_eq!(store.login_secret(me).unwrap().as_deref(), Some(first));
+    assert_eq!(store.login_secret(other).unwrap(), None);
+    store
+        .set_login_secret(me, second, "2026-11-29T11:00:00Z")
+        .unwrap();
+    assert_eq!(store.login_secret(me).unwrap().as_deref(), Some(second));
+    assert!(store
+        .set_login_secret(
+            other,
+            "correct horse battery staple",
+            "2026-11-29T11:00:00Z"
+        )
+        .is_err());
+    assert_eq!(store.login_secret(other).unwrap(), None);
 }
 
 pub fn update_delete_and_not_found<S: Store>(store: &S) {

@@ -264,6 +264,13 @@ pub trait Store: Send + Sync {
     /// never written anything.
     fn find_person(&self, identity: &Identity) -> Result<Option<PersonId>, StoreError>;
 
+    /// The person's log-in secret for the web app: an argon2id PHC string (never the
+    /// password), or `None` when no password is set.
+    fn login_secret(&self, person: PersonId) -> Result<Option<String>, StoreError>;
+
+    /// Sets (or replaces) the person's log-in secret; `phc` must be an argon2id PHC string.
+    fn set_login_secret(&self, person: PersonId, phc: &str, at: &str) -> Result<(), StoreError>;
+
     /// Adds a diary record (already validated); returns its id. A second night, IRLS or side
     /// effects entry for the same date is refused unless `on_duplicate` is `Replace`. Values
     /// outside the diary's scales are refused by the backend too (a second line of defence).

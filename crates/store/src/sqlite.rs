@@ -43,6 +43,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_foods.sql"),
     include_str!("../migrations/sqlite/0002_diary.sql"),
     include_str!("../migrations/sqlite/0003_trials.sql"),
+    include_str!("../migrations/sqlite/0004_login.sql"),
 ];
 
 /// Runs `batch` in one `BEGIN IMMEDIATE` transaction, each record in its own savepoint (a
@@ -131,7 +132,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// writes into another program's SQLite file.
 pub const APPLICATION_ID: i32 = 0x514C_4547;
 
-/// The tables quietlegs creates (migrations 0001-0003): a database with only these and no
+/// The tables quietlegs creates (every migration): a database with only these and no
 /// application id is a quietlegs database from before the id was set.
 const OWN_TABLES: &[&str] = &[
     "food_release",
@@ -148,6 +149,7 @@ const OWN_TABLES: &[&str] = &[
     "trial_seal",
     "trial_event",
     "trial_guess",
+    "login",
 ];
 
 /// Whether the opened file is a quietlegs database (or empty); checked before anything is
@@ -634,6 +636,29 @@ impl Store for SqliteStore {
             )
             .optional()?
             .map(PersonId))
+    }
+
+    fn login_secret(&self, person: PersonId) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .lock()?
+            .query_row(
+                "SELECT phc FROM login WHERE person_id = ?1",
+                [person.0],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn set_login_secret(&self, person: PersonId, phc: &str, at: &str) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO login (person_id, phc, updated_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (person_id) DO UPDATE SET phc = excluded.phc, \
+                 updated_at = excluded.updated_at",
+                params![person.0, phc, at],
+            )?;
+            Ok(())
+        })
     }
 
     fn add_record(
