@@ -11,6 +11,7 @@ pub mod error;
 pub mod foods;
 pub mod info;
 pub mod insights;
+pub mod login;
 pub mod personal;
 pub mod trial;
 

@@ -1,0 +1,158 @@
+//! Log-in for the web app: one password per person, kept only as an argon2id hash (a PHC
+//! string), so that a server reachable from other machines can require it.
+//!
+//! Policy (security, not clinical, so it lives here rather than in the clinical rule base):
+//! - length: at least 15 characters, as NIST SP 800-63B-4 §3.1.1.2 requires of a password that
+//!   is the only factor (<https://doi.org/10.6028/NIST.SP.800-63b-4>); at most 1024, so that a
+//!   request cannot make the server hash megabytes;
+//! - hashing: argon2id (RFC 9106, <https://doi.org/10.17487/RFC9106>) with the `argon2` crate's
+//!   default parameters, m = 19 MiB, t = 2, p = 1, the minimum the OWASP Password Storage Cheat
+//!   Sheet recommends (<https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html>),
+//!   with a 16-byte random salt supplied by the caller.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use quietlegs_store::{PersonId, Store};
+
+use crate::{AppError, Context};
+
+/// The fewest characters a password may have (NIST SP 800-63B-4 §3.1.1.2, single factor).
+pub const MIN_PASSWORD_CHARS: usize = 15;
+/// The most bytes a password may have (a bound on the work one request can cause).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// The outcome of a log-in attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginCheck {
+    Accepted,
+    Refused,
+    /// No password has been set for this person: nobody can log in.
+    NoPasswordSet,
+}
+
+/// Checks `password` against the policy; the message names the field and the allowed range.
+pub fn check_policy(password: &str) -> Result<(), AppError> {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
+        return Err(AppError::field(
+            "password",
+            format!(
+                "the password has {chars} characters: use at least {MIN_PASSWORD_CHARS} \
+                 (a passphrase of a few unrelated words is easy to remember)"
+            ),
+        ));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(AppError::field(
+            "password",
+            format!("the password is longer than {MAX_PASSWORD_BYTES} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+/// Sets (or replaces) the person's password, hashed with argon2id and `salt` (16 random bytes
+/// from the caller: the use case itself draws no randomness).
+pub fn set_password<S: Store>(
+    store: &S,
+    person: PersonId,
+    ctx: &Context<'_>,
+    password: &str,
+    salt: [u8; 16],
+) -> Result<(), AppError> {
+    check_policy(password)?;
+    let salt = SaltString::encode_b64(&salt)
+        .map_err(|e| AppError::internal(format!("encoding the password salt: {e}")))?;
+    let phc = Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| AppError::internal(format!("hashing the password: {e}")))?
+        .to_string();
+    store.set_login_secret(person, &phc, &ctx.now.instant)?;
+    Ok(())
+}
+
+/// Whether the person has a password.
+pub fn password_is_set<S: Store>(store: &S, person: PersonId) -> Result<bool, AppError> {
+    Ok(store.login_secret(person)?.is_some())
+}
+
+/// Checks a log-in attempt (in time independent of where a wrong password differs: the
+/// comparison is argon2's own, of hashes). An over-long attempt is refused unhashed.
+pub fn check_password<S: Store>(
+    store: &S,
+    person: PersonId,
+    password: &str,
+) -> Result<LoginCheck, AppError> {
+    let Some(phc) = store.login_secret(person)? else {
+        return Ok(LoginCheck::NoPasswordSet);
+    };
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Ok(LoginCheck::Refused);
+    }
+    let hash = PasswordHash::new(&phc)
+        .map_err(|e| AppError::internal(format!("the stored password hash is unreadable: {e}")))?;
+    Ok(
+        match Argon2::default().verify_password(password.as_bytes(), &hash) {
+            Ok(()) => LoginCheck::Accepted,
+            Err(_) => LoginCheck::Refused,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FoodCatalog, Now};
+    use quietlegs_core::ReferenceData;
+    use quietlegs_store::{Identity, SqliteStore};
+
+    #[test]
+    fn a_password_is_stored_hashed_and_checked() {
+        let store = SqliteStore::in_memory().unwrap();
+        let me = store
+            .person(&Identity::local("me"), "2026-11-29T10:00:00Z")
+            .unwrap();
+        let (reference, foods) = (ReferenceData::shipped().unwrap(), FoodCatalog::new());
+        let now = Now::fixed(
+            jiff::civil::date(2026, 11, 29),
+            quietlegs_core::clock::ClockTime::from_minutes_wrapping(600),
+        );
+        let ctx = Context {
+            now: &now,
+            reference: &reference,
+            foods: &foods,
+        };
+        assert_eq!(
+            check_password(&store, me, "anything at all here").unwrap(),
+            LoginCheck::NoPasswordSet
+        );
+        // 14 characters: one short of the minimum; nothing stored.
+        let short = set_password(&store, me, &ctx, "fourteen chars", [7; 16]).unwrap_err();
+        assert_eq!(short.field, Some("password"));
+        assert!(short.message.contains("14 characters"), "{}", short.message);
+        assert!(!password_is_set(&store, me).unwrap());
+        // 15 characters, counted as characters not bytes ("ü" is 2 bytes).
+        let password = "grüne wiese 123";
+        assert_eq!(password.chars().count(), 15);
+        set_password(&store, me, &ctx, password, [7; 16]).unwrap();
+        let phc = store.login_secret(me).unwrap().unwrap();
+        // argon2id, version 19, the OWASP minimum parameters, the salt given (base64 of 7s).
+        assert!(
+            phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$BwcHBwcHBwcHBwcHBwcHBw$"),
+            "{phc}"
+        );
+        assert!(!phc.contains(password));
+        assert_eq!(
+            check_password(&store, me, password).unwrap(),
+            LoginCheck::Accepted
+        );
+        assert_eq!(
+            check_password(&store, me, "grüne wiese 124").unwrap(),
+            LoginCheck::Refused
+        );
+        assert_eq!(
+            check_password(&store, me, &"x".repeat(MAX_PASSWORD_BYTES + 1)).unwrap(),
+            LoginCheck::Refused
+        );
+    }
+}
