@@ -169,11 +169,21 @@ enum Command {
         #[command(flatten)]
         output: Output,
     },
-    /// The web app on this machine: open the printed address in a browser.
+    /// The web app: open the printed address in a browser. It serves this machine only
+    /// unless a password is set (--set-password); with one, every page needs a log-in.
     Serve {
-        /// Address to listen on (this machine only: 127.0.0.1 or ::1; port 0 picks a free one).
+        /// Address to listen on (port 0 picks a free one). Beyond this machine (0.0.0.0, a LAN
+        /// address) only once a password is set, and then name the host with --allow-host.
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
+        /// A host name (or address) the server answers to besides its own address and
+        /// localhost, e.g. the name phones on the LAN use (repeatable).
+        #[arg(long = "allow-host", value_name = "NAME")]
+        allow_hosts: Vec<String>,
+        /// Set (or change) the log-in password of this diary and exit: asked twice on a
+        /// terminal, else read from the first line of standard input. At least 15 characters.
+        #[arg(long, conflicts_with = "demo")]
+        set_password: bool,
         /// Fill a demonstration diary (20 weeks and a finished blinded trial) first: in a
         /// temporary database, removed at exit, unless --db names one (which must be empty).
         #[arg(long)]
@@ -434,6 +444,23 @@ fn dispatch(ctx: &Context<'_>, db: &Path, db_given: bool, command: Command) -> R
         } => insight_cmds::reminders(ctx, db, &profile, &ics, diary_at.as_deref()),
         Command::Trial { command } => trial_cmds::dispatch(ctx, db, command),
         Command::About { output } => info_cmds::about(ctx, &output),
-        Command::Serve { addr, demo } => serve_cmds::serve(ctx, db, db_given, addr, demo),
+        Command::Serve {
+            set_password: true, ..
+        } => serve_cmds::set_password(ctx, db),
+        Command::Serve {
+            addr,
+            allow_hosts,
+            demo,
+            ..
+        } => serve_cmds::serve(
+            ctx,
+            serve_cmds::Serving {
+                db,
+                db_given,
+                addr,
+                allow_hosts: &allow_hosts,
+                demo,
+            },
+        ),
     }
 }

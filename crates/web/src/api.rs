@@ -32,8 +32,15 @@ pub fn routes() -> Router<WebState> {
         title = "quietlegs API",
         description = "The nightly diary and the n-of-1 trial of quietlegs. Informational software: not medical advice."
     ),
-    paths(log_night, list_nights, trial_status, health),
-    components(schemas(NightInput, NightEntry, ErrorBody, TrialStatus, Adherence))
+    paths(log_night, list_nights, trial_status, health, crate::login::api_login),
+    components(schemas(
+        NightInput,
+        NightEntry,
+        ErrorBody,
+        TrialStatus,
+        Adherence,
+        crate::login::LoginInput
+    ))
 )]
 pub struct ApiDoc;
 
@@ -49,7 +56,7 @@ async fn openapi() -> impl IntoResponse {
 
 /// State-changing API calls take JSON only: a browser cannot send it cross-site without a
 /// preflight, which this server never grants.
-fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
     let json = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -7,6 +7,7 @@ mod api;
 mod chart;
 mod diary_writer;
 mod error;
+mod login;
 mod pages;
 pub mod security;
 mod trial_pages;
@@ -40,6 +41,8 @@ struct Shared {
     /// new state after the import).
     foods: FoodCatalog,
     allowed_hosts: Vec<String>,
+    /// Log-in: whether it is required, the sessions and the throttle.
+    gate: login::Gate,
     /// The local person, resolved (and created if new) by the first request, so that later
     /// requests, reads above all, take no write lock for it.
     local_person: std::sync::OnceLock<PersonId>,
@@ -62,11 +65,21 @@ impl WebState {
             foods: FoodCatalog::new(),
             allowed_hosts,
             local_person: std::sync::OnceLock::new(),
+            gate: login::Gate::default(),
         }))
     }
 
     pub fn allowed_hosts(&self) -> &[String] {
         &self.0.allowed_hosts
+    }
+
+    /// From now on every page and API call needs a log-in (the person has set a password).
+    pub fn require_login(&self) {
+        self.0.gate.require();
+    }
+
+    pub(crate) fn gate(&self) -> &login::Gate {
+        &self.0.gate
     }
 
     pub fn reference(&self) -> &ReferenceData {
@@ -194,7 +207,12 @@ pub fn router(state: WebState) -> Router {
     Router::new()
         .merge(pages::routes())
         .merge(trial_pages::routes())
+        .merge(login::routes())
         .nest("/api/v1", api::routes())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            login::login_guard,
+        ))
         .layer(middleware::from_fn(security::origin_guard))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -96,6 +96,22 @@ pub(crate) fn page(
     res
 }
 
+/// A form post without the page's token: refused (a 403 page) before anything is read.
+pub(crate) fn refuse_without_token(headers: &HeaderMap, token: Option<&str>) -> Option<Response> {
+    if csrf_matches(csrf_cookie(headers).as_deref(), token) {
+        return None;
+    }
+    Some(error_page(
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "this form has expired or did not come from quietlegs: reload the page and try again"
+                .into(),
+            Some("csrf"),
+        ),
+        &Csrf::of(headers),
+    ))
+}
+
 /// An error page for a failed use case.
 pub(crate) fn error_page(e: ApiError, csrf: &Csrf) -> Response {
     let t = ErrorTemplate {
@@ -249,17 +265,10 @@ async fn tonight_submit(
     headers: HeaderMap,
     Form(form): Form<TonightForm>,
 ) -> Response {
-    let csrf = Csrf::of(&headers);
-    if !csrf_matches(csrf_cookie(&headers).as_deref(), form.csrf.as_deref()) {
-        return error_page(
-            ApiError::new(
-                StatusCode::FORBIDDEN,
-                "this form has expired or did not come from quietlegs: reload the page and try again".into(),
-                Some("csrf"),
-            ),
-            &csrf,
-        );
+    if let Some(refused) = refuse_without_token(&headers, form.csrf.as_deref()) {
+        return refused;
     }
+    let csrf = Csrf::of(&headers);
     let now = quietlegs_app::Now::read();
     let today = now.date;
     let night = night_from_form(&form);
@@ -511,6 +520,9 @@ async fn trial_page(State(state): State<WebState>, headers: HeaderMap) -> Respon
 #[template(path = "about.html")]
 struct AboutTemplate {
     nav: &'static str,
+    csrf: String,
+    /// Log-in is required, so a log-out button is shown.
+    logout: bool,
     disclaimer: &'static str,
     sources: Vec<(String, String, Option<String>)>,
 }
@@ -519,6 +531,8 @@ async fn about_page(State(state): State<WebState>, headers: HeaderMap) -> Respon
     let csrf = Csrf::of(&headers);
     let t = AboutTemplate {
         nav: "about",
+        csrf: csrf.token.clone(),
+        logout: state.gate().required(),
         disclaimer: quietlegs_core::DISCLAIMER,
         sources: state
             .reference()

@@ -14,8 +14,7 @@ use quietlegs_app::AppError;
 use serde::Deserialize;
 
 use crate::error::ApiError;
-use crate::pages::{error_page, page, Csrf};
-use crate::security::{csrf_cookie, csrf_matches};
+use crate::pages::{error_page, page, refuse_without_token, Csrf};
 use crate::WebState;
 
 pub fn routes() -> Router<WebState> {
@@ -23,22 +22,6 @@ pub fn routes() -> Router<WebState> {
         .route("/trial/new", get(new_page).post(new_submit))
         .route("/trial/guess", post(guess_submit))
         .route("/trial/unblind", post(unblind_submit))
-}
-
-/// A form post without the page's token: refused before anything is read.
-fn refuse_without_token(headers: &HeaderMap, token: Option<&str>) -> Option<Response> {
-    if csrf_matches(csrf_cookie(headers).as_deref(), token) {
-        return None;
-    }
-    Some(error_page(
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            "this form has expired or did not come from quietlegs: reload the page and try again"
-                .into(),
-            Some("csrf"),
-        ),
-        &Csrf::of(headers),
-    ))
 }
 
 #[derive(Template)]

@@ -1,0 +1,430 @@
+//! Log-in: when the person has set a password (`quietlegs serve --set-password`), every page
+//! and API call needs a session, and a server listening beyond this machine refuses to start
+//! without one. The password is checked by the application layer (argon2id); sessions live in
+//! memory (a restart logs everyone out) as the SHA-256 of a random 256-bit token, in an
+//! `HttpOnly`, `SameSite=Strict` cookie.
+//!
+//! Repeated wrong passwords slow every further attempt down (NIST SP 800-63B-4 §3.2.2 asks for
+//! rate limiting): after `FREE_ATTEMPTS` consecutive failures, each attempt must wait twice as
+//! long as the one before, up to `MAX_WAIT`.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use quietlegs_app::login::{check_password, LoginCheck};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+use crate::pages::{page, refuse_without_token, Csrf};
+use crate::security::new_csrf_token;
+use crate::WebState;
+
+/// The cookie holding the session token.
+pub const SESSION_COOKIE: &str = "ql_session";
+/// How long a session lasts from log-in (a phone at the bedside should not ask every night).
+pub const SESSION_LIFETIME: Duration = Duration::from_secs(14 * 24 * 3600);
+/// Consecutive wrong passwords allowed before attempts are slowed down.
+pub const FREE_ATTEMPTS: u32 = 5;
+/// The longest wait between attempts.
+pub const MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// Whether log-in is required, the live sessions and the throttle.
+#[derive(Default)]
+pub(crate) struct Gate {
+    required: AtomicBool,
+    sessions: Mutex<HashMap<[u8; 32], Instant>>,
+    throttle: Mutex<Throttle>,
+}
+
+#[derive(Default)]
+struct Throttle {
+    failures: u32,
+    next_allowed: Option<Instant>,
+}
+
+fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+impl Gate {
+    pub(crate) fn require(&self) {
+        self.required.store(true, Ordering::SeqCst);
+    }
+
+    pub(crate) fn required(&self) -> bool {
+        self.required.load(Ordering::SeqCst)
+    }
+
+    /// A new session from `now`: its token.
+    pub(crate) fn open_session(&self, now: Instant) -> Result<String, ApiError> {
+        let token = new_csrf_token();
+        let mut sessions = self.sessions.lock().map_err(|_| poisoned())?;
+        sessions.retain(|_, expires| *expires > now);
+        sessions.insert(digest(&token), now + SESSION_LIFETIME);
+        Ok(token)
+    }
+
+    /// Whether `token` is a live session at `now`.
+    pub(crate) fn is_live(&self, token: &str, now: Instant) -> bool {
+        self.sessions
+            .lock()
+            .is_ok_and(|s| s.get(&digest(token)).is_some_and(|expires| *expires > now))
+    }
+
+    pub(crate) fn close_session(&self, token: &str) {
+        if let Ok(mut sessions) = self.sessions.lock() {
+            sessions.remove(&digest(token));
+        }
+    }
+
+    /// `Err(wait)` while attempts are slowed down.
+    pub(crate) fn may_attempt(&self, now: Instant) -> Result<(), Duration> {
+        let throttle = self.throttle.lock().map_err(|_| MAX_WAIT)?;
+        match throttle.next_allowed {
+            Some(at) if at > now => Err(at - now),
+            _ => Ok(()),
+        }
+    }
+
+    /// Records an attempt's outcome: a success clears the count; the n-th consecutive failure
+    /// beyond `FREE_ATTEMPTS` makes the next attempt wait 2^(n - FREE_ATTEMPTS - 1) s, at most
+    /// `MAX_WAIT`.
+    pub(crate) fn record_attempt(&self, accepted: bool, now: Instant) {
+        let Ok(mut t) = self.throttle.lock() else {
+            return;
+        };
+        if accepted {
+            *t = Throttle::default();
+            return;
+        }
+        t.failures = t.failures.saturating_add(1);
+        if t.failures > FREE_ATTEMPTS {
+            let doublings = (t.failures - FREE_ATTEMPTS - 1).min(16);
+            let wait = Duration::from_secs(1u64 << doublings).min(MAX_WAIT);
+            t.next_allowed = Some(now + wait);
+        }
+    }
+}
+
+fn poisoned() -> ApiError {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal error: the session table is unusable; restart quietlegs".into(),
+        None,
+    )
+}
+
+/// The session token of the request's cookie, if any.
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_string())
+}
+
+fn session_set_cookie(token: &str) -> String {
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        SESSION_LIFETIME.as_secs()
+    )
+}
+
+fn session_clear_cookie() -> String {
+    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+}
+
+/// Paths open without a session: the log-in itself, the assets its page needs, and the health
+/// check.
+fn is_open(path: &str) -> bool {
+    matches!(path, "/login" | "/api/v1/login" | "/api/v1/health") || path.starts_with("/assets/")
+}
+
+/// A `next` that stays on this server: a path, never `//host` or `/\host`.
+fn local_path(next: Option<&str>) -> &str {
+    match next {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.starts_with("/\\") => p,
+        _ => "/tonight",
+    }
+}
+
+/// Lets a request through when log-in is not required, the path is open or the session is
+/// live; otherwise a page goes to the log-in form and an API call gets 401.
+pub(crate) async fn login_guard(
+    State(state): State<WebState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let gate = state.gate();
+    if !gate.required() || is_open(req.uri().path()) {
+        return next.run(req).await;
+    }
+    if session_cookie(req.headers()).is_some_and(|t| gate.is_live(&t, Instant::now())) {
+        return next.run(req).await;
+    }
+    let path = req.uri().path();
+    if path.starts_with("/api/") {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "log in first: POST /api/v1/login with the password".into(),
+            None,
+        )
+        .into_response();
+    }
+    let target = req
+        .uri()
+        .path_and_query()
+        .map_or("/tonight", |p| p.as_str());
+    let query = serde_urlencoded_next(target);
+    Redirect::to(&format!("/login?next={query}")).into_response()
+}
+
+/// `next` as a query value (percent-encoded).
+fn serde_urlencoded_next(target: &str) -> String {
+    target
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub fn routes() -> Router<WebState> {
+    Router::new()
+        .route("/login", get(login_page).post(login_submit))
+        .route("/logout", post(logout))
+        .route("/api/v1/login", post(api_login))
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginTemplate {
+    nav: &'static str,
+    csrf: String,
+    next: String,
+    error: Option<String>,
+    required: bool,
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    next: Option<String>,
+}
+
+async fn login_page(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    let csrf = Csrf::of(&headers);
+    let t = LoginTemplate {
+        nav: "",
+        csrf: csrf.token.clone(),
+        next: local_path(q.next.as_deref()).to_string(),
+        error: None,
+        required: state.gate().required(),
+    };
+    page(StatusCode::OK, t.render(), &csrf)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    csrf: Option<String>,
+    password: Option<String>,
+    next: Option<String>,
+}
+
+/// Checks a password (on a blocking thread: argon2 takes tens of milliseconds) under the
+/// throttle; a live session's token when it is right.
+async fn attempt(state: &WebState, password: String) -> Result<String, ApiError> {
+    let gate = state.gate();
+    if let Err(wait) = gate.may_attempt(Instant::now()) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "too many wrong passwords: wait {} seconds and try again",
+                wait.as_secs().max(1)
+            ),
+            Some("password"),
+        ));
+    }
+    let check = state
+        .run(move |store, person, _| check_password(store, person, &password))
+        .await?;
+    gate.record_attempt(check == LoginCheck::Accepted, Instant::now());
+    match check {
+        LoginCheck::Accepted => gate.open_session(Instant::now()),
+        LoginCheck::Refused => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "wrong password".into(),
+            Some("password"),
+        )),
+        LoginCheck::NoPasswordSet => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "no password is set for this diary: set one with `quietlegs serve --set-password`"
+                .into(),
+            Some("password"),
+        )),
+    }
+}
+
+fn with_session(mut res: Response, token: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&session_set_cookie(token)) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+async fn login_submit(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    if let Some(refused) = refuse_without_token(&headers, form.csrf.as_deref()) {
+        return refused;
+    }
+    let csrf = Csrf::of(&headers);
+    let next = local_path(form.next.as_deref()).to_string();
+    match attempt(&state, form.password.unwrap_or_default()).await {
+        Ok(token) => with_session(Redirect::to(&next).into_response(), &token),
+        Err(e) => {
+            let t = LoginTemplate {
+                nav: "",
+                csrf: csrf.token.clone(),
+                next,
+                error: Some(e.body.error),
+                required: state.gate().required(),
+            };
+            page(e.status, t.render(), &csrf)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct LogoutForm {
+    csrf: Option<String>,
+}
+
+async fn logout(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Form(form): Form<LogoutForm>,
+) -> Response {
+    if let Some(refused) = refuse_without_token(&headers, form.csrf.as_deref()) {
+        return refused;
+    }
+    if let Some(token) = session_cookie(&headers) {
+        state.gate().close_session(&token);
+    }
+    let mut res = Redirect::to("/login").into_response();
+    if let Ok(v) = HeaderValue::from_str(&session_clear_cookie()) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+/// The body of `POST /api/v1/login`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginInput {
+    pub password: String,
+}
+
+/// Logs in: 204 with the session cookie; 401 for a wrong password; 429 while attempts are
+/// slowed down after repeated wrong passwords.
+#[utoipa::path(
+    post,
+    path = "/api/v1/login",
+    request_body = LoginInput,
+    responses(
+        (status = 204, description = "Logged in: the session cookie is set"),
+        (status = 401, description = "Wrong password", body = crate::ErrorBody),
+        (status = 409, description = "No password is set", body = crate::ErrorBody),
+        (status = 429, description = "Too many wrong passwords: wait", body = crate::ErrorBody),
+    )
+)]
+pub(crate) async fn api_login(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    crate::api::require_json(&headers)?;
+    let input: LoginInput = crate::api::parse_json(&body)?;
+    let token = attempt(&state, input.password).await?;
+    Ok(with_session(StatusCode::NO_CONTENT.into_response(), &token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_live_until_they_expire_or_close() {
+        let gate = Gate::default();
+        let t0 = Instant::now();
+        let token = gate.open_session(t0).unwrap();
+        assert!(gate.is_live(&token, t0 + Duration::from_secs(3600)));
+        assert!(!gate.is_live(&token, t0 + SESSION_LIFETIME));
+        assert!(!gate.is_live("not a token", t0));
+        gate.close_session(&token);
+        assert!(!gate.is_live(&token, t0));
+    }
+
+    #[test]
+    fn wrong_passwords_slow_down_after_five() {
+        let gate = Gate::default();
+        let t0 = Instant::now();
+        // Failures 1-5 are free.
+        for _ in 0..FREE_ATTEMPTS {
+            gate.record_attempt(false, t0);
+            assert!(gate.may_attempt(t0).is_ok());
+        }
+        // Failure 6 -> wait 2^0 = 1 s; failure 7 -> 2 s; failure 8 -> 4 s.
+        gate.record_attempt(false, t0);
+        assert_eq!(gate.may_attempt(t0), Err(Duration::from_secs(1)));
+        assert!(gate.may_attempt(t0 + Duration::from_secs(1)).is_ok());
+        gate.record_attempt(false, t0);
+        assert_eq!(gate.may_attempt(t0), Err(Duration::from_secs(2)));
+        gate.record_attempt(false, t0);
+        assert_eq!(gate.may_attempt(t0), Err(Duration::from_secs(4)));
+        // Failure 13 would be 2^7 = 128 s: capped at 60.
+        for _ in 0..5 {
+            gate.record_attempt(false, t0);
+        }
+        assert_eq!(gate.may_attempt(t0), Err(MAX_WAIT));
+        // A success clears it.
+        gate.record_attempt(true, t0);
+        assert!(gate.may_attempt(t0).is_ok());
+    }
+
+    #[test]
+    fn next_stays_on_this_server() {
+        assert_eq!(local_path(Some("/history?x=1")), "/history?x=1");
+        assert_eq!(local_path(Some("//evil.example/")), "/tonight");
+        assert_eq!(local_path(Some("/\\evil.example")), "/tonight");
+        assert_eq!(local_path(Some("https://evil.example")), "/tonight");
+        assert_eq!(local_path(None), "/tonight");
+        assert_eq!(
+            serde_urlencoded_next("/history?from=2026-01-01&x=a b"),
+            "/history%3Ffrom%3D2026-01-01%26x%3Da%20b"
+        );
+    }
+}
