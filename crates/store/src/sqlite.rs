@@ -1,8 +1,8 @@
 //! The SQLite backend (rusqlite, SQLite compiled in).
 
 use crate::{
-    FoodRelease, FoodStream, Identity, OnDuplicate, PersonId, Store, StoreError, StoredTrial,
-    TrialEvent, TrialGuess, TrialStore,
+    FoodRelease, FoodStream, Identity, OnDuplicate, PersonId, Store, StoreError, StoredProfile,
+    StoredTrial, TrialEvent, TrialGuess, TrialStore,
 };
 use jiff::civil::Date;
 use quietlegs_core::diary::{FieldValue, Record, Stamp, StoredRecord};
@@ -43,6 +43,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_foods.sql"),
     include_str!("../migrations/sqlite/0002_diary.sql"),
     include_str!("../migrations/sqlite/0003_trials.sql"),
+    include_str!("../migrations/sqlite/0004_profile.sql"),
 ];
 
 /// How long a writer waits for another process's write lock before failing.
@@ -52,7 +53,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// writes into another program's SQLite file.
 pub const APPLICATION_ID: i32 = 0x514C_4547;
 
-/// The tables quietlegs creates (migrations 0001-0003): a database with only these and no
+/// The tables quietlegs creates (migrations 0001-0004): a database with only these and no
 /// application id is a quietlegs database from before the id was set.
 const OWN_TABLES: &[&str] = &[
     "food_release",
@@ -69,6 +70,7 @@ const OWN_TABLES: &[&str] = &[
     "trial_seal",
     "trial_event",
     "trial_guess",
+    "profile",
 ];
 
 /// Whether the opened file is a quietlegs database (or empty); checked before anything is
@@ -553,6 +555,34 @@ impl Store for SqliteStore {
             )
             .optional()?
             .map(PersonId))
+    }
+
+    fn profile(&self, person: PersonId) -> Result<Option<StoredProfile>, StoreError> {
+        Ok(self
+            .lock()?
+            .query_row(
+                "SELECT document, updated_at FROM profile WHERE person_id = ?1",
+                [person.0],
+                |r| {
+                    Ok(StoredProfile {
+                        document: r.get(0)?,
+                        updated_at: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn set_profile(&self, person: PersonId, profile: &StoredProfile) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO profile (person_id, document, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (person_id) DO UPDATE
+                 SET document = excluded.document, updated_at = excluded.updated_at",
+                params![person.0, profile.document, profile.updated_at],
+            )?;
+            Ok(())
+        })
     }
 
     fn add_record(

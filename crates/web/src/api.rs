@@ -14,6 +14,7 @@ use quietlegs_core::diary::{Night, Record};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use crate::diary_api::AddDiaryApi;
 use crate::error::{ApiError, ErrorBody};
 use crate::WebState;
 
@@ -33,7 +34,8 @@ pub fn routes() -> Router<WebState> {
         description = "The nightly diary and the n-of-1 trial of quietlegs. Informational software: not medical advice."
     ),
     paths(log_night, list_nights, trial_status, health),
-    components(schemas(NightInput, NightEntry, ErrorBody, TrialStatus, Adherence))
+    components(schemas(NightInput, NightEntry, ErrorBody, TrialStatus, Adherence)),
+    modifiers(&AddDiaryApi)
 )]
 pub struct ApiDoc;
 
@@ -49,7 +51,7 @@ async fn openapi() -> impl IntoResponse {
 
 /// State-changing API calls take JSON only: a browser cannot send it cross-site without a
 /// preflight, which this server never grants.
-fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
     let json = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

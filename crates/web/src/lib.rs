@@ -5,8 +5,12 @@
 
 mod api;
 mod chart;
+mod diary_api;
+mod diary_charts;
 mod error;
+mod log_pages;
 mod pages;
+mod plan_pages;
 pub mod security;
 mod trial_pages;
 
@@ -143,6 +147,9 @@ pub fn router(state: WebState) -> Router {
     Router::new()
         .merge(pages::routes())
         .merge(trial_pages::routes())
+        .merge(plan_pages::routes())
+        .merge(log_pages::routes())
+        .merge(diary_api::routes())
         .nest("/api/v1", api::routes())
         .layer(middleware::from_fn(security::origin_guard))
         .layer(middleware::from_fn_with_state(

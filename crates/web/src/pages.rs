@@ -308,6 +308,8 @@ struct HistoryTemplate {
     logged: Option<String>,
     nights: Vec<HistoryNight>,
     chart: String,
+    /// IRLS, magnesium and side-effect charts (`diary_charts`).
+    diary_charts: String,
 }
 
 struct HistoryNight {
@@ -348,7 +350,15 @@ async fn history_page(
         Err(e) => return error_page(e, &csrf),
     };
     let chart = crate::chart::severity_chart(&nights);
+    let diary_charts = match state
+        .run(|store, person, ctx| crate::diary_charts::history_charts(store, person, ctx))
+        .await
+    {
+        Ok(c) => c.html,
+        Err(e) => return error_page(e, &csrf),
+    };
     let t = HistoryTemplate {
+        diary_charts,
         nav: "history",
         logged: q.logged.filter(|d| d.parse::<Date>().is_ok()),
         chart,
