@@ -278,12 +278,12 @@ mod tests {
             time: Some("21:15".into()),
             date: None,
         };
-        let Record::Dose(dose) = dose(&ctx, &d).unwrap().record().clone() else {
+        let Record::Dose(logged) = dose(&ctx, &d).unwrap().record().clone() else {
             panic!("a dose")
         };
         // 2 servings of 120 mg elemental = 240 mg.
-        assert_eq!(dose.elemental_mg, 240.0);
-        assert_eq!(dose.product, "glycinate=2 x 120 mg elemental");
+        assert_eq!(logged.elemental_mg, 240.0);
+        assert_eq!(logged.product, "glycinate=2 x 120 mg elemental");
         let bad = |f: fn(&mut DoseInput)| {
             let mut x = d.clone();
             f(&mut x);
