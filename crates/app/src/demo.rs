@@ -1,5 +1,5 @@
 //! A demonstration diary: 20 weeks of a made-up person's nights, doses, foods, side effects,
-//! evening factors and weekly IRLS, with a completed, blinded, unblinded trial, so that a
+//! evening factors and weekly IRLS, a profile, and a completed, blinded, unblinded trial, so that a
 //! newcomer sees every page populated (`quietlegs serve --demo`). Refused on a diary that holds
 //! anything: it never mixes made-up entries with real ones.
 //!
@@ -351,7 +351,10 @@ mod tests {
         assert_eq!(stored.profile.age, 58);
         // Female 51+: RDA 320 mg/day (NIH ODS).
         assert_eq!(plan.rda_mg, Some(320));
-        assert!(!plan.flags.iter().any(|f| f.code == "kidney-function-unknown"));
+        assert!(!plan
+            .flags
+            .iter()
+            .any(|f| f.code == "kidney-function-unknown"));
         assert_eq!(plan.medicines.len(), 2);
         assert!(
             fill(&store, person, &ctx, 11).is_err(),

@@ -34,12 +34,16 @@ const PROFILE_FIELDS: &[&str] = &[
 
 /// The document field a profile error path is about.
 pub fn document_field(path: &str) -> Option<&'static str> {
-    PROFILE_FIELDS.iter().copied().find(|f| *f == path).or_else(|| {
-        PROFILE_FIELDS
-            .iter()
-            .copied()
-            .find(|f| path.starts_with(&format!("{f}[")) || path.starts_with(&format!("{f}.")))
-    })
+    PROFILE_FIELDS
+        .iter()
+        .copied()
+        .find(|f| *f == path)
+        .or_else(|| {
+            PROFILE_FIELDS
+                .iter()
+                .copied()
+                .find(|f| path.starts_with(&format!("{f}[")) || path.starts_with(&format!("{f}.")))
+        })
 }
 
 /// Parses and validates a profile document with the one profile parser; a refused value is bad
@@ -564,7 +568,8 @@ mod tests {
         };
         let store = SqliteStore::in_memory().unwrap();
         let me = store.person(&Identity::local("me"), "x").unwrap();
-        let cases: [(fn(&mut ProfileForm), &str); 6] = [
+        type Change = fn(&mut ProfileForm);
+        let cases: [(Change, &str); 6] = [
             (|f| f.age = Some("fifty".into()), "age"),
             (|f| f.age = Some("0".into()), "age"),
             (|f| f.egfr = Some("900".into()), "kidney.egfr"),
@@ -582,7 +587,10 @@ mod tests {
             assert_eq!(e.field, Some(field), "{e}");
         }
         assert_eq!(store.profile(me).unwrap(), None);
-        assert_eq!(document_field("medications[1].times[0]"), Some("medications"));
+        assert_eq!(
+            document_field("medications[1].times[0]"),
+            Some("medications")
+        );
         assert_eq!(document_field("kidney.egfr"), Some("kidney.egfr"));
     }
 }

@@ -4,8 +4,8 @@
 use crate::failure::{print_json, Failure};
 use crate::{ConvertAmount, Output};
 use quietlegs_app::info::{self, ConvertFrom};
-use quietlegs_app::profile;
 use quietlegs_app::personal::open_reader;
+use quietlegs_app::profile;
 use quietlegs_app::Context;
 use std::path::Path;
 
@@ -18,15 +18,17 @@ pub fn plan(
     let reader = open_reader(db)?;
     let parsed = match profile {
         Some(file) => crate::args::read_profile(ctx, file)?,
-        None => stored_profile(ctx, &reader)?
-            .ok_or_else(|| {
-                quietlegs_app::AppError::field(
-                    "profile",
-                    "no profile is stored: pass --profile FILE, or store one with \
+        None => {
+            stored_profile(ctx, &reader)?
+                .ok_or_else(|| {
+                    quietlegs_app::AppError::field(
+                        "profile",
+                        "no profile is stored: pass --profile FILE, or store one with \
                      `quietlegs profile set FILE` (docs/profile.md)",
-                )
-            })?
-            .profile,
+                    )
+                })?
+                .profile
+        }
     };
     let plan = info::plan(ctx, reader.store.as_ref(), &parsed)?;
     if output.json {
@@ -104,11 +106,17 @@ fn stored_profile(
 }
 
 /// `profile set FILE`: checked by the same parser as `plan --profile FILE`, then stored.
-pub fn profile_set(ctx: &Context<'_>, db: &Path, file: &Path, output: &Output) -> Result<(), Failure> {
+pub fn profile_set(
+    ctx: &Context<'_>,
+    db: &Path,
+    file: &Path,
+    output: &Output,
+) -> Result<(), Failure> {
     // Checked before the database is opened for writing: a bad file creates nothing.
     crate::args::read_profile(ctx, file)?;
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| quietlegs_app::AppError::field("profile", format!("reading {}: {e}", file.display())))?;
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        quietlegs_app::AppError::field("profile", format!("reading {}: {e}", file.display()))
+    })?;
     let (store, person) = quietlegs_app::personal::open_writer(db, ctx.now)?;
     let saved = profile::save_toml(&store, person, ctx, &text)?;
     if output.json {
@@ -134,5 +142,8 @@ pub fn profile_show(ctx: &Context<'_>, db: &Path, output: &Output) -> Result<(),
     if output.json {
         return print_json(&p);
     }
-    crate::failure::emit(&quietlegs_core::text::escape_controls_keeping(&p.document, true))
+    crate::failure::emit(&quietlegs_core::text::escape_controls_keeping(
+        &p.document,
+        true,
+    ))
 }

@@ -400,9 +400,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
 /// `db_given`: the database was named (`--db`), not the default or `QUIETLEGS_DB`.
 fn dispatch(ctx: &Context<'_>, db: &Path, db_given: bool, command: Command) -> Result<(), Failure> {
     match command {
-        Command::Plan { profile, output } => {
-            info_cmds::plan(ctx, db, profile.as_deref(), &output)
-        }
+        Command::Plan { profile, output } => info_cmds::plan(ctx, db, profile.as_deref(), &output),
         Command::Profile {
             action: ProfileAction::Set { file, output },
         } => info_cmds::profile_set(ctx, db, &file, &output),

@@ -16,8 +16,15 @@ fn a_stored_profile_is_used_by_plan_and_a_bad_one_is_never_stored() {
     fails(ql(&db.path, &["profile", "show"]), "no profile is stored");
     // A bad file is refused naming the key, and creates no database.
     let bad = db.dir.path().join("bad.toml");
-    std::fs::write(&bad, "age = 0\nsex = \"male\"\nbedtime = \"22:00\"\ngi_tolerance = \"normal\"\n").unwrap();
-    fails(ql(&db.path, &["profile", "set", bad.to_str().unwrap()]), "age");
+    std::fs::write(
+        &bad,
+        "age = 0\nsex = \"male\"\nbedtime = \"22:00\"\ngi_tolerance = \"normal\"\n",
+    )
+    .unwrap();
+    fails(
+        ql(&db.path, &["profile", "set", bad.to_str().unwrap()]),
+        "age",
+    );
     assert!(!db.path.exists(), "a refused profile creates no database");
     let out = ok(ql(&db.path, &["profile", "set", example]));
     assert!(out.contains("Profile stored"), "{out}");

@@ -36,7 +36,15 @@ pub fn routes() -> Router<WebState> {
 /// The OpenAPI description of these routes (merged into `ApiDoc` by [`AddDiaryApi`]).
 #[derive(OpenApi)]
 #[openapi(
-    paths(get_profile, put_profile, get_plan, log_dose, log_side_effects, log_factor, log_irls),
+    paths(
+        get_profile,
+        put_profile,
+        get_plan,
+        log_dose,
+        log_side_effects,
+        log_factor,
+        log_irls
+    ),
     components(schemas(
         ProfileDocument,
         KidneyDocument,

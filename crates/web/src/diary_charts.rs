@@ -50,8 +50,16 @@ impl Days {
 }
 
 fn y_of(max: f64) -> impl Fn(f64) -> f64 {
-    move |v| TOP + (max - v) / max * (HEIGHT - TOP - BOTTOM)
+    y_below(max, TOP)
 }
+
+/// The vertical scale of a chart whose plot starts at `top` (room for a taller legend).
+fn y_below(max: f64, top: f64) -> impl Fn(f64) -> f64 {
+    move |v| top + (max - v) / max * (HEIGHT - top - BOTTOM)
+}
+
+/// The magnesium chart's plot starts lower: its legend has a second row for the lines.
+const MAGNESIUM_TOP: f64 = 44.0;
 
 fn open(svg: &mut String, id: &str, title: &str, desc: &str) {
     let _ = write!(
@@ -83,14 +91,36 @@ fn grid(svg: &mut String, y: &impl Fn(f64) -> f64, values: &[f64]) {
     }
 }
 
-/// A legend row across the top: (CSS class, words).
+/// A legend row across the top: (CSS class, words); a class ending in "-line" is drawn as a
+/// line, others as a square.
 fn legend(svg: &mut String, items: &[(&str, String)]) {
+    legend_row(svg, items, 0.0);
+}
+
+fn legend_row(svg: &mut String, items: &[(&str, String)], dy: f64) {
     let mut x = LEFT;
     for (class, words) in items {
+        if class.ends_with("-line") {
+            let _ = write!(
+                svg,
+                r#"<line class="{class}" x1="{x:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}"/>"#,
+                x + 16.0,
+                11.0 + dy,
+                11.0 + dy
+            );
+            x += 6.0;
+        } else {
+            let _ = write!(
+                svg,
+                r#"<rect class="{class}" x="{x:.1}" y="{:.1}" width="10" height="10"/>"#,
+                6.0 + dy
+            );
+        }
         let _ = write!(
             svg,
-            r#"<rect class="{class}" x="{x:.1}" y="6" width="10" height="10"/><text class="axis" x="{:.1}" y="15">{words}</text>"#,
-            x + 14.0
+            r#"<text class="axis" x="{:.1}" y="{:.1}">{words}</text>"#,
+            x + 14.0,
+            15.0 + dy
         );
         // About 6 units a character at 11px.
         x += 14.0 + words.chars().count() as f64 * 6.0 + 12.0;
@@ -196,9 +226,13 @@ pub fn magnesium_chart(
     if days_mg.is_empty() {
         return svg;
     }
-    let lines: Vec<f64> = rda.into_iter().chain(supplement_ul).map(f64::from).collect();
+    let lines: Vec<f64> = rda
+        .into_iter()
+        .chain(supplement_ul)
+        .map(f64::from)
+        .collect();
     let max = magnesium_max(days_mg, &lines);
-    let y = y_of(max);
+    let y = y_below(max, MAGNESIUM_TOP);
     let days = Days::new(from, to);
     let n = days_mg.len() as f64;
     let mean_supplement = days_mg.values().map(|d| d.0).sum::<f64>() / n;
@@ -259,26 +293,22 @@ pub fn magnesium_chart(
         }
         svg.push_str("</g>");
     }
-    if let Some(r) = rda {
-        let yr = y(f64::from(r));
+    // The lines over the bars, each on a halo of the page colour, named in a second legend row.
+    let mut line_legend = Vec::new();
+    for (class, value, words) in [
+        ("ref-line", rda, "RDA"),
+        ("ul-line", supplement_ul, "supplement limit"),
+    ] {
+        let Some(v) = value else { continue };
+        let yv = y(f64::from(v));
         let _ = write!(
             svg,
-            r#"<line class="ref-line" x1="{LEFT}" x2="{}" y1="{yr:.1}" y2="{yr:.1}"/><text class="ref-label" x="{}" y="{:.1}" text-anchor="end">RDA {r}</text>"#,
-            WIDTH - RIGHT,
-            WIDTH - RIGHT - 2.0,
-            yr - 4.0
+            r#"<line class="halo" x1="{LEFT}" x2="{x2}" y1="{yv:.1}" y2="{yv:.1}"/><line class="{class}" x1="{LEFT}" x2="{x2}" y1="{yv:.1}" y2="{yv:.1}"/>"#,
+            x2 = WIDTH - RIGHT,
         );
+        line_legend.push((class, format!("{words} {v} mg")));
     }
-    if let Some(u) = supplement_ul {
-        let yu = y(f64::from(u));
-        let _ = write!(
-            svg,
-            r#"<line class="ul-line" x1="{LEFT}" x2="{}" y1="{yu:.1}" y2="{yu:.1}"/><text class="ref-label" x="{}" y="{:.1}">supplement limit {u}</text>"#,
-            WIDTH - RIGHT,
-            LEFT + 4.0,
-            yu - 4.0
-        );
-    }
+    legend_row(&mut svg, &line_legend, 16.0);
     svg.push_str("</svg>");
     svg
 }
@@ -299,10 +329,7 @@ pub fn side_effects_chart(
     const MAX: f64 = 9.0;
     let y = y_of(MAX);
     let days = Days::new(from, to);
-    let any = evenings
-        .values()
-        .filter(|(d, n, c)| d + n + c > 0)
-        .count();
+    let any = evenings.values().filter(|(d, n, c)| d + n + c > 0).count();
     let desc = format!(
         "Side effects on {} evenings logged from {} to {}: some on {any} evenings, none on {}. Each effect is graded 0 none to 3 severe.",
         evenings.len(),
@@ -508,14 +535,29 @@ mod tests {
             date(2026, 1, 1),
             date(2026, 1, 4),
         );
-        // Axis top: max(350, 320, 350) rounded up to 400. y: 26 (400) to 192 (0), 0.415 per mg:
-        // supplement 200 -> 109.0 (height 83.0); food on top to 340 -> 50.9 (height 58.1);
-        // RDA 320 -> 59.2. Day 2 starts at 40 + 77 + 7.7 = 124.7, 61.6 wide.
-        assert!(svg.contains(r#"class="mg-supplement" x="124.7" y="109.0" width="61.6" height="83.0""#), "{svg}");
-        assert!(svg.contains(r#"class="mg-food" x="124.7" y="50.9" width="61.6" height="58.1""#), "{svg}");
-        assert!(svg.contains(r#"y1="59.2" y2="59.2""#), "{svg}");
+        // Axis top: max(340, 320, 350) rounded up to 400. y: 44 (400) to 192 (0), 148 / 400 =
+        // 0.37 per mg: supplement 200 -> 118.0 (height 74.0); food on top to 340 -> 66.2
+        // (height 51.8); RDA 320 -> 73.6. Day 2 starts at 40 + 77 + 7.7 = 124.7, 61.6 wide.
+        assert!(
+            svg.contains(r#"class="mg-supplement" x="124.7" y="118.0" width="61.6" height="74.0""#),
+            "{svg}"
+        );
+        assert!(
+            svg.contains(r#"class="mg-food" x="124.7" y="66.2" width="61.6" height="51.8""#),
+            "{svg}"
+        );
+        assert!(
+            svg.contains(r#"<line class="ref-line" x1="40" x2="348" y1="73.6" y2="73.6"/>"#),
+            "{svg}"
+        );
+        assert!(
+            svg.contains(">RDA 320 mg</text>") && svg.contains(">supplement limit 350 mg</text>")
+        );
         // Day 2 reaches 340 >= 320; day 3 (100) does not.
-        assert!(svg.contains("RDA 320 mg: reached on 1 of those days."), "{svg}");
+        assert!(
+            svg.contains("RDA 320 mg: reached on 1 of those days."),
+            "{svg}"
+        );
         assert!(svg.contains("exceeded on 0 days"), "{svg}");
     }
 
@@ -526,8 +568,14 @@ mod tests {
         ev.insert(date(2026, 1, 2), (0, 0, 0));
         let svg = side_effects_chart(&ev, date(2026, 1, 1), date(2026, 1, 2));
         // y: 26 (9) to 192 (0), 18.44 per grade: diarrhoea 2 -> 155.1; nausea 1 on top -> 136.7.
-        assert!(svg.contains(r#"class="se-diarrhea" x="55.4" y="155.1""#), "{svg}");
-        assert!(svg.contains(r#"class="se-nausea" x="55.4" y="136.7""#), "{svg}");
+        assert!(
+            svg.contains(r#"class="se-diarrhea" x="55.4" y="155.1""#),
+            "{svg}"
+        );
+        assert!(
+            svg.contains(r#"class="se-nausea" x="55.4" y="136.7""#),
+            "{svg}"
+        );
         assert!(svg.contains(r#"class="se-none""#));
         assert!(svg.contains("some on 1 evenings, none on 1"));
     }

@@ -70,7 +70,10 @@ fn one<'a>(f: &'a Fields, name: &str) -> &'a str {
 }
 
 fn csrf_ok(headers: &HeaderMap, f: &Fields) -> bool {
-    csrf_matches(csrf_cookie(headers).as_deref(), Some(one(f, "csrf")).filter(|s| !s.is_empty()))
+    csrf_matches(
+        csrf_cookie(headers).as_deref(),
+        Some(one(f, "csrf")).filter(|s| !s.is_empty()),
+    )
 }
 
 fn date_field(text: &str) -> Result<Option<Date>, AppError> {
@@ -159,7 +162,7 @@ fn factor_words(kind: &str) -> String {
     match kind {
         "warm-bath" => "Warm bath".into(),
         "heat-cold-pack" => "Heat or cold pack".into(),
-        "screens" => "Screens in bed".into(),
+        "screens" => "Screens".into(),
         other => {
             let mut c = other.chars();
             c.next()
@@ -311,8 +314,12 @@ async fn submit(
 }
 
 fn dose_from(ctx: &Context<'_>, f: &Fields) -> Result<Vec<diary::Entry>, AppError> {
-    let amount = number("amount_mg", one(f, "amount_mg"), "mg per serving, more than 0")?
-        .ok_or_else(|| AppError::field("amount_mg", "give the amount in mg"))?;
+    let amount = number(
+        "amount_mg",
+        one(f, "amount_mg"),
+        "mg per serving, more than 0",
+    )?
+    .ok_or_else(|| AppError::field("amount_mg", "give the amount in mg"))?;
     let basis = match one(f, "basis") {
         "elemental" => AmountBasis::Elemental,
         "compound" => AmountBasis::Compound,
@@ -351,7 +358,11 @@ fn factors_from(ctx: &Context<'_>, f: &Fields) -> Result<Vec<diary::Entry>, AppE
     let custom = one(f, "custom");
     if !custom.is_empty() {
         // "stretching" or "late dinner" becomes custom:stretching, custom:late-dinner.
-        let name = custom.to_lowercase().split_whitespace().collect::<Vec<_>>().join("-");
+        let name = custom
+            .to_lowercase()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join("-");
         kinds.push(format!("custom:{name}"));
     }
     if kinds.is_empty() {

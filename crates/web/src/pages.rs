@@ -350,10 +350,7 @@ async fn history_page(
         Err(e) => return error_page(e, &csrf),
     };
     let chart = crate::chart::severity_chart(&nights);
-    let diary_charts = match state
-        .run(|store, person, ctx| crate::diary_charts::history_charts(store, person, ctx))
-        .await
-    {
+    let diary_charts = match state.run(crate::diary_charts::history_charts).await {
         Ok(c) => c.html,
         Err(e) => return error_page(e, &csrf),
     };

@@ -121,9 +121,7 @@ fn profile_form_page(
 
 async fn profile_page(State(state): State<WebState>, headers: HeaderMap) -> Response {
     let csrf = Csrf::of(&headers);
-    let found = state
-        .run(|store, person, ctx| profile::stored(store, person, ctx))
-        .await;
+    let found = state.run(profile::stored).await;
     match found {
         Ok(Some(p)) => profile_form_page(&state, &csrf, false, ProfileForm::of(&p.profile), None),
         Ok(None) => profile_form_page(&state, &csrf, true, ProfileForm::default(), None),
@@ -437,9 +435,7 @@ async fn plan_page(
     axum::extract::Query(q): axum::extract::Query<PlanQuery>,
 ) -> Response {
     let csrf = Csrf::of(&headers);
-    let found = state
-        .run(|store, person, ctx| profile::stored_plan(store, person, ctx))
-        .await;
+    let found = state.run(profile::stored_plan).await;
     match found {
         Ok(Some((p, plan))) => {
             let t = PlanTemplate {

@@ -31,7 +31,11 @@ impl Fixture {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("q.sqlite3");
         let served = SqliteStore::open(&path).unwrap();
-        let app = router(WebState::new(served, ReferenceData::shipped().unwrap(), &[]));
+        let app = router(WebState::new(
+            served,
+            ReferenceData::shipped().unwrap(),
+            &[],
+        ));
         Self {
             app,
             store: SqliteStore::open(&path).unwrap(),
@@ -143,7 +147,10 @@ async fn without_a_profile_the_plan_page_asks_for_one_and_the_api_says_not_found
     for uri in ["/api/v1/profile", "/api/v1/plan"] {
         let r = f.send(get(uri)).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{uri}");
-        assert!(r.json()["error"].as_str().unwrap().contains("no profile yet"));
+        assert!(r.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("no profile yet"));
     }
 }
 
@@ -152,21 +159,36 @@ async fn the_profile_form_stores_the_profile_and_the_plan_shows_its_flags() {
     let f = Fixture::new();
     let token = f.token("/profile").await;
     // Without the token: refused, nothing stored.
-    let r = f
-        .send(post_form("/profile", &token, PROFILE_FORM))
-        .await;
+    let r = f.send(post_form("/profile", &token, PROFILE_FORM)).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     assert_eq!(f.profile_stored(), None);
     // A refused value: the form back with what was typed, the field marked, nothing stored.
     for (change, typed, field) in [
-        ("age=70", "age=0", r#"id="age" name="age" type="number" inputmode="numeric" min="1" max="120" required value="0" aria-invalid="true""#),
+        (
+            "age=70",
+            "age=0",
+            r#"id="age" name="age" type="number" inputmode="numeric" min="1" max="120" required value="0" aria-invalid="true""#,
+        ),
         ("egfr=", "egfr=900", r#"value="900" aria-invalid="true""#),
-        ("bedtime=22%3A30", "bedtime=25%3A00", r#"value="25:00" aria-invalid="true""#),
-        ("age=70", "age=seventy", r#"value="seventy" aria-invalid="true""#),
+        (
+            "bedtime=22%3A30",
+            "bedtime=25%3A00",
+            r#"value="25:00" aria-invalid="true""#,
+        ),
+        (
+            "age=70",
+            "age=seventy",
+            r#"value="seventy" aria-invalid="true""#,
+        ),
     ] {
         let form = format!("csrf={token}&{}", PROFILE_FORM.replace(change, typed));
         let r = f.send(post_form("/profile", &token, &form)).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{typed}: {}", r.body);
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{typed}: {}",
+            r.body
+        );
         assert!(r.body.contains(r#"role="alert""#));
         assert!(r.body.contains(field), "{typed}: {}", r.body);
         // What else was typed is kept.
@@ -175,7 +197,11 @@ async fn the_profile_form_stores_the_profile_and_the_plan_shows_its_flags() {
     }
     // Saved: the plan.
     let r = f
-        .send(post_form("/profile", &token, &format!("csrf={token}&{PROFILE_FORM}")))
+        .send(post_form(
+            "/profile",
+            &token,
+            &format!("csrf={token}&{PROFILE_FORM}"),
+        ))
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(r.headers[header::LOCATION], "/plan?saved=1");
@@ -185,7 +211,9 @@ async fn the_profile_form_stores_the_profile_and_the_plan_shows_its_flags() {
     assert_eq!(plan.status, StatusCode::OK);
     // NIH ODS: men 51+ 420 mg/day; supplemental UL 350 mg for adults.
     assert!(plan.body.contains("420 mg a day"), "{}", plan.body);
-    assert!(plan.body.contains("Upper limit for supplements: 350 mg a day"));
+    assert!(plan
+        .body
+        .contains("Upper limit for supplements: 350 mg a day"));
     // Hypertension with no kidney result: a kidney test first (docs/profile.md), so a caution,
     // so the dose is only with the clinician's agreement.
     assert!(plan.body.contains("kidney-function-unknown"));
@@ -193,11 +221,16 @@ async fn the_profile_form_stores_the_profile_and_the_plan_shows_its_flags() {
     assert!(plan.body.contains("Not yet"));
     assert!(plan.body.contains("Only if your clinician agrees"));
     assert!(plan.body.contains("levothyroxine at 07:00"));
-    assert!(plan.body.contains(r#"href="/about#src-"#), "sources are linked");
+    assert!(
+        plan.body.contains(r#"href="/about#src-"#),
+        "sources are linked"
+    );
     // The form opens with what is stored.
     let again = f.send(get("/profile")).await;
     assert!(again.body.contains(r#"value="70""#));
-    assert!(again.body.contains(r#"id="condition-hypertension" name="conditions" value="hypertension" checked"#));
+    assert!(again
+        .body
+        .contains(r#"id="condition-hypertension" name="conditions" value="hypertension" checked"#));
     // The API gives the same profile and plan.
     let p = f.send(get("/api/v1/profile")).await.json();
     assert_eq!(p["document"]["age"], 70);
@@ -223,18 +256,44 @@ async fn the_profile_api_validates_with_the_profile_parser_and_stores_nothing_on
         "kidney": {"egfr": 85}, "medications": [{"name": "omeprazole", "times": ["07:30"]}]
     });
     let cases = [
-        (json!({"age": 0, "sex": "male", "bedtime": "22:00", "gi_tolerance": "normal"}), "age"),
-        (json!({"age": 40, "sex": "male", "bedtime": "22:00", "gi_tolerance": "normal", "kidney": {"egfr": 500}}), "kidney.egfr"),
+        (
+            json!({"age": 0, "sex": "male", "bedtime": "22:00", "gi_tolerance": "normal"}),
+            "age",
+        ),
+        (
+            json!({"age": 40, "sex": "male", "bedtime": "22:00", "gi_tolerance": "normal", "kidney": {"egfr": 500}}),
+            "kidney.egfr",
+        ),
         // A woman of 30 must say whether she is pregnant (docs/profile.md).
-        (json!({"age": 30, "sex": "female", "bedtime": "22:00", "gi_tolerance": "normal"}), "pregnant"),
-        (json!({"age": 40, "sex": "male", "bedtime": "22:00", "gi_tolerance": "normal", "conditions": ["gout"]}), "conditions"),
-        (json!({"age": 40, "sex": "male", "gi_tolerance": "normal"}), "bedtime"),
-        (json!({"age": 40, "sex": "male", "bedtime": "22:00", "gi_tolerance": "normal", "favourite_colour": "red"}), "favourite_colour"),
-        (json!({"age": "forty", "sex": "male", "bedtime": "22:00", "gi_tolerance": "normal"}), "age"),
+        (
+            json!({"age": 30, "sex": "female", "bedtime": "22:00", "gi_tolerance": "normal"}),
+            "pregnant",
+        ),
+        (
+            json!({"age": 40, "sex": "male", "bedtime": "22:00", "gi_tolerance": "normal", "conditions": ["gout"]}),
+            "conditions",
+        ),
+        (
+            json!({"age": 40, "sex": "male", "gi_tolerance": "normal"}),
+            "bedtime",
+        ),
+        (
+            json!({"age": 40, "sex": "male", "bedtime": "22:00", "gi_tolerance": "normal", "favourite_colour": "red"}),
+            "favourite_colour",
+        ),
+        (
+            json!({"age": "forty", "sex": "male", "bedtime": "22:00", "gi_tolerance": "normal"}),
+            "age",
+        ),
     ];
     for (body, field) in cases {
         let r = f.send(json_request("PUT", "/api/v1/profile", &body)).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {}", r.body);
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.body
+        );
         assert_eq!(r.json()["field"], field, "{body}");
     }
     assert_eq!(f.profile_stored(), None);
@@ -251,7 +310,11 @@ async fn the_profile_api_validates_with_the_profile_parser_and_stores_nothing_on
     assert_eq!(f.send(get("/api/v1/plan")).await.json()["rda_mg"], 320);
     // A refused replacement leaves the stored one.
     let r = f
-        .send(json_request("PUT", "/api/v1/profile", &json!({"age": 300, "sex": "male", "bedtime": "22:00", "gi_tolerance": "normal"})))
+        .send(json_request(
+            "PUT",
+            "/api/v1/profile",
+            &json!({"age": 300, "sex": "male", "bedtime": "22:00", "gi_tolerance": "normal"}),
+        ))
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(f.profile_stored().unwrap().contains("age = 52"));
@@ -285,26 +348,63 @@ async fn the_log_forms_store_entries_with_their_token_and_show_refusals_back() {
         let r = f.send(post_form(uri, &token, form)).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{uri}");
         let r = f
-            .send(post_form(uri, &token, &format!("csrf={}&{form}", "0".repeat(64))))
+            .send(post_form(
+                uri,
+                &token,
+                &format!("csrf={}&{form}", "0".repeat(64)),
+            ))
             .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{uri}");
     }
     assert_eq!(f.records(), []);
     // Refused values: the section's form back with the message and what was typed.
     let bad = [
-        ("/log/dose", "form=glycinate&amount_mg=lots&basis=elemental".to_string(), r#"value="lots" aria-invalid="true""#),
-        ("/log/dose", "form=unobtainium&amount_mg=100&basis=elemental".to_string(), r#"id="dose-form" name="form" aria-invalid="true""#),
-        ("/log/dose", format!("form=glycinate&amount_mg=100&basis=elemental&time=25%3A00&date={date}"), r#"value="25:00" aria-invalid="true""#),
-        ("/log/side-effects", "diarrhea=7&nausea=0&cramps=0".to_string(), r#"class="scores" aria-invalid="true""#),
-        ("/log/factors", format!("date={date}"), "tick at least one factor"),
-        ("/log/factors", "kind=caffeine&custom=%21%21".to_string(), r#"value="!!" aria-invalid="true""#),
-        ("/log/irls", "item1=2&item2=2&item4=2&item5=2&item6=2&item7=2&item8=2&item9=2&item10=1".to_string(), "item 3 (Relief from moving)"),
+        (
+            "/log/dose",
+            "form=glycinate&amount_mg=lots&basis=elemental".to_string(),
+            r#"value="lots" aria-invalid="true""#,
+        ),
+        (
+            "/log/dose",
+            "form=unobtainium&amount_mg=100&basis=elemental".to_string(),
+            r#"id="dose-form" name="form" aria-invalid="true""#,
+        ),
+        (
+            "/log/dose",
+            format!("form=glycinate&amount_mg=100&basis=elemental&time=25%3A00&date={date}"),
+            r#"value="25:00" aria-invalid="true""#,
+        ),
+        (
+            "/log/side-effects",
+            "diarrhea=7&nausea=0&cramps=0".to_string(),
+            r#"class="scores" aria-invalid="true""#,
+        ),
+        (
+            "/log/factors",
+            format!("date={date}"),
+            "tick at least one factor",
+        ),
+        (
+            "/log/factors",
+            "kind=caffeine&custom=%21%21".to_string(),
+            r#"value="!!" aria-invalid="true""#,
+        ),
+        (
+            "/log/irls",
+            "item1=2&item2=2&item4=2&item5=2&item6=2&item7=2&item8=2&item9=2&item10=1".to_string(),
+            "item 3 (Relief from moving)",
+        ),
     ];
     for (uri, form, shown) in bad {
         let r = f
             .send(post_form(uri, &token, &format!("csrf={token}&{form}")))
             .await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{uri} {form}: {}", r.body);
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{uri} {form}: {}",
+            r.body
+        );
         assert!(r.body.contains(r#"role="alert""#), "{uri}");
         assert!(r.body.contains(shown), "{uri} {form}: {}", r.body);
     }
@@ -338,11 +438,10 @@ async fn the_log_forms_store_entries_with_their_token_and_show_refusals_back() {
         .collect();
     assert_eq!(factors, ["caffeine", "exercise", "custom:late-dinner"]);
     // The IRLS confirmation shows its total and band: 9 x 2 + 1 = 19, moderate (11-20).
-    let r = f
-        .send(get(&format!("/log?saved=irls&date={date}")))
-        .await;
+    let r = f.send(get(&format!("/log?saved=irls&date={date}"))).await;
     assert!(
-        r.body.contains(&format!("IRLS of {date} saved: total 19 of 40, moderate.")),
+        r.body
+            .contains(&format!("IRLS of {date} saved: total 19 of 40, moderate.")),
         "{}",
         r.body
     );
@@ -360,26 +459,79 @@ async fn the_entry_api_stores_good_entries_and_names_the_refused_field() {
     let f = Fixture::new();
     let date = today().to_string();
     let good = [
-        ("/api/v1/doses", json!({"form": "citrate-nonahydrate", "amount_mg": 500, "basis": "compound", "date": date, "time": "20:30"})),
-        ("/api/v1/side-effects", json!({"date": date, "diarrhea": 0, "nausea": 1, "cramps": 0})),
-        ("/api/v1/factors", json!({"kind": "caffeine", "amount": 2, "unit": "cups", "date": date})),
-        ("/api/v1/irls", json!({"date": date, "items": [4, 4, 4, 4, 4, 4, 4, 4, 4, 4]})),
+        (
+            "/api/v1/doses",
+            json!({"form": "citrate-nonahydrate", "amount_mg": 500, "basis": "compound", "date": date, "time": "20:30"}),
+        ),
+        (
+            "/api/v1/side-effects",
+            json!({"date": date, "diarrhea": 0, "nausea": 1, "cramps": 0}),
+        ),
+        (
+            "/api/v1/factors",
+            json!({"kind": "caffeine", "amount": 2, "unit": "cups", "date": date}),
+        ),
+        (
+            "/api/v1/irls",
+            json!({"date": date, "items": [4, 4, 4, 4, 4, 4, 4, 4, 4, 4]}),
+        ),
     ];
     let bad = [
-        ("/api/v1/doses", json!({"form": "unobtainium", "amount_mg": 100, "basis": "elemental"}), "form"),
-        ("/api/v1/doses", json!({"form": "glycinate", "amount_mg": -5, "basis": "elemental"}), "amount_mg"),
-        ("/api/v1/doses", json!({"form": "glycinate", "amount_mg": 100, "basis": "salty"}), "basis"),
-        ("/api/v1/side-effects", json!({"diarrhea": 0, "nausea": 5, "cramps": 0}), "nausea"),
-        ("/api/v1/side-effects", json!({"diarrhea": 0, "nausea": -1, "cramps": 0}), "nausea"),
-        ("/api/v1/factors", json!({"kind": "caffeine", "amount": 2, "unit": "drinks"}), "unit"),
+        (
+            "/api/v1/doses",
+            json!({"form": "unobtainium", "amount_mg": 100, "basis": "elemental"}),
+            "form",
+        ),
+        (
+            "/api/v1/doses",
+            json!({"form": "glycinate", "amount_mg": -5, "basis": "elemental"}),
+            "amount_mg",
+        ),
+        (
+            "/api/v1/doses",
+            json!({"form": "glycinate", "amount_mg": 100, "basis": "salty"}),
+            "basis",
+        ),
+        (
+            "/api/v1/side-effects",
+            json!({"diarrhea": 0, "nausea": 5, "cramps": 0}),
+            "nausea",
+        ),
+        (
+            "/api/v1/side-effects",
+            json!({"diarrhea": 0, "nausea": -1, "cramps": 0}),
+            "nausea",
+        ),
+        (
+            "/api/v1/factors",
+            json!({"kind": "caffeine", "amount": 2, "unit": "drinks"}),
+            "unit",
+        ),
         ("/api/v1/factors", json!({"kind": "coffee"}), "kind"),
-        ("/api/v1/factors", json!({"kind": "alcohol", "date": "2999-01-01"}), "date"),
-        ("/api/v1/irls", json!({"items": [1, 1, 1, 1, 1, 1, 1, 1, 1]}), "items"),
-        ("/api/v1/irls", json!({"items": [1, 1, 1, 1, 1, 1, 1, 1, 1, 9]}), "items"),
+        (
+            "/api/v1/factors",
+            json!({"kind": "alcohol", "date": "2999-01-01"}),
+            "date",
+        ),
+        (
+            "/api/v1/irls",
+            json!({"items": [1, 1, 1, 1, 1, 1, 1, 1, 1]}),
+            "items",
+        ),
+        (
+            "/api/v1/irls",
+            json!({"items": [1, 1, 1, 1, 1, 1, 1, 1, 1, 9]}),
+            "items",
+        ),
     ];
     for (uri, body, field) in bad {
         let r = f.send(json_request("POST", uri, &body)).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{uri} {body}: {}", r.body);
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{uri} {body}: {}",
+            r.body
+        );
         assert_eq!(r.json()["field"], field, "{uri} {body}");
     }
     // From another site: refused.
@@ -415,27 +567,57 @@ async fn history_draws_irls_magnesium_and_side_effect_charts_against_the_plan() 
     let r = f.send(get("/history")).await;
     assert!(!r.body.contains("Weekly IRLS"));
     for (uri, body) in [
-        ("/api/v1/doses", json!({"form": "glycinate", "amount_mg": 200, "basis": "elemental", "date": date})),
-        ("/api/v1/side-effects", json!({"date": date, "diarrhea": 2, "nausea": 0, "cramps": 0})),
-        ("/api/v1/irls", json!({"date": date, "items": [2, 2, 2, 2, 2, 2, 2, 2, 2, 2]})),
+        (
+            "/api/v1/doses",
+            json!({"form": "glycinate", "amount_mg": 200, "basis": "elemental", "date": date}),
+        ),
+        (
+            "/api/v1/side-effects",
+            json!({"date": date, "diarrhea": 2, "nausea": 0, "cramps": 0}),
+        ),
+        (
+            "/api/v1/irls",
+            json!({"date": date, "items": [2, 2, 2, 2, 2, 2, 2, 2, 2, 2]}),
+        ),
     ] {
-        assert_eq!(f.send(json_request("POST", uri, &body)).await.status, StatusCode::CREATED);
+        assert_eq!(
+            f.send(json_request("POST", uri, &body)).await.status,
+            StatusCode::CREATED
+        );
     }
     let r = f.send(get("/history")).await;
     assert_eq!(r.status, StatusCode::OK);
-    for title in ["Weekly IRLS total", "Magnesium per day", "Side effects per evening"] {
-        assert!(r.body.contains(&format!(r#"-title">{title}</title>"#)), "{title}: {}", r.body);
+    for title in [
+        "Weekly IRLS total",
+        "Magnesium per day",
+        "Side effects per evening",
+    ] {
+        assert!(
+            r.body.contains(&format!(r#"-title">{title}</title>"#)),
+            "{title}: {}",
+            r.body
+        );
     }
     // 10 x 2 = 20: moderate.
     assert!(r.body.contains("latest 20 of 40 (moderate)"));
-    assert!(r.body.contains("0 mg from food and 200 mg from supplements"));
-    assert!(r.body.contains("Fill in your profile"), "no limits without a profile");
+    assert!(r
+        .body
+        .contains("0 mg from food and 200 mg from supplements"));
+    assert!(
+        r.body.contains("Fill in your profile"),
+        "no limits without a profile"
+    );
     // With a profile (female 52: RDA 320, supplement UL 350) the lines are drawn.
     let profile = json!({"age": 52, "sex": "female", "bedtime": "22:30", "gi_tolerance": "normal"});
-    assert_eq!(f.send(json_request("PUT", "/api/v1/profile", &profile)).await.status, StatusCode::OK);
+    assert_eq!(
+        f.send(json_request("PUT", "/api/v1/profile", &profile))
+            .await
+            .status,
+        StatusCode::OK
+    );
     let r = f.send(get("/history")).await;
-    assert!(r.body.contains(">RDA 320</text>"), "{}", r.body);
-    assert!(r.body.contains(">supplement limit 350</text>"));
+    assert!(r.body.contains(">RDA 320 mg</text>"), "{}", r.body);
+    assert!(r.body.contains(">supplement limit 350 mg</text>"));
     assert!(r.body.contains("RDA 320 mg: reached on 0 of those days."));
 }
 
@@ -471,11 +653,16 @@ async fn new_pages_label_every_input_and_the_openapi_document_has_the_new_routes
     }
     let doc = f.send(get("/api/v1/openapi.json")).await.json();
     let paths = &doc["paths"];
-    assert!(paths["/api/v1/profile"]["get"].is_object() && paths["/api/v1/profile"]["put"].is_object());
-    for p in ["/api/v1/plan"] {
-        assert!(paths[p]["get"].is_object(), "{p}");
-    }
-    for p in ["/api/v1/doses", "/api/v1/side-effects", "/api/v1/factors", "/api/v1/irls"] {
+    assert!(
+        paths["/api/v1/profile"]["get"].is_object() && paths["/api/v1/profile"]["put"].is_object()
+    );
+    assert!(paths["/api/v1/plan"]["get"].is_object());
+    for p in [
+        "/api/v1/doses",
+        "/api/v1/side-effects",
+        "/api/v1/factors",
+        "/api/v1/irls",
+    ] {
         assert!(paths[p]["post"].is_object(), "{p}: {doc}");
     }
     let schemas = &doc["components"]["schemas"];
@@ -489,7 +676,10 @@ async fn new_pages_label_every_input_and_the_openapi_document_has_the_new_routes
     };
     assert_eq!(required("DoseInput"), ["form", "amount_mg", "basis"]);
     assert_eq!(required("IrlsInput"), ["items"]);
-    assert_eq!(required("SideEffectsInput"), ["diarrhea", "nausea", "cramps"]);
+    assert_eq!(
+        required("SideEffectsInput"),
+        ["diarrhea", "nausea", "cramps"]
+    );
     assert!(schemas["ProfileDocument"]["properties"]["kidney"].is_object());
     // The night routes are still there.
     assert!(paths["/api/v1/nights"]["post"].is_object());
