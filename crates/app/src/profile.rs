@@ -418,8 +418,10 @@ impl ProfileForm {
         Ok(ProfileDocument {
             age: whole("age", &self.age, "whole years, 1 to 120")?,
             sex: given(&self.sex).map(str::to_string),
-            pregnant: female.then(|| checked(&self.pregnant)),
-            lactating: female.then(|| checked(&self.lactating)),
+            // Written for women (the parser requires them at 14-50); a box ticked with another
+            // sex is passed on, so the parser refuses it rather than it being dropped.
+            pregnant: (female || checked(&self.pregnant)).then(|| checked(&self.pregnant)),
+            lactating: (female || checked(&self.lactating)).then(|| checked(&self.lactating)),
             bedtime: given(&self.bedtime).map(str::to_string),
             wake: given(&self.wake).map(str::to_string),
             gi_tolerance: given(&self.gi_tolerance).map(str::to_string),
@@ -569,13 +571,20 @@ mod tests {
         let store = SqliteStore::in_memory().unwrap();
         let me = store.person(&Identity::local("me"), "x").unwrap();
         type Change = fn(&mut ProfileForm);
-        let cases: [(Change, &str); 6] = [
+        let cases: [(Change, &str); 7] = [
             (|f| f.age = Some("fifty".into()), "age"),
             (|f| f.age = Some("0".into()), "age"),
             (|f| f.egfr = Some("900".into()), "kidney.egfr"),
             (|f| f.bedtime = Some("25:00".into()), "bedtime"),
             (|f| f.sex = None, "sex"),
             (|f| f.medications = Some("\u{7}".into()), "medications"),
+            (
+                |f| {
+                    f.sex = Some("male".into());
+                    f.pregnant = Some("1".into());
+                },
+                "pregnant",
+            ),
         ];
         for (change, field) in cases {
             let mut f = form();
