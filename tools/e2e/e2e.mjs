@@ -1,5 +1,6 @@
 // End-to-end test of `quietlegs serve` in Debian's headless Chromium at a phone-sized viewport:
-// log tonight and see it in history, walk every page, run axe-core on each (fail on serious or
+// log tonight and see it in history, fill the profile and see the plan, log a dose, a factor and
+// an IRLS and see them in history, walk every page, run axe-core on each (fail on serious or
 // critical violations), check that every visible input has a <label>, and save screenshots (light
 // and dark) to target/e2e/ for a person to look at.
 //
@@ -123,14 +124,63 @@ try {
       if (!text.includes("The trial starts on")) fail(`trial: not registered: ${text}`);
       if (/magnesium|placebo/.test(await page.locator(".tonight").innerText())) fail("trial: an arm is shown while blinded");
     }
-    for (const path of ["history", "trial", "about"]) {
+    if (scheme === "light") {
+      // First run: the plan page asks for the profile. Fill it, see the plan with its flags.
+      await page.goto(`${base}/plan`);
+      await audit(page, "plan first run (light)");
+      await shoot(page, "plan-first-run-light");
+      await page.fill("#age", "70");
+      await page.locator('label[for="sex-male"]').click();
+      await page.fill("#bedtime", "22:30");
+      await page.fill("#wake", "06:30");
+      await page.locator('label[for="gi-normal"]').click();
+      await page.locator('label[for="condition-hypertension"]').click();
+      await page.fill("#medications", "levothyroxine at 07:00");
+      await page.click("form.profile button[type=submit]");
+      await page.waitForLoadState();
+      if (!page.url().includes("/plan?saved=1")) fail(`profile: not saved: ${page.url()} ${(await page.content()).slice(0, 600)}`);
+      const flags = await page.locator(".flag").allInnerTexts();
+      if (!flags.some((f) => f.includes("kidney-function-unknown"))) fail(`plan: the kidney flag is missing: ${flags.join(" | ")}`);
+      const dose = await page.locator(".dose").innerText();
+      if (!dose.startsWith("Only if your clinician agrees")) fail(`plan: the dose is not conditional: ${dose}`);
+      // Log a dose, an evening factor and an IRLS; see them in history.
+      await page.goto(`${base}/log`);
+      await page.selectOption("#dose-form", "glycinate");
+      await page.fill("#dose-amount", "200");
+      await page.click("#dose button[type=submit]");
+      await page.waitForLoadState();
+      if (!page.url().includes("saved=dose")) fail(`log: dose not saved: ${page.url()}`);
+      await page.locator('label[for="factor-caffeine"]').click();
+      await page.click("#factors button[type=submit]");
+      await page.waitForLoadState();
+      if (!page.url().includes("saved=factors")) fail(`log: factor not saved: ${page.url()}`);
+      for (let i = 1; i <= 10; i++) await page.locator(`label[for="item${i}-2"]`).click();
+      await page.click("#irls button[type=submit]");
+      await page.waitForLoadState();
+      const irls = await page.locator("[role=status]").innerText();
+      if (!irls.includes("total 20 of 40, moderate")) fail(`log: IRLS total and band not shown: ${irls}`);
+      await shoot(page, "log-saved-light");
+      await page.goto(`${base}/history`);
+      for (const title of ["Weekly IRLS total", "Magnesium per day"]) {
+        if ((await page.locator(`svg title:text-is("${title}")`).count()) !== 1) fail(`history: no chart "${title}"`);
+      }
+      const mg = await page.locator("#mg-desc").textContent();
+      if (!mg.includes("200 mg from supplements") || !mg.includes("RDA 420")) fail(`history: magnesium chart summary: ${mg}`);
+    }
+    for (const path of ["plan", "profile", "log", "history", "trial", "about"]) {
       await page.goto(`${base}/${path}`);
       await audit(page, `${path} (${scheme})`);
       await shoot(page, `${path}-${scheme}`);
     }
     // The demonstration: 20 weeks of history and a finished, unblinded trial with its result.
-    for (const path of ["history", "trial"]) {
+    for (const path of ["plan", "history", "trial"]) {
       await page.goto(`${demo}/${path}`);
+      if (path === "plan" && (await page.locator(".flag").count()) === 0 && (await page.locator(".dose").count()) === 0)
+        fail(`demo plan (${scheme}): not populated`);
+      if (path === "history") {
+        for (const id of ["irls-desc", "mg-desc", "se-desc"])
+          if ((await page.locator(`#${id}`).count()) !== 1) fail(`demo history (${scheme}): no chart ${id}`);
+      }
       await audit(page, `demo ${path} (${scheme})`);
       await shoot(page, `demo-${path}-${scheme}`);
     }

@@ -1,5 +1,5 @@
 //! A demonstration diary: 20 weeks of a made-up person's nights, doses, foods, side effects,
-//! evening factors and weekly IRLS, with a completed, blinded, unblinded trial, so that a
+//! evening factors and weekly IRLS, a profile, and a completed, blinded, unblinded trial, so that a
 //! newcomer sees every page populated (`quietlegs serve --demo`). Refused on a diary that holds
 //! anything: it never mixes made-up entries with real ones.
 //!
@@ -44,6 +44,31 @@ pub struct DemoSummary {
     pub trial: String,
 }
 
+/// The demonstration person's profile (docs/profile.md): a woman of 58 with treated high blood
+/// pressure, a thyroid tablet in the morning (spaced from magnesium), a borderline ferritin and a
+/// recent kidney result.
+pub const DEMO_PROFILE: &str = r#"age = 58
+sex = "female"
+bedtime = "22:45"
+wake = "06:45"
+gi_tolerance = "normal"
+ferritin_ng_ml = 48
+tsat_percent = 21
+conditions = ["hypertension"]
+dietary_magnesium_mg = 240
+
+[kidney]
+egfr = 74
+
+[[medications]]
+name = "levothyroxine"
+times = ["06:45"]
+
+[[medications]]
+name = "amlodipine 5 mg"
+times = ["08:00"]
+"#;
+
 /// Foods of an ordinary day: (SR28 id, household amount, grams).
 const DAY_FOODS: [(&str, &str, f64); 5] = [
     ("08121", "1 cup", 234.0),
@@ -78,6 +103,8 @@ pub fn fill<S: Store + TrialStore>(
             "the demonstration fills only an empty diary: this one holds entries (use a new database)",
         ));
     }
+    // The made-up person's profile, so that the plan page is filled in too.
+    crate::profile::save_toml(store, person, ctx, DEMO_PROFILE)?;
     let today = ctx.now.date;
     let first = day(today, -DEMO_DAYS)?;
     let trial_start = day(first, TRIAL_OFFSET)?;
@@ -316,6 +343,19 @@ mod tests {
         // Three of four guesses right (period 2 guessed wrong).
         let b = report.blinding.unwrap();
         assert_eq!((b.right, b.guesses), (3, 4));
+        // The profile is stored, and its plan flags what the profile says: hypertension with a
+        // kidney result (no kidney-function-unknown flag), levothyroxine spaced from the dose.
+        let (stored, plan) = crate::profile::stored_plan(&store, person, &ctx)
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.profile.age, 58);
+        // Female 51+: RDA 320 mg/day (NIH ODS).
+        assert_eq!(plan.rda_mg, Some(320));
+        assert!(!plan
+            .flags
+            .iter()
+            .any(|f| f.code == "kidney-function-unknown"));
+        assert_eq!(plan.medicines.len(), 2);
         assert!(
             fill(&store, person, &ctx, 11).is_err(),
             "a used diary is refused"

@@ -7,12 +7,14 @@ pub mod catalog;
 pub mod clock;
 pub mod demo;
 pub mod diary;
+pub mod entries;
 pub mod error;
 pub mod foods;
 pub mod info;
 pub mod insights;
 pub mod login;
 pub mod personal;
+pub mod profile;
 pub mod trial;
 
 pub use catalog::FoodCatalog;

@@ -5,12 +5,31 @@ use crate::failure::{print_json, Failure};
 use crate::{ConvertAmount, Output};
 use quietlegs_app::info::{self, ConvertFrom};
 use quietlegs_app::personal::open_reader;
+use quietlegs_app::profile;
 use quietlegs_app::Context;
 use std::path::Path;
 
-pub fn plan(ctx: &Context<'_>, db: &Path, profile: &Path, output: &Output) -> Result<(), Failure> {
-    let parsed = crate::args::read_profile(ctx, profile)?;
+pub fn plan(
+    ctx: &Context<'_>,
+    db: &Path,
+    profile: Option<&Path>,
+    output: &Output,
+) -> Result<(), Failure> {
     let reader = open_reader(db)?;
+    let parsed = match profile {
+        Some(file) => crate::args::read_profile(ctx, file)?,
+        None => {
+            stored_profile(ctx, &reader)?
+                .ok_or_else(|| {
+                    quietlegs_app::AppError::field(
+                        "profile",
+                        "no profile is stored: pass --profile FILE, or store one with \
+                     `quietlegs profile set FILE` (docs/profile.md)",
+                    )
+                })?
+                .profile
+        }
+    };
     let plan = info::plan(ctx, reader.store.as_ref(), &parsed)?;
     if output.json {
         return print_json(&plan);
@@ -74,4 +93,57 @@ pub fn about(ctx: &Context<'_>, output: &Output) -> Result<(), Failure> {
     }
     out!("{}", crate::render::about_text(&about));
     Ok(())
+}
+
+fn stored_profile(
+    ctx: &Context<'_>,
+    reader: &quietlegs_app::personal::Reader,
+) -> Result<Option<profile::PersonProfile>, Failure> {
+    Ok(match reader.diary() {
+        Some((store, person)) => profile::stored(store, person, ctx)?,
+        None => None,
+    })
+}
+
+/// `profile set FILE`: checked by the same parser as `plan --profile FILE`, then stored.
+pub fn profile_set(
+    ctx: &Context<'_>,
+    db: &Path,
+    file: &Path,
+    output: &Output,
+) -> Result<(), Failure> {
+    // Checked before the database is opened for writing: a bad file creates nothing.
+    crate::args::read_profile(ctx, file)?;
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        quietlegs_app::AppError::field("profile", format!("reading {}: {e}", file.display()))
+    })?;
+    let (store, person) = quietlegs_app::personal::open_writer(db, ctx.now)?;
+    let saved = profile::save_toml(&store, person, ctx, &text)?;
+    if output.json {
+        return print_json(&saved);
+    }
+    out!(
+        "Profile stored ({} bytes); `quietlegs plan` now uses it.\n",
+        saved.document.len()
+    );
+    Ok(())
+}
+
+/// `profile show`: the stored document.
+pub fn profile_show(ctx: &Context<'_>, db: &Path, output: &Output) -> Result<(), Failure> {
+    let reader = open_reader(db)?;
+    let Some(p) = stored_profile(ctx, &reader)? else {
+        return Err(quietlegs_app::AppError::not_found(
+            None,
+            "no profile is stored: store one with `quietlegs profile set FILE`",
+        )
+        .into());
+    };
+    if output.json {
+        return print_json(&p);
+    }
+    crate::failure::emit(&quietlegs_core::text::escape_controls_keeping(
+        &p.document,
+        true,
+    ))
 }

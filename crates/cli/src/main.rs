@@ -58,14 +58,35 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum ProfileAction {
+    /// Check a profile TOML file (docs/profile.md) and store it, replacing the stored one.
+    Set {
+        file: PathBuf,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Print the stored profile (its TOML document).
+    Show {
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Build the personal magnesium plan from a profile (see docs/profile.md).
     Plan {
-        /// The profile TOML file (example: examples/profile.toml).
+        /// The profile TOML file (example: examples/profile.toml); without it, the profile
+        /// stored with `quietlegs profile set`.
         #[arg(long)]
-        profile: PathBuf,
+        profile: Option<PathBuf>,
         #[command(flatten)]
         output: Output,
+    },
+    /// Store your profile in the database (the plan and the web app use it), or show it.
+    Profile {
+        #[command(subcommand)]
+        action: ProfileAction,
     },
     /// Score a rating scale.
     Score {
@@ -389,7 +410,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
 /// `db_given`: the database was named (`--db`), not the default or `QUIETLEGS_DB`.
 fn dispatch(ctx: &Context<'_>, db: &Path, db_given: bool, command: Command) -> Result<(), Failure> {
     match command {
-        Command::Plan { profile, output } => info_cmds::plan(ctx, db, &profile, &output),
+        Command::Plan { profile, output } => info_cmds::plan(ctx, db, profile.as_deref(), &output),
+        Command::Profile {
+            action: ProfileAction::Set { file, output },
+        } => info_cmds::profile_set(ctx, db, &file, &output),
+        Command::Profile {
+            action: ProfileAction::Show { output },
+        } => info_cmds::profile_show(ctx, db, &output),
         Command::Score {
             scale: Scale::Irls { items, output },
         } => info_cmds::score_irls(ctx, &items, &output),

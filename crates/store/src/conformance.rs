@@ -17,7 +17,7 @@
 
 use crate::{
     ErrorKind, FoodRelease, Identity, NewRecord, OnDuplicate, PersonId, Store, StoreError,
-    StoredTrial, TrialEvent, TrialGuess, TrialStore,
+    StoredProfile, StoredTrial, TrialEvent, TrialGuess, TrialStore,
 };
 use jiff::civil::{date, Date};
 use quietlegs_core::clock::ClockTime;
@@ -48,6 +48,8 @@ macro_rules! conformance_tests {
             update_delete_and_not_found,
             date_ranges_and_export_order,
             persons_never_see_each_others_diary,
+            profiles_round_trip_and_are_replaced,
+            persons_never_see_each_others_profile,
             import_restores_ids_and_stamps_into_an_empty_diary_only,
             food_releases_replace_roll_back_and_remove,
             trials_are_created_listed_read_and_deleted,
@@ -725,6 +727,48 @@ pub fn persons_never_see_each_others_diary<S: Store>(store: &S) {
         [night(day, 2)]
     );
     assert_eq!(store.records(carol, None, None).unwrap(), [restored]);
+}
+
+fn profile_document(age: u32, medicine: &str) -> StoredProfile {
+    StoredProfile {
+        // Text the store keeps byte for byte: quotes, a comment, a non-ASCII unit, newlines.
+        document: format!(
+            "age = {age}\nsex = \"male\"\nbedtime = \"22:30\"\ngi_tolerance = \"normal\"\n\
+             # eGFR in mL/min/1.73 m²\n[[medications]]\nname = \"{medicine}\"\n"
+        ),
+        updated_at: format!("2026-11-{:02}T20:00:00Z", age % 28 + 1),
+    }
+}
+
+/// A profile reads back exactly as stored; a second one replaces the first; none before.
+pub fn profiles_round_trip_and_are_replaced<S: Store>(store: &S) {
+    let me = who(store, "me");
+    assert_eq!(store.profile(me).unwrap(), None);
+    let first = profile_document(52, "omeprazole");
+    store.set_profile(me, &first).unwrap();
+    assert_eq!(store.profile(me).unwrap(), Some(first.clone()));
+    let second = profile_document(53, "Tylenol PM");
+    store.set_profile(me, &second).unwrap();
+    assert_eq!(store.profile(me).unwrap(), Some(second));
+    // Storing a profile touches no diary.
+    assert_eq!(store.records(me, None, None).unwrap(), []);
+}
+
+/// Each person has their own profile: storing or replacing one never shows or changes another's.
+pub fn persons_never_see_each_others_profile<S: Store>(store: &S) {
+    let ann = who(store, "ann");
+    let bob = who(store, "bob");
+    let anns = profile_document(40, "levothyroxine");
+    store.set_profile(ann, &anns).unwrap();
+    assert_eq!(store.profile(bob).unwrap(), None);
+    let bobs = profile_document(70, "doxycycline");
+    store.set_profile(bob, &bobs).unwrap();
+    assert_eq!(store.profile(ann).unwrap(), Some(anns.clone()));
+    assert_eq!(store.profile(bob).unwrap(), Some(bobs.clone()));
+    let bobs_new = profile_document(71, "alendronate");
+    store.set_profile(bob, &bobs_new).unwrap();
+    assert_eq!(store.profile(ann).unwrap(), Some(anns));
+    assert_eq!(store.profile(bob).unwrap(), Some(bobs_new));
 }
 
 /// An import restores ids and stamps, only into an empty diary; later entries get new ids.

@@ -218,6 +218,15 @@ pub enum OnDuplicate {
     Replace,
 }
 
+/// A person's profile as stored: the TOML document of `docs/profile.md`, kept as written and
+/// parsed by the one profile parser (`quietlegs_core::Profile::from_toml`) whenever it is used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredProfile {
+    pub document: String,
+    /// When it was stored (RFC 3339).
+    pub updated_at: String,
+}
+
 /// An imported food release.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FoodRelease {
@@ -263,6 +272,12 @@ pub trait Store: Send + Sync {
     /// The person of an identity, without creating one (for read-only use): `None` when it has
     /// never written anything.
     fn find_person(&self, identity: &Identity) -> Result<Option<PersonId>, StoreError>;
+
+    /// The person's profile as last stored (`None` before the first one).
+    fn profile(&self, person: PersonId) -> Result<Option<StoredProfile>, StoreError>;
+
+    /// Stores the person's profile (validated by the caller), replacing any earlier one.
+    fn set_profile(&self, person: PersonId, profile: &StoredProfile) -> Result<(), StoreError>;
 
     /// The person's log-in secret for the web app: an argon2id PHC string (never the
     /// password), or `None` when no password is set.

@@ -2,7 +2,7 @@
 
 use crate::{
     FoodRelease, FoodStream, Identity, NewRecord, OnDuplicate, PersonId, Store, StoreError,
-    StoredTrial, TrialEvent, TrialGuess, TrialStore,
+    StoredProfile, StoredTrial, TrialEvent, TrialGuess, TrialStore,
 };
 use jiff::civil::Date;
 use quietlegs_core::diary::{FieldValue, Record, Stamp, StoredRecord};
@@ -43,7 +43,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_foods.sql"),
     include_str!("../migrations/sqlite/0002_diary.sql"),
     include_str!("../migrations/sqlite/0003_trials.sql"),
-    include_str!("../migrations/sqlite/0004_login.sql"),
+    include_str!("../migrations/sqlite/0004_profile.sql"),
+    include_str!("../migrations/sqlite/0005_login.sql"),
 ];
 
 /// Runs `batch` in one `BEGIN IMMEDIATE` transaction, each record in its own savepoint (a
@@ -149,6 +150,7 @@ const OWN_TABLES: &[&str] = &[
     "trial_seal",
     "trial_event",
     "trial_guess",
+    "profile",
     "login",
 ];
 
@@ -638,6 +640,22 @@ impl Store for SqliteStore {
             .map(PersonId))
     }
 
+    fn profile(&self, person: PersonId) -> Result<Option<StoredProfile>, StoreError> {
+        Ok(self
+            .lock()?
+            .query_row(
+                "SELECT document, updated_at FROM profile WHERE person_id = ?1",
+                [person.0],
+                |r| {
+                    Ok(StoredProfile {
+                        document: r.get(0)?,
+                        updated_at: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
     fn login_secret(&self, person: PersonId) -> Result<Option<String>, StoreError> {
         Ok(self
             .lock()?
@@ -647,6 +665,18 @@ impl Store for SqliteStore {
                 |r| r.get(0),
             )
             .optional()?)
+    }
+
+    fn set_profile(&self, person: PersonId, profile: &StoredProfile) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO profile (person_id, document, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (person_id) DO UPDATE
+                 SET document = excluded.document, updated_at = excluded.updated_at",
+                params![person.0, profile.document, profile.updated_at],
+            )?;
+            Ok(())
+        })
     }
 
     fn set_login_secret(&self, person: PersonId, phc: &str, at: &str) -> Result<(), StoreError> {

@@ -14,6 +14,7 @@ use quietlegs_core::diary::{Night, Record};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use crate::diary_api::AddDiaryApi;
 use crate::error::{ApiError, ErrorBody};
 use crate::WebState;
 
@@ -40,7 +41,8 @@ pub fn routes() -> Router<WebState> {
         TrialStatus,
         Adherence,
         crate::login::LoginInput
-    ))
+    )),
+    modifiers(&AddDiaryApi)
 )]
 pub struct ApiDoc;
 

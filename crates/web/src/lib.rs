@@ -5,10 +5,14 @@
 
 mod api;
 mod chart;
+mod diary_api;
+mod diary_charts;
 mod diary_writer;
 mod error;
+mod log_pages;
 mod login;
 mod pages;
+mod plan_pages;
 pub mod security;
 mod trial_pages;
 
@@ -208,6 +212,9 @@ pub fn router(state: WebState) -> Router {
         .merge(pages::routes())
         .merge(trial_pages::routes())
         .merge(login::routes())
+        .merge(plan_pages::routes())
+        .merge(log_pages::routes())
+        .merge(diary_api::routes())
         .nest("/api/v1", api::routes())
         .layer(middleware::from_fn_with_state(
             state.clone(),

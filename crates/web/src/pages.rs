@@ -312,6 +312,8 @@ struct HistoryTemplate {
     logged: Option<String>,
     nights: Vec<HistoryNight>,
     chart: String,
+    /// IRLS, magnesium and side-effect charts (`diary_charts`).
+    diary_charts: String,
 }
 
 struct HistoryNight {
@@ -352,7 +354,12 @@ async fn history_page(
         Err(e) => return error_page(e, &csrf),
     };
     let chart = crate::chart::severity_chart(&nights);
+    let diary_charts = match state.run(crate::diary_charts::history_charts).await {
+        Ok(c) => c.html,
+        Err(e) => return error_page(e, &csrf),
+    };
     let t = HistoryTemplate {
+        diary_charts,
         nav: "history",
         logged: q.logged.filter(|d| d.parse::<Date>().is_ok()),
         chart,
