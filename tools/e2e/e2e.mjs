@@ -41,6 +41,18 @@ function startServer(args) {
   });
   return { server, base };
 }
+// A diary with a log-in password (set through the CLI, from standard input).
+const loginDb = join(work, "login.sqlite3");
+const loginPassword = "a bedside passphrase 2026";
+await new Promise((ok, no) => {
+  const p = spawn(binary, ["serve", "--set-password", "--db", loginDb], { env });
+  let err = "";
+  p.stderr.on("data", (d) => { err += d; });
+  p.on("exit", (code) => (code === 0 ? ok() : no(new Error(`--set-password exited ${code}: ${err}`))));
+  p.stdin.end(`${loginPassword}\n`);
+});
+const { server: loginServer, base: loginPromise } = startServer(["--db", loginDb]);
+const loginBase = await loginPromise;
 const { server, base: basePromise } = startServer(["--db", join(work, "db.sqlite3")]);
 const base = await basePromise;
 // The demonstration (a temporary database of its own): every page populated.
@@ -172,7 +184,15 @@ try {
       await audit(page, `${path} (${scheme})`);
       await shoot(page, `${path}-${scheme}`);
     }
-    // The demonstration: 20 weeks of history and a finished, unblinded trial with its result.
+    // The demonstration: 20 weeks of history and a finished, unblinded trial with its result;
+    // tonight is left for the person to log (whatever the hour).
+    if (scheme === "light") {
+      await page.goto(`${demo}/tonight`);
+      await page.locator('label[for="severity-3"]').click();
+      await page.click("button[type=submit]");
+      await page.waitForLoadState();
+      if (!page.url().includes("/history?logged=")) fail(`demo tonight: not saved: ${page.url()} ${await page.locator("main").innerText()}`);
+    }
     for (const path of ["plan", "history", "trial"]) {
       await page.goto(`${demo}/${path}`);
       if (path === "plan" && (await page.locator(".flag").count()) === 0 && (await page.locator(".dose").count()) === 0)
@@ -192,8 +212,52 @@ try {
     if (errors.length) fail(`console errors (${scheme}): ${errors.join(" | ")}`);
     await context.close();
   }
+  // Log-in: with a password set, a page sends the person to the log-in form, and back after it.
+  {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true });
+    const page = await context.newPage();
+    await page.goto(`${loginBase}/history`);
+    if (!page.url().startsWith(`${loginBase}/login?next=/history`)) fail(`login: not sent to the log-in form: ${page.url()}`);
+    await audit(page, "login (light)");
+    await shoot(page, "login-light");
+    await page.fill("#password", "not the password at all");
+    await page.click("form.login button[type=submit]");
+    if (!(await page.locator("[role=alert]").innerText()).includes("wrong password")) fail("login: a wrong password is not explained");
+    await page.fill("#password", loginPassword);
+    await page.click("form.login button[type=submit]");
+    await page.waitForLoadState();
+    if (page.url() !== `${loginBase}/history`) fail(`login: not taken back to history: ${page.url()}`);
+    await page.goto(`${loginBase}/about`);
+    await page.click("form.logout button[type=submit]");
+    await page.waitForLoadState();
+    await page.goto(`${loginBase}/tonight`);
+    if (!page.url().startsWith(`${loginBase}/login`)) fail(`logout: the session still opens pages: ${page.url()}`);
+    await context.close();
+  }
+  // Page weight and time to first render of Tonight, from a cold cache (DevTools protocol).
+  {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true });
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("Network.enable");
+    await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
+    let transferred = 0;
+    cdp.on("Network.loadingFinished", (e) => { transferred += e.encodedDataLength; });
+    await page.goto(`${base}/tonight`, { waitUntil: "load" });
+    await page.waitForTimeout(200);
+    const paint = await page.evaluate(() => {
+      const nav = performance.getEntriesByType("navigation")[0];
+      const fcp = performance.getEntriesByName("first-contentful-paint")[0];
+      return { fcp: fcp ? fcp.startTime : null, load: nav ? nav.loadEventEnd : null };
+    });
+    console.log(`tonight: ${(transferred / 1024).toFixed(1)} kB transferred (goal < 50 kB); first contentful paint ${paint.fcp?.toFixed(0)} ms, load ${paint.load?.toFixed(0)} ms`);
+    if (transferred >= 50 * 1024) fail(`tonight: ${transferred} bytes transferred, over the 50 kB budget`);
+    if (paint.fcp === null) fail("tonight: no first contentful paint recorded");
+    await context.close();
+  }
 } finally {
   await browser.close();
+  loginServer.kill("SIGINT");
   server.kill("SIGINT");
   demoServer.kill("SIGINT");
   rmSync(work, { recursive: true, force: true });

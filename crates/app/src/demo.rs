@@ -105,7 +105,9 @@ pub fn fill<S: Store + TrialStore>(
     }
     // The made-up person's profile, so that the plan page is filled in too.
     crate::profile::save_toml(store, person, ctx, DEMO_PROFILE)?;
-    let today = ctx.now.date;
+    // The history ends the evening before tonight (after midnight, tonight is still the evening
+    // before), so that the person can log tonight themselves.
+    let today = quietlegs_core::diary::evening_of(ctx.now.date, ctx.now.time);
     let first = day(today, -DEMO_DAYS)?;
     let trial_start = day(first, TRIAL_OFFSET)?;
     // The trial was registered the evening before it started, two cycles of four weeks.
