@@ -173,7 +173,7 @@ async fn get_plan(State(state): State<WebState>) -> Result<Json<PlanBody>, ApiEr
     Ok(Json(PlanBody(plan)))
 }
 
-/// Validates and stores the entry `build` makes.
+/// Validates and stores the entry `build` makes (through the group-commit writer).
 async fn log_entry<T, F>(
     state: WebState,
     headers: &HeaderMap,
@@ -189,10 +189,11 @@ where
     require_json(headers)?;
     let input: T = parse_json(body)?;
     let logged = state
-        .run(move |store, person, ctx| {
-            let entry = build(ctx, &input)?;
-            crate::log_pages::store_entry(store, person, ctx, entry)
-        })
+        .log_entry(
+            quietlegs_app::Now::read(),
+            quietlegs_store::OnDuplicate::Refuse,
+            |ctx| build(ctx, &input),
+        )
         .await?;
     let record = serde_json::to_value(&logged.record)
         .map_err(|e| ApiError::from(AppError::internal(format!("writing the entry: {e}"))))?;
