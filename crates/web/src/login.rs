@@ -4,18 +4,21 @@
 //! memory (a restart logs everyone out) as the SHA-256 of a random 256-bit token, in an
 //! `HttpOnly`, `SameSite=Strict` cookie.
 //!
-//! Repeated wrong passwords slow every further attempt down (NIST SP 800-63B-4 §3.2.2 asks for
-//! rate limiting): after `FREE_ATTEMPTS` consecutive failures, each attempt must wait twice as
-//! long as the one before, up to `MAX_WAIT`.
+//! Repeated wrong passwords slow further attempts from the same client address down (NIST SP
+//! 800-63B-4 §3.2.2 asks for rate limiting): after `FREE_ATTEMPTS` consecutive failures, each
+//! attempt must wait twice as long as the one before, up to `MAX_WAIT`. Passwords are checked
+//! one at a time (each check hashes with 19 MiB), so a burst of attempts can neither slip past
+//! the throttle nor exhaust memory; at most `MAX_WAITING` attempts queue for their turn.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Query, Request, State};
+use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -39,13 +42,32 @@ pub const SESSION_LIFETIME: Duration = Duration::from_secs(14 * 24 * 3600);
 pub const FREE_ATTEMPTS: u32 = 5;
 /// The longest wait between attempts.
 pub const MAX_WAIT: Duration = Duration::from_secs(60);
+/// The most attempts that may wait for their turn to be checked; more are refused at once.
+pub const MAX_WAITING: usize = 16;
+/// Client addresses remembered by the throttle before quiet ones are forgotten.
+const MAX_REMEMBERED: usize = 10_000;
 
 /// Whether log-in is required, the live sessions and the throttle.
-#[derive(Default)]
 pub(crate) struct Gate {
     required: AtomicBool,
     sessions: Mutex<HashMap<[u8; 32], Instant>>,
-    throttle: Mutex<Throttle>,
+    /// Per client address (`None` when the connection's address is unknown, as in tests).
+    throttle: Mutex<HashMap<Option<IpAddr>, Throttle>>,
+    /// One password check at a time.
+    checking: tokio::sync::Semaphore,
+    waiting: std::sync::atomic::AtomicUsize,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Self {
+            required: AtomicBool::new(false),
+            sessions: Mutex::default(),
+            throttle: Mutex::default(),
+            checking: tokio::sync::Semaphore::new(1),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -89,26 +111,31 @@ impl Gate {
         }
     }
 
-    /// `Err(wait)` while attempts are slowed down.
-    pub(crate) fn may_attempt(&self, now: Instant) -> Result<(), Duration> {
+    /// `Err(wait)` while attempts from `client` are slowed down.
+    pub(crate) fn may_attempt(&self, client: Option<IpAddr>, now: Instant) -> Result<(), Duration> {
         let throttle = self.throttle.lock().map_err(|_| MAX_WAIT)?;
-        match throttle.next_allowed {
+        match throttle.get(&client).and_then(|t| t.next_allowed) {
             Some(at) if at > now => Err(at - now),
             _ => Ok(()),
         }
     }
 
-    /// Records an attempt's outcome: a success clears the count; the n-th consecutive failure
-    /// beyond `FREE_ATTEMPTS` makes the next attempt wait 2^(n - FREE_ATTEMPTS - 1) s, at most
-    /// `MAX_WAIT`.
-    pub(crate) fn record_attempt(&self, accepted: bool, now: Instant) {
-        let Ok(mut t) = self.throttle.lock() else {
+    /// Records an attempt's outcome for `client`: a success clears its count; the n-th
+    /// consecutive failure beyond `FREE_ATTEMPTS` makes its next attempt wait
+    /// 2^(n - FREE_ATTEMPTS - 1) s, at most `MAX_WAIT`.
+    pub(crate) fn record_attempt(&self, client: Option<IpAddr>, accepted: bool, now: Instant) {
+        let Ok(mut throttle) = self.throttle.lock() else {
             return;
         };
         if accepted {
-            *t = Throttle::default();
+            throttle.remove(&client);
             return;
         }
+        if throttle.len() >= MAX_REMEMBERED {
+            // Forget the addresses that are not being slowed down right now.
+            throttle.retain(|_, t| t.next_allowed.is_some_and(|at| at > now));
+        }
+        let t = throttle.entry(client).or_default();
         t.failures = t.failures.saturating_add(1);
         if t.failures > FREE_ATTEMPTS {
             let doublings = (t.failures - FREE_ATTEMPTS - 1).min(16);
@@ -155,10 +182,18 @@ fn is_open(path: &str) -> bool {
     matches!(path, "/login" | "/api/v1/login" | "/api/v1/health") || path.starts_with("/assets/")
 }
 
-/// A `next` that stays on this server: a path, never `//host` or `/\host`.
+/// A `next` that stays on this server: a path of visible ASCII without backslashes (browsers
+/// drop tabs and line breaks and read `\` as `/`, so `/\t/host` would become `//host`), and
+/// never `//host`.
 fn local_path(next: Option<&str>) -> &str {
     match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.starts_with("/\\") => p,
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && p.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
+            p
+        }
         _ => "/tonight",
     }
 }
@@ -252,24 +287,54 @@ struct LoginForm {
     next: Option<String>,
 }
 
-/// Checks a password (on a blocking thread: argon2 takes tens of milliseconds) under the
-/// throttle; a live session's token when it is right.
-async fn attempt(state: &WebState, password: String) -> Result<String, ApiError> {
+fn slowed_down(wait: Duration) -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!(
+            "too many wrong passwords: wait {} seconds and try again",
+            wait.as_secs().max(1)
+        ),
+        Some("password"),
+    )
+}
+
+/// Counts an attempt waiting for its turn for as long as it lives.
+struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Checks a password from `client` under the throttle, one check at a time (on a blocking
+/// thread: argon2 takes tens of milliseconds and 19 MiB); a live session's token when it is
+/// right.
+async fn attempt(
+    state: &WebState,
+    client: Option<IpAddr>,
+    password: String,
+) -> Result<String, ApiError> {
     let gate = state.gate();
-    if let Err(wait) = gate.may_attempt(Instant::now()) {
+    gate.may_attempt(client, Instant::now())
+        .map_err(slowed_down)?;
+    let waiting = Waiting(&gate.waiting);
+    if gate.waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "too many wrong passwords: wait {} seconds and try again",
-                wait.as_secs().max(1)
-            ),
+            "too many log-in attempts at once: try again in a moment".into(),
             Some("password"),
         ));
     }
+    let _turn = gate.checking.acquire().await.map_err(|_| poisoned())?;
+    drop(waiting);
+    // Earlier attempts from this client may have failed while this one waited.
+    gate.may_attempt(client, Instant::now())
+        .map_err(slowed_down)?;
     let check = state
         .run(move |store, person, _| check_password(store, person, &password))
         .await?;
-    gate.record_attempt(check == LoginCheck::Accepted, Instant::now());
+    gate.record_attempt(client, check == LoginCheck::Accepted, Instant::now());
     match check {
         LoginCheck::Accepted => gate.open_session(Instant::now()),
         LoginCheck::Refused => Err(ApiError::new(
@@ -293,17 +358,24 @@ fn with_session(mut res: Response, token: &str) -> Response {
     res
 }
 
+/// The client's address, when the server knows it (not in in-process tests).
+fn client_of(connected: Option<&ConnectInfo<SocketAddr>>) -> Option<IpAddr> {
+    connected.map(|c| c.0.ip())
+}
+
 async fn login_submit(
     State(state): State<WebState>,
+    connected: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
+    let client = client_of(connected.as_ref().map(|c| &c.0));
     if let Some(refused) = refuse_without_token(&headers, form.csrf.as_deref()) {
         return refused;
     }
     let csrf = Csrf::of(&headers);
     let next = local_path(form.next.as_deref()).to_string();
-    match attempt(&state, form.password.unwrap_or_default()).await {
+    match attempt(&state, client, form.password.unwrap_or_default()).await {
         Ok(token) => with_session(Redirect::to(&next).into_response(), &token),
         Err(e) => {
             let t = LoginTemplate {
@@ -363,12 +435,14 @@ pub struct LoginInput {
 )]
 pub(crate) async fn api_login(
     State(state): State<WebState>,
+    connected: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     crate::api::require_json(&headers)?;
     let input: LoginInput = crate::api::parse_json(&body)?;
-    let token = attempt(&state, input.password).await?;
+    let client = client_of(connected.as_ref().map(|c| &c.0));
+    let token = attempt(&state, client, input.password).await?;
     Ok(with_session(StatusCode::NO_CONTENT.into_response(), &token))
 }
 
@@ -389,30 +463,34 @@ mod tests {
     }
 
     #[test]
-    fn wrong_passwords_slow_down_after_five() {
+    fn wrong_passwords_slow_down_after_five_per_client() {
         let gate = Gate::default();
         let t0 = Instant::now();
+        let me: Option<IpAddr> = Some([192, 168, 1, 20].into());
+        let other: Option<IpAddr> = Some([192, 168, 1, 66].into());
         // Failures 1-5 are free.
         for _ in 0..FREE_ATTEMPTS {
-            gate.record_attempt(false, t0);
-            assert!(gate.may_attempt(t0).is_ok());
+            gate.record_attempt(other, false, t0);
+            assert!(gate.may_attempt(other, t0).is_ok());
         }
         // Failure 6 -> wait 2^0 = 1 s; failure 7 -> 2 s; failure 8 -> 4 s.
-        gate.record_attempt(false, t0);
-        assert_eq!(gate.may_attempt(t0), Err(Duration::from_secs(1)));
-        assert!(gate.may_attempt(t0 + Duration::from_secs(1)).is_ok());
-        gate.record_attempt(false, t0);
-        assert_eq!(gate.may_attempt(t0), Err(Duration::from_secs(2)));
-        gate.record_attempt(false, t0);
-        assert_eq!(gate.may_attempt(t0), Err(Duration::from_secs(4)));
+        gate.record_attempt(other, false, t0);
+        assert_eq!(gate.may_attempt(other, t0), Err(Duration::from_secs(1)));
+        assert!(gate.may_attempt(other, t0 + Duration::from_secs(1)).is_ok());
+        gate.record_attempt(other, false, t0);
+        assert_eq!(gate.may_attempt(other, t0), Err(Duration::from_secs(2)));
+        gate.record_attempt(other, false, t0);
+        assert_eq!(gate.may_attempt(other, t0), Err(Duration::from_secs(4)));
+        // Another address is not slowed down by them.
+        assert!(gate.may_attempt(me, t0).is_ok());
         // Failure 13 would be 2^7 = 128 s: capped at 60.
         for _ in 0..5 {
-            gate.record_attempt(false, t0);
+            gate.record_attempt(other, false, t0);
         }
-        assert_eq!(gate.may_attempt(t0), Err(MAX_WAIT));
+        assert_eq!(gate.may_attempt(other, t0), Err(MAX_WAIT));
         // A success clears it.
-        gate.record_attempt(true, t0);
-        assert!(gate.may_attempt(t0).is_ok());
+        gate.record_attempt(other, true, t0);
+        assert!(gate.may_attempt(other, t0).is_ok());
     }
 
     #[test]
@@ -422,6 +500,10 @@ mod tests {
         assert_eq!(local_path(Some("/\\evil.example")), "/tonight");
         assert_eq!(local_path(Some("https://evil.example")), "/tonight");
         assert_eq!(local_path(None), "/tonight");
+        // Browsers drop the tab and read the backslash as a slash: both would leave the server.
+        assert_eq!(local_path(Some("/\t/evil.example/x")), "/tonight");
+        assert_eq!(local_path(Some("/\\/evil.example/x")), "/tonight");
+        assert_eq!(local_path(Some("/ /evil.example")), "/tonight");
         assert_eq!(
             serde_urlencoded_next("/history?from=2026-01-01&x=a b"),
             "/history%3Ffrom%3D2026-01-01%26x%3Da%20b"

@@ -258,3 +258,36 @@ async fn an_open_redirect_through_next_is_refused() {
         page.body
     );
 }
+
+/// A burst of wrong passwords cannot slip past the throttle: checks run one at a time, so after
+/// the 6th failure (FREE_ATTEMPTS = 5, then a wait of 1 s, 2 s, ...) the queued attempts are
+/// refused with 429 without being hashed. 20 at once: 6 answered 401, the other 14 answered 429
+/// (a 7th 401 only if six hashes took longer than the 1 s wait, on a very slow machine).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_wrong_passwords_is_throttled_not_hashed_in_parallel() {
+    let app = app_with_password();
+    let attempts: Vec<_> = (0..20)
+        .map(|i| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                send(&app, login_json(&format!("wrong guess number {i}")))
+                    .await
+                    .status
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for a in attempts {
+        statuses.push(a.await.unwrap());
+    }
+    let wrong = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let slowed = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(wrong + slowed, 20, "{statuses:?}");
+    assert!((6..=7).contains(&wrong), "{statuses:?}");
+}
