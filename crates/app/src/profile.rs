@@ -399,6 +399,20 @@ impl ProfileForm {
                 ),
                 [] => (None, String::new()),
             };
+            // "2 x 200 mg", "2 capsules ... 150 mg": a count the amount must be multiplied
+            // by is never guessed; the person writes the day's total.
+            let counted_elsewhere = rest.split_whitespace().any(|w| {
+                w.chars().any(|c| c.is_ascii_digit()) || w.eq_ignore_ascii_case("x") || w == "×"
+            });
+            if amount.is_some() && counted_elsewhere {
+                return Err(AppError::field(
+                    "supplements",
+                    format!(
+                        "'{}': write the total elemental magnesium a day as the only number,                          e.g. \"magnesium glycinate 400 mg\" for 2 × 200 mg (other numbers,                          counts and 'x' are not read, so the total could be wrong)",
+                        line.trim()
+                    ),
+                ));
+            }
             let Some(elemental_mg) = amount else {
                 return Err(AppError::field(
                     "supplements",
@@ -571,7 +585,20 @@ mod tests {
         let store = SqliteStore::in_memory().unwrap();
         let me = store.person(&Identity::local("me"), "x").unwrap();
         type Change = fn(&mut ProfileForm);
-        let cases: [(Change, &str); 7] = [
+        let cases: [(Change, &str); 10] = [
+            // A count beside the amount is not multiplied (2 x 200 mg is 400, not 200).
+            (
+                |f| f.supplements = Some("magnesium glycinate 2 x 200 mg at 08:00".into()),
+                "supplements",
+            ),
+            (
+                |f| f.supplements = Some("2 capsules magnesium citrate 150 mg".into()),
+                "supplements",
+            ),
+            (
+                |f| f.supplements = Some("magnesium glycinate 2×200 mg".into()),
+                "supplements",
+            ),
             (|f| f.age = Some("fifty".into()), "age"),
             (|f| f.age = Some("0".into()), "age"),
             (|f| f.egfr = Some("900".into()), "kidney.egfr"),

@@ -420,6 +420,28 @@ pub struct TrialStatus {
     pub phase: TrialPhase,
 }
 
+impl TrialStatus {
+    /// The trial has not ended (registered and not started yet, or under way) and has not been
+    /// unblinded early: until then the trial's schedule, not the plan, says what to take.
+    pub fn in_progress(&self) -> bool {
+        self.phase != TrialPhase::Over && !self.unblinded
+    }
+}
+
+/// The person's latest trial while it is in progress (see [`TrialStatus::in_progress`]).
+pub fn in_progress<S: Store + TrialStore>(
+    store: &S,
+    person: PersonId,
+    ctx: &Context<'_>,
+) -> Result<Option<TrialStatus>, AppError> {
+    match status(store, person, ctx, None) {
+        Ok(s) if s.in_progress() => Ok(Some(s)),
+        Ok(_) => Ok(None),
+        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Tonight in the trial, and adherence so far.
 pub fn status<S: Store + TrialStore>(
     store: &S,

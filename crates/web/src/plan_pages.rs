@@ -219,6 +219,8 @@ struct PlanTemplate {
     saved: bool,
     summary: String,
     plan: PlanView,
+    /// The name of a trial in progress: its schedule, not this plan's dose, says what to take.
+    trial: Option<String>,
 }
 
 /// A cited text: the words and the source ids (linked to the About page).
@@ -435,14 +437,21 @@ async fn plan_page(
     axum::extract::Query(q): axum::extract::Query<PlanQuery>,
 ) -> Response {
     let csrf = Csrf::of(&headers);
-    let found = state.run(profile::stored_plan).await;
+    let found = state
+        .run(|store, person, ctx| {
+            let plan = profile::stored_plan(store, person, ctx)?;
+            let trial = quietlegs_app::trial::in_progress(store, person, ctx)?;
+            Ok(plan.map(|plan| (plan, trial.map(|t| t.trial))))
+        })
+        .await;
     match found {
-        Ok(Some((p, plan))) => {
+        Ok(Some(((p, plan), trial))) => {
             let t = PlanTemplate {
                 nav: "plan",
                 saved: q.saved.is_some(),
                 summary: summary(&p),
                 plan: plan_view(&plan),
+                trial,
             };
             page(StatusCode::OK, t.render(), &csrf)
         }

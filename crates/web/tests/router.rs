@@ -540,3 +540,41 @@ where
     }
     out
 }
+
+/// While a trial is in progress (registered for tomorrow here), the plan page says to follow the
+/// trial rather than start the plan's supplement; the answer line is the plan's own advice
+/// without a contradicting "Yes"/"Not yet" prefix.
+#[tokio::test]
+async fn the_plan_page_defers_to_a_trial_in_progress() {
+    let app = app();
+    let profile = json!({"age": 40, "sex": "male", "bedtime": "22:00", "gi_tolerance": "normal",
+        "kidney": {"egfr": 95}});
+    let mut put = post_json("/api/v1/profile", &profile);
+    *put.method_mut() = axum::http::Method::PUT;
+    assert_eq!(send(&app, put).await.status, StatusCode::OK);
+    let before = send(&app, get("/plan")).await;
+    assert_eq!(before.status, StatusCode::OK);
+    assert!(!before.body.contains("You are in the trial"));
+    // A healthy 40-year-old man with normal kidneys: the core's own answer starts "Yes:".
+    assert!(
+        before
+            .body
+            .contains(r#"answer-yes">Yes: nothing in your profile"#),
+        "{}",
+        before.body
+    );
+    let form_page = send(&app, get("/trial/new")).await;
+    let token = csrf_from(&form_page);
+    let tomorrow = jiff::Zoned::now().date().tomorrow().unwrap();
+    let form = format!(
+        "csrf={token}&compare=placebo&start={tomorrow}&period_days=28&run_in_days=14&cycles=2&name=plan-trial"
+    );
+    let r = send(&app, post_form("/trial/new", Some(&token), &form)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let during = send(&app, get("/plan")).await;
+    assert!(
+        during.body.contains("You are in the trial “plan-trial”"),
+        "{}",
+        during.body
+    );
+}
