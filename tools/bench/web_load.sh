@@ -4,19 +4,20 @@
 # (no store) in the same run, each for `rounds` rounds of `seconds` on a fresh database (one
 # person has at most ~46,000 distinct past dates since 1900, so rounds are short).
 # Usage: tools/bench/web_load.sh [seconds] [connections] [rounds]   (needs wrk: apt-get install wrk)
-# NO_BUILD=1 skips the release build.
+# NO_BUILD=1 skips the release build; BIN=path benchmarks another build of quietlegs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-2}
 conns=${2:-64}
 rounds=${3:-3}
 [ -n "${NO_BUILD:-}" ] || cargo build --quiet --release -p quietlegs
+bin=${BIN:-target/release/quietlegs}
 work=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$work"' EXIT
 start_server() {
   rm -f "$work"/bench.sqlite3* "$work/serve.log"
-  env -u QUIETLEGS_TODAY target/release/quietlegs serve --db "$work/bench.sqlite3" --addr 127.0.0.1:0 2> "$work/serve.log" &
+  env -u QUIETLEGS_TODAY "$bin" serve --db "$work/bench.sqlite3" --addr 127.0.0.1:0 2> "$work/serve.log" &
   pid=$!
   for _ in $(seq 50); do grep -q "http://" "$work/serve.log" && break; sleep 0.1; done
   base=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/serve.log")
