@@ -6,7 +6,6 @@ use quietlegs_app::info::{About, ScaleScore};
 use quietlegs_core::diary::Record;
 use quietlegs_core::forms::SupplementForm;
 use quietlegs_core::insights::Insights;
-use quietlegs_core::medicines::Identification;
 use quietlegs_core::plan::Plan;
 use quietlegs_core::profile::{Profile, Sex};
 use quietlegs_core::reference::{Evidence, ReferenceData, Severity, Source};
@@ -186,37 +185,7 @@ pub fn plan_text(plan: &Plan, profile: &Profile) -> String {
     if !plan.medicines.is_empty() {
         heading(&mut out, "Medicines screened");
         for m in &plan.medicines {
-            let times = if m.times.is_empty() {
-                " (no times given)".to_string()
-            } else {
-                let list: Vec<String> = m.times.iter().map(ToString::to_string).collect();
-                format!(" at {}", list.join(", "))
-            };
-            let mut reading = if m.classes.is_empty() {
-                "not recognised, not screened".to_string()
-            } else {
-                m.classes
-                    .iter()
-                    .map(|c| format!("{} ({})", c.generic, c.class))
-                    .collect::<Vec<_>>()
-                    .join(" + ")
-            };
-            match &m.identification {
-                Identification::PartlyRecognised {
-                    unmatched_words, ..
-                } => reading.push_str(&format!("; '{}' not recognised", unmatched_words.join(" "))),
-                Identification::Unknown { suggestions } if !suggestions.is_empty() => {
-                    reading.push_str(&format!(" (did you mean {}?)", suggestions.join(" or ")))
-                }
-                _ => {}
-            }
-            if let Some(mg) = &m.magnesium {
-                match mg.elemental_mg_per_day {
-                    Some(v) => reading.push_str(&format!("; magnesium counted: {v:.0} mg/day")),
-                    None => reading.push_str("; contains magnesium, amount not counted"),
-                }
-            }
-            bullet(&mut out, "-", &format!("{}{times}: {reading}", m.name));
+            bullet(&mut out, "-", &m.describe());
         }
     }
 

@@ -87,6 +87,45 @@ pub struct MedicineReading {
     pub magnesium: Option<MedicineMagnesiumReading>,
 }
 
+impl MedicineReading {
+    /// One line for a person: the name, its times, how it was read (classes, words not
+    /// recognised, suggestions) and the magnesium counted from it, e.g.
+    /// "Maalox at 08:00: aluminium hydroxide (…) + …; magnesium counted: 170 mg/day".
+    pub fn describe(&self) -> String {
+        let times = if self.times.is_empty() {
+            " (no times given)".to_string()
+        } else {
+            let list: Vec<String> = self.times.iter().map(ToString::to_string).collect();
+            format!(" at {}", list.join(", "))
+        };
+        let mut reading = if self.classes.is_empty() {
+            "not recognised, not screened".to_string()
+        } else {
+            self.classes
+                .iter()
+                .map(|c| format!("{} ({})", c.generic, c.class))
+                .collect::<Vec<_>>()
+                .join(" + ")
+        };
+        match &self.identification {
+            Identification::PartlyRecognised {
+                unmatched_words, ..
+            } => reading.push_str(&format!("; '{}' not recognised", unmatched_words.join(" "))),
+            Identification::Unknown { suggestions } if !suggestions.is_empty() => {
+                reading.push_str(&format!(" (did you mean {}?)", suggestions.join(" or ")))
+            }
+            _ => {}
+        }
+        if let Some(mg) = &self.magnesium {
+            match mg.elemental_mg_per_day {
+                Some(v) => reading.push_str(&format!("; magnesium counted: {v:.0} mg/day")),
+                None => reading.push_str("; contains magnesium, amount not counted"),
+            }
+        }
+        format!("{}{times}: {reading}", self.name)
+    }
+}
+
 /// The magnesium a medicine gives, as counted toward the upper limit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MedicineMagnesiumReading {

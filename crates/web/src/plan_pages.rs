@@ -284,7 +284,7 @@ fn flag_view(f: &Flag) -> FlagView {
 }
 
 fn plan_view(plan: &Plan) -> PlanView {
-    use quietlegs_core::medicines::Identification;
+    use quietlegs_core::plan::MedicineReading;
     let mut flags: Vec<FlagView> = plan.flags.iter().map(flag_view).collect();
     // The most serious first.
     flags.sort_by_key(|f| match f.severity {
@@ -319,39 +319,7 @@ fn plan_view(plan: &Plan) -> PlanView {
     let medicines = plan
         .medicines
         .iter()
-        .map(|m| {
-            let times = if m.times.is_empty() {
-                " (no times given)".to_string()
-            } else {
-                let list: Vec<String> = m.times.iter().map(ToString::to_string).collect();
-                format!(" at {}", list.join(", "))
-            };
-            let mut reading = if m.classes.is_empty() {
-                "not recognised, not screened".to_string()
-            } else {
-                m.classes
-                    .iter()
-                    .map(|c| format!("{} ({})", c.generic, c.class))
-                    .collect::<Vec<_>>()
-                    .join(" + ")
-            };
-            match &m.identification {
-                Identification::PartlyRecognised {
-                    unmatched_words, ..
-                } => reading.push_str(&format!("; '{}' not recognised", unmatched_words.join(" "))),
-                Identification::Unknown { suggestions } if !suggestions.is_empty() => {
-                    reading.push_str(&format!(" (did you mean {}?)", suggestions.join(" or ")))
-                }
-                _ => {}
-            }
-            if let Some(mg) = &m.magnesium {
-                match mg.elemental_mg_per_day {
-                    Some(v) => reading.push_str(&format!("; magnesium counted: {v:.0} mg a day")),
-                    None => reading.push_str("; contains magnesium, amount not counted"),
-                }
-            }
-            format!("{}{times}: {reading}", m.name)
-        })
+        .map(MedicineReading::describe)
         .collect();
     let cited = |l: &quietlegs_core::reference::LifestyleMeasure| Cited {
         text: l.text.clone(),
