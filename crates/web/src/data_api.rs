@@ -187,8 +187,8 @@ async fn log_food_eaten(
         })
         .await?;
     match outcome {
-        FoodLogOutcome::Logged { logged, resolved } => {
-            let quietlegs_core::diary::Record::Food(f) = logged.record else {
+        FoodLogOutcome::Logged { logged, via } => {
+            let quietlegs_core::diary::Record::Food(f) = logged.record.clone() else {
                 return Err(AppError::internal("a food entry was stored as another kind").into());
             };
             let body = FoodLogged {
@@ -199,7 +199,7 @@ async fn log_food_eaten(
                 amount: f.amount,
                 grams: f.grams,
                 magnesium_mg: f.magnesium_mg,
-                via: resolved.via,
+                via,
             };
             Ok((StatusCode::CREATED, Json(body)).into_response())
         }

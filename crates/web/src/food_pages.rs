@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use jiff::civil::Date;
 use quietlegs_app::diary::{self, Logged};
-use quietlegs_app::foods::{self, FoodAmount, FoodChoice, FoodSearch, IntakeDay, IntakeRequest};
+use quietlegs_app::foods::{self, FoodChoice, FoodSearch, IntakeDay, IntakeRequest};
 use quietlegs_app::{AppError, Context, ErrorKind};
 use quietlegs_core::diary::{FoodLog, Record};
 use quietlegs_core::Profile;
@@ -71,8 +71,9 @@ pub(crate) fn intake_on(
 /// stored then).
 pub(crate) enum FoodLogOutcome {
     Logged {
-        logged: Logged,
-        resolved: FoodAmount,
+        logged: Box<Logged>,
+        /// Where the weight comes from ("1 oz = 28.35 g").
+        via: String,
     },
     Choose {
         query: String,
@@ -133,7 +134,10 @@ pub(crate) fn log_food(
     }
     let (entry, resolved) = diary::food(ctx, catalogue, index, amount, date)?;
     let logged = diary::log(store, person, ctx, entry, OnDuplicate::Refuse)?;
-    Ok(FoodLogOutcome::Logged { logged, resolved })
+    Ok(FoodLogOutcome::Logged {
+        logged: Box::new(logged),
+        via: resolved.via,
+    })
 }
 
 /// The refusal of a form whose CSRF token does not match its cookie (nothing is done).
@@ -216,6 +220,11 @@ struct FoodsTemplate {
     intake: IntakeView,
 }
 
+/// Milligrams shown whole ("77 mg"); an empty sum (-0.0) shows as 0.
+fn whole_mg(v: f64) -> String {
+    format!("{:.0} mg", v + 0.0)
+}
+
 fn mg(v: Option<f64>) -> String {
     v.map(|m| format!("{m:.0} mg"))
         .unwrap_or_else(|| "magnesium unknown".into())
@@ -260,14 +269,14 @@ fn intake_view(d: &IntakeDay) -> IntakeView {
                 )
             })
             .collect(),
-        food_mg: format!("{:.0} mg", d.food_mg),
+        food_mg: whole_mg(d.food_mg),
         without_magnesium: d.foods_without_magnesium.join(", "),
-        supplement_mg: format!("{:.0} mg", d.supplement_mg),
+        supplement_mg: whole_mg(d.supplement_mg),
         supplement_limit: d
             .supplemental_ul_mg
             .map(|ul| format!("of the {ul} mg upper limit for supplements")),
         over_limit: d.supplements_over_ul == Some(true),
-        total_mg: format!("{:.0} mg", d.total_mg),
+        total_mg: whole_mg(d.total_mg),
         rda_line: match (d.rda_mg, d.gap_mg) {
             (Some(rda), Some(gap)) if gap > 0.0 => {
                 Some(format!("of your RDA of {rda} mg: {gap:.0} mg short"))

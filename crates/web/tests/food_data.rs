@@ -298,6 +298,12 @@ async fn the_food_page_searches_logs_with_its_token_and_shows_todays_intake() {
     // Without a profile the RDA is unknown: said, with the way to the profile.
     assert!(r.body.contains("does not know it yet"));
     assert!(r.body.contains(r#"href="/plan""#));
+    // Nothing eaten yet: 0 mg (an empty sum is -0.0 in floating point; never shown as "-0").
+    assert!(
+        r.body.contains(r#"<dd id="intake-food">0 mg</dd>"#),
+        "{}",
+        r.body
+    );
     let t = token(&app, "/foods?q=almonds&food=12061").await;
     let chosen = send(&app, get("/foods?q=almonds&food=12061")).await;
     assert!(chosen.body.contains("Log Nuts, almonds"));
