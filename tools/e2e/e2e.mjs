@@ -181,7 +181,7 @@ try {
     }
     if (scheme === "light") {
       // Foods: type a few letters, the suggestions appear; arrow down and Enter choose one; log
-      // 1 oz; today's intake goes from 0 to 77 mg (270 mg/100 g × 28.35 g = 76.5 mg).
+      // 1 oz; today's food goes from 0 to 77 mg (270 mg/100 g × 28.35 g = 76.5 mg).
       await page.goto(`${base}/foods`);
       const before = await page.locator("#intake-food").innerText();
       if (before !== "0 mg") fail(`foods: intake before logging is ${before}`);
@@ -205,6 +205,9 @@ try {
       if (!saved.includes("1 oz of Nuts, almonds")) fail(`foods: not logged (${saved})`);
       const after = await page.locator("#intake-food").innerText();
       if (after !== "77 mg") fail(`foods: intake after logging 1 oz of almonds is ${after}`);
+      // The profile stored above (a man of 70): RDA 420 mg; the 200 mg dose logged above counts.
+      const total = await page.locator("#intake-total").innerText();
+      if (!total.includes("277 mg of your RDA of 420 mg")) fail(`foods: total against the RDA: ${total}`);
       await shoot(page, "foods-logged-light");
     }
     for (const path of ["plan", "profile", "log", "history", "trial", "about", "foods", "insights", "data"]) {

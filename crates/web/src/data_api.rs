@@ -174,18 +174,7 @@ async fn log_food_eaten(
 ) -> Result<Response, ApiError> {
     require_json(&headers)?;
     let input: FoodInput = parse_json(&body)?;
-    let outcome = state
-        .run(move |store, person, ctx| {
-            log_food(
-                store,
-                person,
-                ctx,
-                &input.food,
-                &input.amount,
-                input.date.as_deref(),
-            )
-        })
-        .await?;
+    let outcome = log_food(&state, input.food, input.amount, input.date).await?;
     match outcome {
         FoodLogOutcome::Logged { logged, via } => {
             let quietlegs_core::diary::Record::Food(f) = logged.record.clone() else {

@@ -14,7 +14,7 @@ use axum::{Form, Router};
 use jiff::civil::Date;
 use quietlegs_app::diary::{self, Logged};
 use quietlegs_app::foods::{self, FoodChoice, FoodSearch, IntakeDay, IntakeRequest};
-use quietlegs_app::{AppError, Context, ErrorKind};
+use quietlegs_app::{AppError, Context, ErrorKind, Now};
 use quietlegs_core::diary::{FoodLog, Record};
 use quietlegs_core::Profile;
 use quietlegs_store::{OnDuplicate, PersonId, SqliteStore};
@@ -37,14 +37,15 @@ pub fn routes() -> Router<WebState> {
 // ---------------------------------------------------------------------------------------------
 // Shared with the API
 
-/// The person's stored profile, for the RDA and the supplemental upper limit. No surface stores
-/// a profile yet (the CLI reads one from a file on each command), so the limits are unknown and
-/// every page and API answer says so rather than guessing.
-pub(crate) fn stored_profile(
-    _store: &SqliteStore,
-    _person: PersonId,
+/// The person's stored profile (the profile page's), for the RDA and the supplemental upper
+/// limit; without one the limits are unknown and every page and API answer says so rather
+/// than guessing.
+fn stored_profile(
+    store: &SqliteStore,
+    person: PersonId,
+    ctx: &Context<'_>,
 ) -> Result<Option<Profile>, AppError> {
-    Ok(None)
+    Ok(quietlegs_app::profile::stored(store, person, ctx)?.map(|p| p.profile))
 }
 
 /// Today's (or `day`'s) magnesium from the diary.
@@ -54,7 +55,7 @@ pub(crate) fn intake_on(
     ctx: &Context<'_>,
     day: Date,
 ) -> Result<IntakeDay, AppError> {
-    let profile = stored_profile(store, person)?;
+    let profile = stored_profile(store, person, ctx)?;
     foods::intake(
         ctx,
         Some(store),
@@ -81,17 +82,55 @@ pub(crate) enum FoodLogOutcome {
     },
 }
 
+/// A food entry built and validated, or the closest foods to choose from.
+enum PreparedFood {
+    Entry {
+        entry: diary::Entry,
+        via: String,
+    },
+    Choose {
+        query: String,
+        closest: Vec<foods::Candidate>,
+    },
+}
+
 /// Logs `amount` of the food `food` (an id, or a phrase the application's rule must accept) on
-/// `date` (YYYY-MM-DD, today, yesterday; default today), as `quietlegs log food` does. A refused
-/// value names its field (`food`, `amount`, `date`).
-pub(crate) fn log_food(
+/// `date` (YYYY-MM-DD, today, yesterday; default today), as `quietlegs log food` does: the
+/// entry is built and checked with the food table, then stored through the diary's writer. A
+/// refused value names its field (`food`, `amount`, `date`); nothing is stored then.
+pub(crate) async fn log_food(
+    state: &WebState,
+    food: String,
+    amount: String,
+    date: Option<String>,
+) -> Result<FoodLogOutcome, ApiError> {
+    let now = Now::read();
+    let prepared = state
+        .run_at(now.clone(), move |store, _person, ctx| {
+            prepare_food(store, ctx, &food, &amount, date.as_deref())
+        })
+        .await?;
+    match prepared {
+        PreparedFood::Choose { query, closest } => Ok(FoodLogOutcome::Choose { query, closest }),
+        PreparedFood::Entry { entry, via } => {
+            let logged = state
+                .log_entry(now, OnDuplicate::Refuse, move |_ctx| Ok(entry))
+                .await?;
+            Ok(FoodLogOutcome::Logged {
+                logged: Box::new(logged),
+                via,
+            })
+        }
+    }
+}
+
+fn prepare_food(
     store: &SqliteStore,
-    person: PersonId,
     ctx: &Context<'_>,
     food: &str,
     amount: &str,
     date: Option<&str>,
-) -> Result<FoodLogOutcome, AppError> {
+) -> Result<PreparedFood, AppError> {
     let date = match date.map(str::trim).filter(|d| !d.is_empty()) {
         Some(d) => Some(diary::parse_day(ctx.now, d)?),
         None => None,
@@ -111,9 +150,7 @@ pub(crate) fn log_food(
     let catalogue = ctx.foods.searchable(Some(store))?;
     let index = match foods::find_food(catalogue, food).map_err(|e| named(e, "food"))? {
         FoodChoice::Found(i) => i,
-        FoodChoice::Weak { query, closest } => {
-            return Ok(FoodLogOutcome::Choose { query, closest })
-        }
+        FoodChoice::Weak { query, closest } => return Ok(PreparedFood::Choose { query, closest }),
     };
     let resolved = foods::amount_of(catalogue, index, amount).map_err(|e| named(e, "amount"))?;
     // The entry's own checks (not in the future, text bounds), naming the field they refuse.
@@ -133,9 +170,8 @@ pub(crate) fn log_food(
         return Err(AppError::field(field, e.message.clone()));
     }
     let (entry, resolved) = diary::food(ctx, catalogue, index, amount, date)?;
-    let logged = diary::log(store, person, ctx, entry, OnDuplicate::Refuse)?;
-    Ok(FoodLogOutcome::Logged {
-        logged: Box::new(logged),
+    Ok(PreparedFood::Entry {
+        entry,
         via: resolved.via,
     })
 }
@@ -435,11 +471,7 @@ async fn log_submit(
     let food = form.food.clone().unwrap_or_default();
     let amount = form.amount.clone().unwrap_or_default();
     let date = form.date.clone();
-    let outcome = state
-        .run(move |store, person, ctx| {
-            log_food(store, person, ctx, &food, &amount, date.as_deref())
-        })
-        .await;
+    let outcome = log_food(&state, food, amount, date).await;
     let (error, candidates, weak_query, status) = match outcome {
         Ok(FoodLogOutcome::Logged { logged, .. }) => {
             return Redirect::to(&format!("/foods?logged={}", logged.id)).into_response()

@@ -724,3 +724,52 @@ async fn the_openapi_document_describes_the_food_and_data_routes() {
         .collect();
     assert_eq!(required, ["food", "amount"]);
 }
+
+#[tokio::test]
+async fn with_a_stored_profile_the_intake_is_held_against_the_rda_and_gap_foods_are_offered() {
+    let app = app();
+    let profile = Request::put("/api/v1/profile")
+        .header(header::HOST, HOST)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            json!({"age": 40, "sex": "male", "bedtime": "22:00", "gi_tolerance": "normal"})
+                .to_string(),
+        ))
+        .unwrap();
+    let r = send(&app, profile).await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let r = send(
+        &app,
+        post_json(
+            "/api/v1/foods",
+            &json!({"food": "almonds", "amount": "1 oz"}),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let day = send(&app, get("/api/v1/intake")).await.json();
+    // A man of 40: RDA 420 mg, supplemental upper limit 350 mg (FACTS.md, NIH ODS).
+    // Gap: 420 − 76.5437124375 = 343.4562875625 mg.
+    assert_eq!(day["rda_mg"], 420, "{day}");
+    assert_eq!(day["supplemental_ul_mg"], 350);
+    assert_eq!(day["supplements_over_ul"], false);
+    assert!((day["gap_mg"].as_f64().unwrap() - 343.456_287_562_5).abs() < 1e-9);
+    let closers = day["gap_closers"].as_array().unwrap();
+    assert!(!closers.is_empty(), "{day}");
+    assert!(
+        closers.iter().all(|c| c["food_id"] != "12061"),
+        "not what was eaten"
+    );
+    let page = send(&app, get("/foods")).await;
+    assert!(
+        page.body
+            .contains("77 mg of your RDA of 420 mg: 343 mg short"),
+        "{}",
+        page.body
+    );
+    assert!(page
+        .body
+        .contains("of the 350 mg upper limit for supplements"));
+    assert!(page.body.contains("Foods that would close the gap"));
+    assert!(!page.body.contains("does not know it yet"));
+}
