@@ -179,7 +179,38 @@ try {
       const mg = await page.locator("#mg-desc").textContent();
       if (!mg.includes("200 mg from supplements") || !mg.includes("RDA 420")) fail(`history: magnesium chart summary: ${mg}`);
     }
-    for (const path of ["plan", "profile", "log", "history", "trial", "about"]) {
+    if (scheme === "light") {
+      // Foods: type a few letters, the suggestions appear; arrow down and Enter choose one; log
+      // 1 oz; today's food goes from 0 to 77 mg (270 mg/100 g × 28.35 g = 76.5 mg).
+      await page.goto(`${base}/foods`);
+      const before = await page.locator("#intake-food").innerText();
+      if (before !== "0 mg") fail(`foods: intake before logging is ${before}`);
+      await page.locator("#q").pressSequentially("almonds", { delay: 40 });
+      await page.locator("#food-hits li").first().waitFor({ timeout: 5000 });
+      const first = await page.locator("#food-hits li").first().innerText();
+      if (!first.includes("Nuts, almonds") || !first.includes("270 mg per 100 g")) fail(`foods: suggestion ${JSON.stringify(first)}`);
+      const said = await page.locator("#food-status").innerText();
+      if (!/foods found/.test(said)) fail(`foods: the suggestions are not announced (${said})`);
+      await audit(page, "foods suggestions (light)");
+      await shoot(page, "foods-suggestions-light");
+      await page.locator("#q").press("ArrowDown");
+      const focused = await page.evaluate(() => document.activeElement?.closest("#food-hits") !== null);
+      if (!focused) fail("foods: the down arrow does not move into the suggestions");
+      await page.keyboard.press("Enter");
+      await page.waitForURL(/food=12061/);
+      await page.fill("#amount", "1 oz");
+      await page.click("#log button[type=submit]");
+      await page.waitForURL(/logged=/);
+      const saved = await page.locator(".saved").innerText();
+      if (!saved.includes("1 oz of Nuts, almonds")) fail(`foods: not logged (${saved})`);
+      const after = await page.locator("#intake-food").innerText();
+      if (after !== "77 mg") fail(`foods: intake after logging 1 oz of almonds is ${after}`);
+      // The profile stored above (a man of 70): RDA 420 mg; the 200 mg dose logged above counts.
+      const total = await page.locator("#intake-total").innerText();
+      if (!total.includes("277 mg of your RDA of 420 mg")) fail(`foods: total against the RDA: ${total}`);
+      await shoot(page, "foods-logged-light");
+    }
+    for (const path of ["plan", "profile", "log", "history", "trial", "about", "foods", "insights", "data"]) {
       await page.goto(`${base}/${path}`);
       await audit(page, `${path} (${scheme})`);
       await shoot(page, `${path}-${scheme}`);
@@ -193,7 +224,7 @@ try {
       await page.waitForLoadState();
       if (!page.url().includes("/history?logged=")) fail(`demo tonight: not saved: ${page.url()} ${await page.locator("main").innerText()}`);
     }
-    for (const path of ["plan", "history", "trial"]) {
+    for (const path of ["plan", "insights", "data", "foods?q=spinach", "history", "trial"]) {
       await page.goto(`${demo}/${path}`);
       if (path === "plan" && (await page.locator(".flag").count()) === 0 && (await page.locator(".dose").count()) === 0)
         fail(`demo plan (${scheme}): not populated`);
@@ -202,7 +233,7 @@ try {
           if ((await page.locator(`#${id}`).count()) !== 1) fail(`demo history (${scheme}): no chart ${id}`);
       }
       await audit(page, `demo ${path} (${scheme})`);
-      await shoot(page, `demo-${path}-${scheme}`);
+      await shoot(page, `demo-${path.replace(/\?.*/, "")}-${scheme}`);
     }
     const result = await page.locator("#result-h").count();
     if (result !== 1) fail(`demo trial (${scheme}): no result section`);

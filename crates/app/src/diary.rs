@@ -533,8 +533,61 @@ pub fn prepare_import(ctx: &Context<'_>, text: &str) -> Result<DiaryImport, AppE
     Ok(DiaryImport { records })
 }
 
+/// How many entries of one kind an import holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct KindCount {
+    pub kind: String,
+    pub entries: usize,
+}
+
+/// What a checked import would restore, before anything is stored: the entries by kind, the
+/// dates they span, and whether the diary can take them (an import goes only into an empty
+/// diary: the entries already there are never merged with, replaced or duplicated).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImportPreview {
+    pub entries: usize,
+    pub kinds: Vec<KindCount>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
+    pub first_date: Option<Date>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
+    pub last_date: Option<Date>,
+    /// Entries already in the diary: the import is refused unless this is 0.
+    pub diary_entries: usize,
+}
+
+/// What `import` would restore into the diary (nothing is stored).
+pub fn preview_import<S: Store>(
+    diary: Diary<'_, S>,
+    import: &DiaryImport,
+) -> Result<ImportPreview, AppError> {
+    let diary_entries = records(diary, None, None)?.len();
+    let kinds = RECORD_KINDS
+        .iter()
+        .map(|kind| KindCount {
+            kind: (*kind).to_string(),
+            entries: import
+                .records
+                .iter()
+                .filter(|r| r.record.kind() == *kind)
+                .count(),
+        })
+        .filter(|k| k.entries > 0)
+        .collect();
+    let dates = || import.records.iter().map(|r| r.record.date());
+    Ok(ImportPreview {
+        entries: import.records.len(),
+        kinds,
+        first_date: dates().min(),
+        last_date: dates().max(),
+        diary_entries,
+    })
+}
+
 /// An import (`import`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Imported {
     pub entries: usize,
 }

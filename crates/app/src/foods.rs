@@ -23,6 +23,7 @@ use crate::{AppError, Context, ErrorKind};
 
 /// Magnesium in a food's first household portion.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PortionMagnesium {
     /// "1 cup", "0.5 oz".
     pub amount: String,
@@ -32,6 +33,7 @@ pub struct PortionMagnesium {
 
 /// One food found.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FoodHit {
     pub id: String,
     pub name: String,
@@ -42,6 +44,7 @@ pub struct FoodHit {
 
 /// A search (`foods search --json`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FoodSearch {
     pub query: String,
     pub hits: Vec<FoodHit>,
@@ -186,6 +189,7 @@ pub fn find_food(foods: Foods<'_>, query: &str) -> Result<FoodChoice, AppError> 
 
 /// A food by id and name.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FoodRef {
     pub id: String,
     pub name: String,
@@ -193,6 +197,7 @@ pub struct FoodRef {
 
 /// An amount of a food in grams and magnesium (`foods amount --json`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FoodAmount {
     pub food: FoodRef,
     pub amount: String,
@@ -247,6 +252,7 @@ pub fn amount_of(foods: Foods<'_>, food: usize, amount: &str) -> Result<FoodAmou
 /// the RDA, the top contributors and foods that would close the gap. The limits are known only
 /// with a profile; without one they are `null`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IntakeDay {
     pub foods: Vec<FoodEaten>,
     pub food_mg: f64,

@@ -103,3 +103,12 @@ pub fn backup(path: &Path, dest: &Path) -> Result<Backup, AppError> {
         path: dest.display().to_string(),
     })
 }
+
+/// Copies an open database to `dest` (a new file): SQLite's online backup, a consistent
+/// snapshot even while others write, integrity-checked before it is put in place (the web app's
+/// download of the diary).
+pub fn backup_store(store: &SqliteStore, dest: &Path) -> Result<(), AppError> {
+    store
+        .backup_to(dest)
+        .map_err(|e| AppError::from(e).context("making a copy of the database"))
+}

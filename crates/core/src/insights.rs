@@ -22,6 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// What is known about one factor.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FactorInsight {
     pub factor: String,
     pub nights_with: usize,
@@ -39,6 +40,7 @@ pub struct FactorInsight {
 
 /// The insights for a diary.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Insights {
     pub nights: usize,
     /// Lag-1 autocorrelation of nightly severity used to widen the intervals.

@@ -42,6 +42,7 @@ pub fn routes() -> Router<WebState> {
         Adherence,
         crate::login::LoginInput
     )),
+    nest((path = "/api/v1", api = crate::data_api::DataApi)),
     modifiers(&AddDiaryApi)
 )]
 pub struct ApiDoc;

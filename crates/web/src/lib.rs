@@ -5,10 +5,13 @@
 
 mod api;
 mod chart;
+mod data_api;
+mod data_pages;
 mod diary_api;
 mod diary_charts;
 mod diary_writer;
 mod error;
+mod food_pages;
 mod log_pages;
 mod login;
 mod pages;
@@ -215,7 +218,9 @@ pub fn router(state: WebState) -> Router {
         .merge(plan_pages::routes())
         .merge(log_pages::routes())
         .merge(diary_api::routes())
-        .nest("/api/v1", api::routes())
+        .merge(food_pages::routes())
+        .merge(data_pages::routes())
+        .nest("/api/v1", api::routes().merge(data_api::routes()))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             login::login_guard,

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 /// One food eaten, already resolved to grams and magnesium.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FoodEaten {
     pub food_id: String,
     pub name: String,
@@ -25,6 +26,7 @@ pub struct SupplementTaken {
 
 /// A contributor to the day's magnesium.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Contributor {
     pub label: String,
     pub magnesium_mg: f64,
@@ -34,6 +36,7 @@ pub struct Contributor {
 
 /// A food that would help close the gap.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GapCloser {
     pub food_id: String,
     pub name: String,
