@@ -7,9 +7,9 @@
 # NO_BUILD=1 skips the release build; BIN=path benchmarks another build of quietlegs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-secs=${1:-2}
+secs=${1:-1}
 conns=${2:-64}
-rounds=${3:-3}
+rounds=${3:-5}
 [ -n "${NO_BUILD:-}" ] || cargo build --quiet --release -p quietlegs
 bin=${BIN:-target/release/quietlegs}
 work=$(mktemp -d)
