@@ -21,7 +21,6 @@ macro_rules! out {
     };
 }
 
-
 /// mimalloc rather than glibc's allocator: the web server allocates per request on several
 /// threads, where glibc's malloc and free took about a fifth of the server's time under load
 /// (perf; figures in docs/performance.md).

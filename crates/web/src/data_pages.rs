@@ -11,9 +11,7 @@ use serde::Deserialize;
 
 use crate::data_api::{attachment, export_file, import_body_limit, import_text, ImportOutcome};
 use crate::error::ApiError;
-use crate::food_pages::csrf_refusal;
-use crate::pages::{error_page, page, Csrf};
-use crate::security::{csrf_cookie, csrf_matches};
+use crate::pages::{error_page, page, refuse_without_token, Csrf};
 use crate::WebState;
 
 pub fn routes() -> Router<WebState> {
@@ -192,10 +190,10 @@ async fn import_submit(
     headers: HeaderMap,
     Form(form): Form<ImportForm>,
 ) -> Response {
-    let csrf = Csrf::of(&headers);
-    if !csrf_matches(csrf_cookie(&headers).as_deref(), form.csrf.as_deref()) {
-        return error_page(csrf_refusal(), &csrf);
+    if let Some(refused) = refuse_without_token(&headers, form.csrf.as_deref()) {
+        return refused;
     }
+    let csrf = Csrf::of(&headers);
     let text = form.text.unwrap_or_default();
     let dry_run = form.step.as_deref() != Some("import");
     let outcome = if text.trim().is_empty() {

@@ -21,8 +21,7 @@ use quietlegs_store::{OnDuplicate, PersonId, SqliteStore};
 use serde::Deserialize;
 
 use crate::error::ApiError;
-use crate::pages::{error_page, page, Csrf};
-use crate::security::{csrf_cookie, csrf_matches};
+use crate::pages::{error_page, page, refuse_without_token, Csrf};
 use crate::WebState;
 
 /// Foods listed for a search on the page.
@@ -174,16 +173,6 @@ fn prepare_food(
         entry,
         via: resolved.via,
     })
-}
-
-/// The refusal of a form whose CSRF token does not match its cookie (nothing is done).
-pub(crate) fn csrf_refusal() -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        "this form has expired or did not come from quietlegs: reload the page and try again"
-            .into(),
-        Some("csrf"),
-    )
 }
 
 /// A bad-input error about `field` when it names none.
@@ -464,10 +453,10 @@ async fn log_submit(
     headers: HeaderMap,
     Form(form): Form<LogForm>,
 ) -> Response {
-    let csrf = Csrf::of(&headers);
-    if !csrf_matches(csrf_cookie(&headers).as_deref(), form.csrf.as_deref()) {
-        return error_page(csrf_refusal(), &csrf);
+    if let Some(refused) = refuse_without_token(&headers, form.csrf.as_deref()) {
+        return refused;
     }
+    let csrf = Csrf::of(&headers);
     let food = form.food.clone().unwrap_or_default();
     let amount = form.amount.clone().unwrap_or_default();
     let date = form.date.clone();

@@ -20,9 +20,8 @@ use quietlegs_store::{OnDuplicate, PersonId, SqliteStore};
 use serde::Deserialize;
 
 use crate::error::ApiError;
-use crate::pages::{error_page, page, Csrf};
-use crate::plan_pages::{csrf_refusal, invalid_attrs};
-use crate::security::{csrf_cookie, csrf_matches};
+use crate::pages::{error_page, page, refuse_without_token, Csrf};
+use crate::plan_pages::invalid_attrs;
 use crate::WebState;
 
 pub fn routes() -> Router<WebState> {
@@ -67,13 +66,6 @@ fn one<'a>(f: &'a Fields, name: &str) -> &'a str {
         .and_then(|v| v.first())
         .map(|s| s.trim())
         .unwrap_or("")
-}
-
-fn csrf_ok(headers: &HeaderMap, f: &Fields) -> bool {
-    csrf_matches(
-        csrf_cookie(headers).as_deref(),
-        Some(one(f, "csrf")).filter(|s| !s.is_empty()),
-    )
 }
 
 fn date_field(text: &str) -> Result<Option<Date>, AppError> {
@@ -276,11 +268,11 @@ async fn submit(
     pairs: Vec<(String, String)>,
     build: fn(&Context<'_>, &Fields) -> Result<Vec<diary::Entry>, AppError>,
 ) -> Response {
-    let csrf = Csrf::of(&headers);
     let f = fields(pairs);
-    if !csrf_ok(&headers, &f) {
-        return csrf_refusal(&csrf);
+    if let Some(refused) = refuse_without_token(&headers, Some(one(&f, "csrf"))) {
+        return refused;
     }
+    let csrf = Csrf::of(&headers);
     let now = quietlegs_app::Now::read();
     let typed = f.clone();
     let stored = state

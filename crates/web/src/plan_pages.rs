@@ -14,27 +14,13 @@ use quietlegs_core::reference::Severity;
 use quietlegs_core::Plan;
 
 use crate::error::ApiError;
-use crate::pages::{error_page, page, Csrf};
-use crate::security::{csrf_cookie, csrf_matches};
+use crate::pages::{error_page, page, refuse_without_token, Csrf};
 use crate::WebState;
 
 pub fn routes() -> Router<WebState> {
     Router::new()
         .route("/plan", get(plan_page))
         .route("/profile", get(profile_page).post(profile_submit))
-}
-
-/// The refusal of a form without the right token (see `pages::tonight_submit`).
-pub(crate) fn csrf_refusal(csrf: &Csrf) -> Response {
-    error_page(
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            "this form has expired or did not come from quietlegs: reload the page and try again"
-                .into(),
-            Some("csrf"),
-        ),
-        csrf,
-    )
 }
 
 /// `aria-invalid` and the link to the message for the field a refusal names.
@@ -182,11 +168,11 @@ async fn profile_submit(
     headers: HeaderMap,
     axum::Form(pairs): axum::Form<Vec<(String, String)>>,
 ) -> Response {
-    let csrf = Csrf::of(&headers);
     let (token, form) = profile_form_from(pairs);
-    if !csrf_matches(csrf_cookie(&headers).as_deref(), token.as_deref()) {
-        return csrf_refusal(&csrf);
+    if let Some(refused) = refuse_without_token(&headers, token.as_deref()) {
+        return refused;
     }
+    let csrf = Csrf::of(&headers);
     let typed = form.clone();
     let saved = state
         .run(move |store, person, ctx| {
