@@ -486,7 +486,11 @@ pub fn status<S: Store + TrialStore>(
     let run_in_note = |run_in: bool| if run_in { ", run-in: not analysed" } else { "" };
     let tonight = match phase {
         TrialPhase::NotStarted { days_to_start } => {
-            format!("The trial starts on {} (in {days_to_start} day(s)).", p.start)
+            format!(
+                "The trial starts on {} (in {days_to_start} {}).",
+                p.start,
+                if days_to_start == 1 { "day" } else { "days" }
+            )
         }
         TrialPhase::Over if t.arms_visible() => {
             "The trial's periods are over: its result is ready in the trial report.".to_string()
