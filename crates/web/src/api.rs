@@ -42,7 +42,10 @@ pub fn routes() -> Router<WebState> {
         Adherence,
         crate::login::LoginInput
     )),
-    nest((path = "/api/v1", api = crate::data_api::DataApi)),
+    nest(
+        (path = "/api/v1", api = crate::data_api::DataApi),
+        (path = "/api/v1", api = crate::trial_api::TrialApi)
+    ),
     modifiers(&AddDiaryApi)
 )]
 pub struct ApiDoc;

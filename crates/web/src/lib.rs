@@ -17,6 +17,7 @@ mod login;
 mod pages;
 mod plan_pages;
 pub mod security;
+mod trial_api;
 mod trial_pages;
 
 use std::sync::Arc;
@@ -220,7 +221,12 @@ pub fn router(state: WebState) -> Router {
         .merge(diary_api::routes())
         .merge(food_pages::routes())
         .merge(data_pages::routes())
-        .nest("/api/v1", api::routes().merge(data_api::routes()))
+        .nest(
+            "/api/v1",
+            api::routes()
+                .merge(data_api::routes())
+                .merge(trial_api::routes()),
+        )
         .layer(middleware::from_fn_with_state(
             state.clone(),
             login::login_guard,

@@ -578,3 +578,92 @@ async fn the_plan_page_defers_to_a_trial_in_progress() {
         during.body
     );
 }
+
+/// The trial API: plan (the helper's sheet comes once, in the answer), the blinding gate on the
+/// calendar and the report, refusals that store nothing, early unblinding with a reason, and
+/// the Origin guard.
+#[tokio::test]
+async fn the_trial_api_plans_guards_the_blinding_and_unblinds() {
+    let app = app();
+    let tomorrow = jiff::Zoned::now().date().tomorrow().unwrap().to_string();
+    let plan = json!({"name": "api-trial", "compare": "placebo", "start": tomorrow,
+        "period_days": 28, "run_in_days": 14, "cycles": 2});
+    // From another site: refused before anything is read, nothing registered.
+    let mut cross = post_json("/api/v1/trials", &plan);
+    cross
+        .headers_mut()
+        .insert(header::ORIGIN, "http://evil.example".parse().unwrap());
+    assert_eq!(send(&app, cross).await.status, StatusCode::FORBIDDEN);
+    let unknown = send(&app, post_json("/api/v1/trials", &json!({"colour": "red"}))).await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        unknown.body
+    );
+    assert_eq!(
+        send(&app, get("/api/v1/trial/status")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let r = send(&app, post_json("/api/v1/trials", &plan)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let planned = r.json();
+    assert_eq!(planned["trial"], "api-trial");
+    assert_eq!(planned["blinded"], true);
+    // 2 arms x 2 cycles = 4 containers on the helper's sheet.
+    let sheet = planned["helper_sheet"].as_str().unwrap();
+    assert_eq!(sheet.matches("  Container ").count(), 4, "{sheet}");
+    // The same name again is a conflict.
+    assert_eq!(
+        send(&app, post_json("/api/v1/trials", &plan)).await.status,
+        StatusCode::CONFLICT
+    );
+    // Blinded: the calendar numbers the periods, the report is refused; no arm anywhere.
+    let cal = send(&app, get("/api/v1/trial/calendar")).await;
+    assert_eq!(cal.status, StatusCode::OK, "{}", cal.body);
+    let report = send(&app, get("/api/v1/trial/report")).await;
+    assert!(report.status.is_client_error(), "{}", report.body);
+    for body in [&cal.body, &report.body] {
+        assert!(
+            !body.contains("placebo") && !body.contains("magnesium"),
+            "{body}"
+        );
+    }
+    // A guess before the period's last night, and an unblinding before the end without
+    // `early`: refused, nothing stored (the status still lists no unblinding).
+    let g = send(
+        &app,
+        post_json(
+            "/api/v1/trial/guesses",
+            &json!({"period": 1, "arm": "placebo"}),
+        ),
+    )
+    .await;
+    assert!(g.status.is_client_error(), "{}", g.body);
+    let u = send(&app, post_json("/api/v1/trial/unblind", &json!({}))).await;
+    assert!(u.status.is_client_error(), "{}", u.body);
+    assert_eq!(
+        send(&app, get("/api/v1/trial/status")).await.json()["unblinded"],
+        false
+    );
+    // Early, with a reason: the periods with their arms, two of each.
+    let u = send(
+        &app,
+        post_json(
+            "/api/v1/trial/unblind",
+            &json!({"early": true, "reason": "moving abroad"}),
+        ),
+    )
+    .await;
+    assert_eq!(u.status, StatusCode::OK, "{}", u.body);
+    let periods = u.json()["periods"].as_array().unwrap().clone();
+    assert_eq!(periods.len(), 4);
+    let placebo = periods.iter().filter(|p| p["arm"] == "placebo").count();
+    assert_eq!(placebo, 2, "{periods:?}");
+    let cal = send(&app, get("/api/v1/trial/calendar")).await;
+    assert!(
+        cal.body.contains("placebo") && cal.body.contains("magnesium"),
+        "{}",
+        cal.body
+    );
+}
