@@ -128,6 +128,12 @@ try {
       await page.goto(`${base}/trial/new`);
       await audit(page, "trial/new (light)");
       await shoot(page, "trial-new-light");
+      // The chance of a clear answer for the design in the form, before registering it.
+      await page.click("button[formaction='/trial/power']");
+      await page.waitForLoadState();
+      if ((await page.locator("#power-h").count()) !== 1) fail(`trial/power: no estimate: ${(await page.locator("main").innerText()).slice(0, 400)}`);
+      await audit(page, "trial/power (light)");
+      await shoot(page, "trial-power-light");
       const [download] = await Promise.all([page.waitForEvent("download"), page.click("button[type=submit]")]);
       if (!/^quietlegs-helper-sheet-trial-\d{4}-\d{2}-\d{2}\.txt$/.test(download.suggestedFilename()))
         fail(`trial/new: unexpected sheet name ${download.suggestedFilename()}`);

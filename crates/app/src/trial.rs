@@ -1034,6 +1034,28 @@ pub struct PowerAssumptions {
 }
 
 impl PowerAssumptions {
+    /// The planning assumptions used unless the person gives others (docs/trial.md, "Planning"):
+    /// a change of 1.5 points with magnesium against a night-to-night SD of 1.5, neighbouring
+    /// nights correlated 0.4, no drift, a tenth of nights not logged.
+    pub const PLANNING_EFFECT: f64 = -1.5;
+    pub const PLANNING_SD: f64 = 1.5;
+    pub const PLANNING_RHO: f64 = 0.4;
+    pub const PLANNING_DRIFT: f64 = 0.0;
+    pub const PLANNING_MISSING: f64 = 0.1;
+    /// Simulated trials per design unless asked (`trial power --sims`).
+    pub const PLANNING_SIMULATIONS: usize = 300;
+
+    /// [`Self::PLANNING_EFFECT`] and the rest.
+    pub fn planning() -> Self {
+        Self {
+            effect: Self::PLANNING_EFFECT,
+            sd: Self::PLANNING_SD,
+            rho: Self::PLANNING_RHO,
+            drift: Self::PLANNING_DRIFT,
+            missing: Self::PLANNING_MISSING,
+        }
+    }
+
     fn check(&self) -> Result<(), AppError> {
         let checks = [
             ("sd", self.sd.is_finite() && self.sd > 0.0, "more than 0"),

@@ -290,7 +290,7 @@ pub(crate) enum TrialCommand {
         design: trial_cmds::DesignArgs,
         #[command(flatten)]
         assumptions: trial_cmds::AssumptionArgs,
-        #[arg(long, default_value_t = 300)]
+        #[arg(long, default_value_t = quietlegs_app::trial::PowerAssumptions::PLANNING_SIMULATIONS)]
         sims: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,

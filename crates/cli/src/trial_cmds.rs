@@ -422,19 +422,19 @@ pub fn analyze_cmd(
 #[derive(Debug, Clone, clap::Args)]
 pub struct AssumptionArgs {
     /// Assumed change of the nightly score with magnesium (negative: better).
-    #[arg(long, default_value_t = -1.5, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = PowerAssumptions::PLANNING_EFFECT, allow_negative_numbers = true)]
     pub effect: f64,
     /// Night-to-night standard deviation.
-    #[arg(long, default_value_t = 1.5)]
+    #[arg(long, default_value_t = PowerAssumptions::PLANNING_SD)]
     pub sd: f64,
     /// Autocorrelation of neighbouring nights.
-    #[arg(long, default_value_t = 0.4, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = PowerAssumptions::PLANNING_RHO, allow_negative_numbers = true)]
     pub rho: f64,
     /// Drift per day.
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = PowerAssumptions::PLANNING_DRIFT, allow_negative_numbers = true)]
     pub drift: f64,
     /// Share of nights not logged.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = PowerAssumptions::PLANNING_MISSING)]
     pub missing: f64,
 }
 

@@ -20,6 +20,7 @@ use crate::WebState;
 pub fn routes() -> Router<WebState> {
     Router::new()
         .route("/trial/new", get(new_page).post(new_submit))
+        .route("/trial/power", post(power_submit))
         .route("/trial/guess", post(guess_submit))
         .route("/trial/unblind", post(unblind_submit))
 }
@@ -29,42 +30,143 @@ pub fn routes() -> Router<WebState> {
 struct NewTemplate {
     nav: &'static str,
     csrf: String,
-    start: String,
     min_start: String,
-    period_days: u32,
-    run_in_days: u32,
-    cycles: u32,
+    /// The values shown in the form: the defaults, or what was typed.
+    v: NewValues,
     error: Option<String>,
     error_field: Option<String>,
+    /// The estimate asked for with "How likely is a clear answer?".
+    power: Option<PowerView>,
+}
+
+/// The form's values as text (what was typed is shown back, not lost).
+struct NewValues {
+    compare: String,
+    start: String,
+    period_days: String,
+    run_in_days: String,
+    cycles: String,
+    name: String,
+    open: bool,
+}
+
+/// Simulated trials behind the page's estimate: 100 keeps the answer near a second; a share
+/// from 100 trials is within about ±10 percentage points (twice the largest standard error,
+/// sqrt(0.25 / 100) = 0.05). `quietlegs trial power` runs more.
+const WEB_POWER_SIMULATIONS: usize = 100;
+
+/// The estimate, in words.
+struct PowerView {
+    design: String,
+    assumptions: String,
+    likely_helps: String,
+    confident: String,
+    false_helps: String,
+    enough: bool,
+    planning_power: String,
 }
 
 async fn new_page(State(state): State<WebState>, headers: HeaderMap) -> Response {
     let csrf = Csrf::of(&headers);
     let now = quietlegs_app::Now::read();
-    render_new(&state, &csrf, &now, None)
+    render_new(&state, &csrf, &now, None, None, None)
 }
 
 fn render_new(
     state: &WebState,
     csrf: &Csrf,
     now: &quietlegs_app::Now,
+    typed: Option<&NewForm>,
     error: Option<ApiError>,
+    power: Option<PowerView>,
 ) -> Response {
     let rule = &state.reference().rules.trial;
     let tomorrow = now.date.tomorrow().unwrap_or(now.date);
     let status = error.as_ref().map_or(StatusCode::OK, |e| e.status);
+    let text = |typed: Option<&Option<String>>, default: String| match typed {
+        Some(v) => v.clone().unwrap_or_default(),
+        None => default,
+    };
+    let v = NewValues {
+        compare: typed
+            .and_then(|f| f.compare.clone())
+            .unwrap_or_else(|| "placebo".into()),
+        start: text(typed.map(|f| &f.start), tomorrow.to_string()),
+        period_days: text(typed.map(|f| &f.period_days), rule.period_days.to_string()),
+        run_in_days: text(typed.map(|f| &f.run_in_days), rule.run_in_days.to_string()),
+        cycles: text(typed.map(|f| &f.cycles), rule.cycles.to_string()),
+        name: text(typed.map(|f| &f.name), String::new()),
+        open: typed.is_some_and(|f| f.open.is_some()),
+    };
     let t = NewTemplate {
         nav: "trial",
         csrf: csrf.token.clone(),
-        start: tomorrow.to_string(),
         min_start: now.date.to_string(),
-        period_days: rule.period_days,
-        run_in_days: rule.run_in_days,
-        cycles: rule.cycles,
+        v,
         error_field: error.as_ref().and_then(|e| e.body.field.clone()),
         error: error.map(|e| e.body.error),
+        power,
     };
     page(status, t.render(), csrf)
+}
+
+/// "How likely is a clear answer?": simulates the design in the form under the planning
+/// assumptions and shows the form again with the estimate (nothing is registered).
+async fn power_submit(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Form(form): Form<NewForm>,
+) -> Response {
+    if let Some(refused) = refuse_without_token(&headers, form.csrf.as_deref()) {
+        return refused;
+    }
+    let csrf = Csrf::of(&headers);
+    let now = quietlegs_app::Now::read();
+    let choice = choice_of(&form);
+    let estimate = state
+        .run_at(now.clone(), move |_, _, ctx| {
+            let (choice, _) = choice?;
+            let assumptions = trial::PowerAssumptions::planning();
+            let report = trial::power_report(
+                ctx,
+                &choice,
+                &assumptions,
+                WEB_POWER_SIMULATIONS,
+                rand::random(),
+                &mut |_| {},
+            )?;
+            Ok((report, assumptions))
+        })
+        .await;
+    match estimate {
+        Ok((report, a)) => {
+            let view = report.results.first().map(|r| PowerView {
+                design: format!(
+                    "{} cycles of {} periods of {} nights ({} nights in all)",
+                    r.cycles,
+                    report.design.arms.len(),
+                    report.design.period_days,
+                    report.trial_days(r.cycles)
+                ),
+                assumptions: format!(
+                    "if magnesium changes your nightly score by {:+} points, nights vary by \
+                     about {} points (neighbouring nights correlated {}), and {:.0} % of nights \
+                     go unlogged",
+                    a.effect,
+                    a.sd,
+                    a.rho,
+                    a.missing * 100.0
+                ),
+                likely_helps: format!("{:.0} %", r.p_likely_helps * 100.0),
+                confident: format!("{:.0} %", r.p_confident * 100.0),
+                false_helps: format!("{:.0} %", r.p_false_helps * 100.0),
+                enough: r.p_confident >= report.planning_power,
+                planning_power: format!("{:.0} %", report.planning_power * 100.0),
+            });
+            render_new(&state, &csrf, &now, Some(&form), None, view)
+        }
+        Err(e) => render_new(&state, &csrf, &now, Some(&form), Some(e), None),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -169,7 +271,7 @@ async fn new_submit(
             res
         }
         Ok((_, None)) => Redirect::to("/trial").into_response(),
-        Err(e) => render_new(&state, &csrf, &shown_now, Some(e)),
+        Err(e) => render_new(&state, &csrf, &shown_now, Some(&form), Some(e), None),
     }
 }
 

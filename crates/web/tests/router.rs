@@ -667,3 +667,51 @@ async fn the_trial_api_plans_guards_the_blinding_and_unblinds() {
         cal.body
     );
 }
+
+/// "How likely is a clear answer?" on the trial form: simulates the typed design (nothing is
+/// registered) and shows the form again with what was typed and the estimate as percentages.
+#[tokio::test]
+async fn the_trial_form_estimates_the_chance_of_a_clear_answer_without_registering() {
+    let app = app();
+    let token = csrf_from(&send(&app, get("/trial/new")).await);
+    let tomorrow = jiff::Zoned::now().date().tomorrow().unwrap();
+    let form = format!(
+        "csrf={token}&compare=placebo&start={tomorrow}&period_days=28&run_in_days=14&cycles=3&name=my-plan"
+    );
+    let r = send(&app, post_form("/trial/power", Some(&token), &form)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // 3 cycles x 2 arms x 28 nights = 168 nights.
+    assert!(
+        r.body
+            .contains("3 cycles of 2 periods of 28 nights (168 nights in all)"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains(r#"id="power-h""#));
+    let shares: Vec<u32> = r
+        .body
+        .split("<strong>")
+        .skip(1)
+        .filter_map(|s| s.split(" %</strong>").next()?.parse().ok())
+        .collect();
+    assert_eq!(shares.len(), 3, "{}", r.body);
+    assert!(shares.iter().all(|s| *s <= 100));
+    // "Likely helps" is one of the clear verdicts, so it cannot come more often than any.
+    assert!(shares[0] <= shares[1], "{shares:?}");
+    assert!(r.body.contains(r#"value="my-plan""#));
+    assert_eq!(
+        send(&app, get("/api/v1/trial/status")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // Without the token: refused.
+    let no = send(
+        &app,
+        post_form(
+            "/trial/power",
+            Some(&token),
+            &form.replacen(&token, &"0".repeat(64), 1),
+        ),
+    )
+    .await;
+    assert_eq!(no.status, StatusCode::FORBIDDEN);
+}
