@@ -13,9 +13,11 @@ use tokio::sync::{mpsc, oneshot};
 /// The most entries one commit takes (a bound on the time a batch holds the write lock).
 const MAX_BATCH: usize = 256;
 
+/// One request's entries (a form may give several, such as the evening's factors): they go
+/// into the same batch, so one commit makes all of them durable or none.
 struct QueuedEntry {
-    record: NewRecord,
-    reply: oneshot::Sender<Result<i64, StoreError>>,
+    records: Vec<NewRecord>,
+    reply: oneshot::Sender<Vec<Result<i64, StoreError>>>,
 }
 
 /// The queue to the writer thread, started on first use.
@@ -34,11 +36,23 @@ impl DiaryWriter {
 
     /// Stores `record` in the next batch; its id once the batch has committed.
     pub(crate) async fn add(&self, record: NewRecord) -> Result<i64, StoreError> {
+        self.add_all(vec![record])
+            .await?
+            .pop()
+            .unwrap_or_else(|| Err(stopped()))
+    }
+
+    /// Stores `records` together in the next batch (one transaction); each one's outcome, in
+    /// order, once the batch has committed.
+    pub(crate) async fn add_all(
+        &self,
+        records: Vec<NewRecord>,
+    ) -> Result<Vec<Result<i64, StoreError>>, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.queue()?
-            .send(QueuedEntry { record, reply })
+            .send(QueuedEntry { records, reply })
             .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        answer.await.map_err(|_| stopped())
     }
 
     fn queue(&self) -> Result<&mpsc::UnboundedSender<QueuedEntry>, StoreError> {
@@ -61,19 +75,27 @@ impl DiaryWriter {
 /// `MAX_BATCH`), stores them together and answers each; ends when the server's queue closes.
 fn write_batches(store: &SqliteStore, mut queue: mpsc::UnboundedReceiver<QueuedEntry>) {
     while let Some(first) = queue.blocking_recv() {
+        let mut queued = first.records.len();
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
+        while queued < MAX_BATCH {
             match queue.try_recv() {
-                Ok(next) => batch.push(next),
+                Ok(next) => {
+                    queued += next.records.len();
+                    batch.push(next);
+                }
                 Err(_) => break,
             }
         }
-        let (records, replies): (Vec<NewRecord>, Vec<_>) =
-            batch.into_iter().map(|q| (q.record, q.reply)).unzip();
-        let outcomes = store.add_records(&records);
-        for (reply, outcome) in replies.into_iter().zip(outcomes) {
-            // A request that went away (its client disconnected) still had its entry stored.
-            let _ = reply.send(outcome);
+        let mut records = Vec::with_capacity(queued);
+        let mut replies = Vec::with_capacity(batch.len());
+        for q in batch {
+            replies.push((q.reply, q.records.len()));
+            records.extend(q.records);
+        }
+        let mut outcomes = store.add_records(&records).into_iter();
+        for (reply, count) in replies {
+            // A request that went away (its client disconnected) still had its entries stored.
+            let _ = reply.send(outcomes.by_ref().take(count).collect());
         }
     }
 }

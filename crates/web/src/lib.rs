@@ -165,6 +165,49 @@ impl WebState {
         Ok(quietlegs_app::diary::Logged { id, record })
     }
 
+    /// Stores the entries `build` validates on this request's context in one transaction
+    /// (one job of the writer): if the transaction fails, none is stored; an entry refused on
+    /// its own (a duplicate date) is refused alone, and the first refusal is returned.
+    pub(crate) async fn log_entries(
+        &self,
+        now: Now,
+        build: impl FnOnce(&Context<'_>) -> Result<Vec<quietlegs_app::diary::Entry>, AppError>,
+    ) -> Result<Vec<quietlegs_app::diary::Logged>, ApiError> {
+        let person = self.local_person(&now).await?;
+        let ctx = Context {
+            now: &now,
+            reference: &self.0.reference,
+            foods: &self.0.foods,
+        };
+        let records: Vec<_> = build(&ctx)?
+            .into_iter()
+            .map(|entry| {
+                quietlegs_app::diary::batch_record(
+                    person,
+                    &ctx,
+                    entry,
+                    quietlegs_store::OnDuplicate::Refuse,
+                )
+            })
+            .collect();
+        let kept: Vec<_> = records.iter().map(|r| r.record.clone()).collect();
+        let outcomes = self
+            .0
+            .writer
+            .add_all(records)
+            .await
+            .map_err(AppError::from)?;
+        outcomes
+            .into_iter()
+            .zip(kept)
+            .map(|(outcome, record)| {
+                outcome
+                    .map(|id| quietlegs_app::diary::Logged { id, record })
+                    .map_err(|e| ApiError::from(AppError::from(e)))
+            })
+            .collect()
+    }
+
     /// Validates and stores one night (a second night for the same date is a conflict, and
     /// the stored one is kept); a refused value names its field.
     pub(crate) async fn log_night(

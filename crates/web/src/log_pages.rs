@@ -16,7 +16,6 @@ use quietlegs_app::entries::{self, AmountBasis, DoseInput, FactorInput, IrlsInpu
 use quietlegs_app::{AppError, Context};
 use quietlegs_core::diary::Record;
 use quietlegs_core::forms::FormCatalogue;
-use quietlegs_store::{OnDuplicate, PersonId, SqliteStore};
 use serde::Deserialize;
 
 use crate::error::ApiError;
@@ -39,16 +38,6 @@ const IRLS_ITEMS: [&str; 10] = [
 ];
 /// Side-effect grades, 0 to 3, as the page words them.
 const GRADES: [(u8, &str); 4] = [(0, "None"), (1, "Mild"), (2, "Moderate"), (3, "Severe")];
-
-/// Stores a validated entry (a second IRLS or side-effects entry for a date is a conflict).
-pub(crate) fn store_entry(
-    store: &SqliteStore,
-    person: PersonId,
-    ctx: &Context<'_>,
-    entry: diary::Entry,
-) -> Result<diary::Logged, AppError> {
-    diary::log(store, person, ctx, entry, OnDuplicate::Refuse)
-}
 
 /// The posted fields (a name may repeat: one per checked box).
 type Fields = BTreeMap<String, Vec<String>>;
@@ -275,17 +264,11 @@ async fn submit(
     let csrf = Csrf::of(&headers);
     let now = quietlegs_app::Now::read();
     let typed = f.clone();
+    // All of a form's entries (the evening's factors) in one transaction.
     let stored = state
-        .run_at(now.clone(), move |store, person, ctx| {
-            let built = build(ctx, &f)?;
-            let mut date = None;
-            for entry in built {
-                date = Some(entry.record().date());
-                store_entry(store, person, ctx, entry)?;
-            }
-            Ok(date)
-        })
-        .await;
+        .log_entries(now.clone(), |ctx| build(ctx, &f))
+        .await
+        .map(|logged| logged.last().map(|l| l.record.date()));
     match stored {
         Ok(date) => {
             let date = date.map(|d| format!("&date={d}")).unwrap_or_default();
