@@ -6,7 +6,7 @@ use quietlegs_core::clock::ClockTime;
 use quietlegs_core::diary::Record;
 use quietlegs_core::insights::{insights as factor_insights, Insights};
 use quietlegs_core::Profile;
-use quietlegs_store::Store;
+use quietlegs_store::{PersonId, Store, TrialStore};
 use serde::Serialize;
 
 use crate::{AppError, Context};
@@ -50,6 +50,10 @@ pub enum DoseReminder {
     AwaitingClinician { start_advice: String },
     /// The plan suggests no supplement.
     NoSupplement { reason: String },
+    /// A trial is in progress: its schedule, not the plan, says what to take each night, so the
+    /// plan's dose gets no alarm (a second magnesium would spoil the comparison and could go
+    /// over the limit).
+    DuringTrial { trial: String },
 }
 
 /// The reminders of a profile: the diary each evening, and the dose the plan allows.
@@ -60,9 +64,11 @@ pub struct Reminders {
 }
 
 /// The reminders for `profile`; the diary reminder is at `diary_at` (HH:MM, default bedtime).
-pub fn reminders<S: Store>(
+/// `diary` is the person's store, if any: a trial in progress there replaces the dose reminder.
+pub fn reminders<S: Store + TrialStore>(
     ctx: &Context<'_>,
     store: Option<&S>,
+    diary: Option<(&S, PersonId)>,
     profile: &Profile,
     diary_at: Option<&str>,
 ) -> Result<Reminders, AppError> {
@@ -71,7 +77,14 @@ pub fn reminders<S: Store>(
         None => profile.bedtime,
     };
     let plan = crate::info::plan(ctx, store, profile)?;
+    let in_trial = match diary {
+        Some((store, person)) => crate::trial::in_progress(store, person, ctx)?,
+        None => None,
+    };
     let dose = match &plan.supplement {
+        _ if in_trial.is_some() => DoseReminder::DuringTrial {
+            trial: in_trial.map(|t| t.trial).unwrap_or_default(),
+        },
         Some(_) if !plan.may_start_without_clinician => DoseReminder::AwaitingClinician {
             start_advice: plan.start_advice.clone(),
         },

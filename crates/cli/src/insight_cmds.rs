@@ -63,7 +63,13 @@ pub fn reminders(
 ) -> Result<(), Failure> {
     let p = crate::args::read_profile(ctx, profile)?;
     let reader = open_reader(db)?;
-    let r = quietlegs_app::insights::reminders(ctx, reader.store.as_ref(), &p, diary_at)?;
+    let r = quietlegs_app::insights::reminders(
+        ctx,
+        reader.store.as_ref(),
+        reader.diary(),
+        &p,
+        diary_at,
+    )?;
     let mut cal = Calendar::empty();
     cal.append_property(("VERSION", "2.0"));
     cal.append_property(("PRODID", crate::calendar::PRODID));
@@ -108,6 +114,10 @@ pub fn reminders(
             ));
             format!("a daily dose reminder at {at}")
         }
+        DoseReminder::DuringTrial { trial } => format!(
+            "no dose reminder while the trial '{trial}' is in progress: take what the trial \
+             says each night (quietlegs trial status)"
+        ),
         DoseReminder::NoSupplement { reason } => {
             format!("no dose reminder: {}", reason.trim_end_matches('.'))
         }

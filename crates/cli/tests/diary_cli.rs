@@ -779,3 +779,45 @@ mod refused_imports {
         }
     }
 }
+
+/// While a trial is in progress, the plan's dose gets no alarm (the trial's schedule says what to
+/// take): the same profile as above gives a diary reminder only, and says why.
+#[test]
+fn reminders_leave_out_the_plans_dose_during_a_trial() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    let ics = dir.path().join("r.ics");
+    let sheet = dir.path().join("helper.txt");
+    let tomorrow = jiff::Zoned::now().date().tomorrow().unwrap().to_string();
+    ok(ql(
+        &db,
+        &[
+            "trial",
+            "new",
+            "--name",
+            "on-trial",
+            "--start",
+            &tomorrow,
+            "--helper-sheet",
+            sheet.to_str().unwrap(),
+        ],
+    ));
+    let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/personas/maalox-counted.toml");
+    let out = ok(ql(
+        &db,
+        &[
+            "reminders",
+            "--profile",
+            profile.to_str().unwrap(),
+            "--ics",
+            ics.to_str().unwrap(),
+        ],
+    ));
+    assert!(
+        out.contains("no dose reminder while the trial 'on-trial' is in progress"),
+        "{out}"
+    );
+    let text = std::fs::read_to_string(&ics).unwrap();
+    assert_eq!(text.matches("BEGIN:VEVENT").count(), 1, "{text}");
+    assert!(!text.contains("dose-reminder-"));
+}
