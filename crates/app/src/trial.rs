@@ -428,6 +428,36 @@ impl TrialStatus {
     }
 }
 
+/// Cancels a trial before its first night: nothing has been logged under it, nobody has seen
+/// its allocation in quietlegs, so it is removed whole (the helper's sheet that went with it is
+/// void; plan a new trial for a new sheet). A trial that has started is refused: it can only
+/// be unblinded early, with a reason, so that the report tells.
+pub fn cancel_before_start<S: Store + TrialStore>(
+    store: &S,
+    person: PersonId,
+    ctx: &Context<'_>,
+    which: Option<&str>,
+) -> Result<String, AppError> {
+    let t = load(store, person, which)?;
+    let s = status(store, person, ctx, which)?;
+    if !matches!(s.phase, TrialPhase::NotStarted { .. })
+        || !t.stored.events.is_empty()
+        || !t.stored.guesses.is_empty()
+    {
+        return Err(AppError::new(
+            ErrorKind::Conflict,
+            None,
+            format!(
+                "trial '{}' has started: it cannot be cancelled, only unblinded early with a \
+                 reason (kept in its report)",
+                t.stored.name
+            ),
+        ));
+    }
+    store.delete_trial(person, t.stored.id)?;
+    Ok(t.stored.name)
+}
+
 /// The person's latest trial while it is in progress (see [`TrialStatus::in_progress`]).
 pub fn in_progress<S: Store + TrialStore>(
     store: &S,

@@ -391,6 +391,8 @@ struct TrialTemplate {
     arms: Vec<String>,
     /// The last night has passed.
     over: bool,
+    /// The first night has not come: the trial may still be cancelled.
+    not_started: bool,
     /// Each period with its arm, once the arms may be shown (empty before).
     revealed: Vec<trial::CalendarPeriod>,
     result: Option<TrialResult>,
@@ -508,6 +510,12 @@ async fn trial_page(State(state): State<WebState>, headers: HeaderMap) -> Respon
                 over: status
                     .as_ref()
                     .is_some_and(|s| s.phase == quietlegs_core::trial::design::TrialPhase::Over),
+                not_started: status.as_ref().is_some_and(|s| {
+                    matches!(
+                        s.phase,
+                        quietlegs_core::trial::design::TrialPhase::NotStarted { .. }
+                    )
+                }),
                 status,
                 arms,
                 revealed,

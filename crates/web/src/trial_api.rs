@@ -24,6 +24,7 @@ pub fn routes() -> Router<WebState> {
         .route("/trials", post(plan_trial))
         .route("/trial/guesses", post(record_guess))
         .route("/trial/unblind", post(unblind))
+        .route("/trial/cancel", post(cancel))
         .route("/trial/calendar", get(calendar))
         .route("/trial/report", get(report))
 }
@@ -31,8 +32,15 @@ pub fn routes() -> Router<WebState> {
 /// The paths and types of this module (nested under `/api/v1` by [`crate::ApiDoc`]).
 #[derive(OpenApi)]
 #[openapi(
-    paths(plan_trial, record_guess, unblind, calendar, report),
-    components(schemas(TrialInput, PlannedTrial, GuessInput, UnblindInput, TrialBody))
+    paths(plan_trial, record_guess, unblind, cancel, calendar, report),
+    components(schemas(
+        TrialInput,
+        PlannedTrial,
+        GuessInput,
+        UnblindInput,
+        TrialBody,
+        Cancelled
+    ))
 )]
 pub struct TrialApi;
 
@@ -196,6 +204,35 @@ async fn unblind(
         })
         .await?;
     Ok(Json(done))
+}
+
+/// A cancelled trial.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Cancelled {
+    pub cancelled: String,
+}
+
+/// Cancels the latest trial before its first night (it is removed whole; its helper's sheet is
+/// void). A trial that has started answers 409: it can only be unblinded early.
+#[utoipa::path(
+    post,
+    path = "/trial/cancel",
+    responses(
+        (status = 200, description = "Cancelled", body = Cancelled),
+        (status = 404, description = "No trial", body = ErrorBody),
+        (status = 409, description = "The trial has started", body = ErrorBody),
+    )
+)]
+async fn cancel(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+) -> Result<Json<Cancelled>, ApiError> {
+    // JSON only, like every state-changing call (no body is needed: `{}` will do).
+    require_json(&headers)?;
+    let name = state
+        .run(|store, person, ctx| trial::cancel_before_start(store, person, ctx, None))
+        .await?;
+    Ok(Json(Cancelled { cancelled: name }))
 }
 
 /// The latest trial's periods with their dates (`trial calendar --json`); arms only once they

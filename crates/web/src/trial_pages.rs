@@ -23,6 +23,7 @@ pub fn routes() -> Router<WebState> {
         .route("/trial/power", post(power_submit))
         .route("/trial/guess", post(guess_submit))
         .route("/trial/unblind", post(unblind_submit))
+        .route("/trial/cancel", post(cancel_submit))
 }
 
 #[derive(Template)]
@@ -335,6 +336,29 @@ async fn unblind_submit(
         })
         .await;
     match done {
+        Ok(_) => Redirect::to("/trial").into_response(),
+        Err(e) => error_page(e, &csrf),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CancelForm {
+    csrf: Option<String>,
+}
+
+async fn cancel_submit(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Form(form): Form<CancelForm>,
+) -> Response {
+    if let Some(refused) = refuse_without_token(&headers, form.csrf.as_deref()) {
+        return refused;
+    }
+    let csrf = Csrf::of(&headers);
+    match state
+        .run(|store, person, ctx| trial::cancel_before_start(store, person, ctx, None))
+        .await
+    {
         Ok(_) => Redirect::to("/trial").into_response(),
         Err(e) => error_page(e, &csrf),
     }

@@ -715,3 +715,34 @@ async fn the_trial_form_estimates_the_chance_of_a_clear_answer_without_registeri
     .await;
     assert_eq!(no.status, StatusCode::FORBIDDEN);
 }
+
+/// A trial can be cancelled before its first night (the helper's sheet did not arrive): it is
+/// removed whole. From its first night on, it cannot: only an early unblinding, with a reason.
+#[tokio::test]
+async fn a_trial_is_cancelled_only_before_its_first_night() {
+    let app = app();
+    let today = jiff::Zoned::now().date();
+    let plan = |name: &str, start: jiff::civil::Date| json!({"name": name, "compare": "placebo", "start": start.to_string(), "cycles": 2});
+    let r = send(
+        &app,
+        post_json("/api/v1/trials", &plan("later", today.tomorrow().unwrap())),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let c = send(&app, post_json("/api/v1/trial/cancel", &json!({}))).await;
+    assert_eq!(c.status, StatusCode::OK, "{}", c.body);
+    assert_eq!(c.json()["cancelled"], "later");
+    assert_eq!(
+        send(&app, get("/api/v1/trial/status")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // Starting tonight: it has started.
+    let r = send(&app, post_json("/api/v1/trials", &plan("tonight", today))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let c = send(&app, post_json("/api/v1/trial/cancel", &json!({}))).await;
+    assert_eq!(c.status, StatusCode::CONFLICT, "{}", c.body);
+    assert_eq!(
+        send(&app, get("/api/v1/trial/status")).await.json()["trial"],
+        "tonight"
+    );
+}
