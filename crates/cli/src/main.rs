@@ -273,6 +273,13 @@ pub(crate) enum TrialCommand {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// Cancel a trial before its first night (removed whole; its helper's sheet is void).
+    Cancel {
+        trial: Option<String>,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
     /// The pre-registered analysis of a trial, or of a CSV (day,condition,outcome[,period]).
     Analyze {
         trial: Option<String>,

@@ -26,6 +26,7 @@ pub fn dispatch(ctx: &Context<'_>, db: &Path, command: TrialCommand) -> Result<(
             early,
             reason,
         } => unblind(ctx, db, trial.as_deref(), early, reason.as_deref()),
+        TrialCommand::Cancel { trial, yes } => cancel(ctx, db, trial.as_deref(), yes),
         TrialCommand::Analyze {
             trial,
             csv,
@@ -304,6 +305,19 @@ pub fn guess(
     let (store, person) = open_writer(db, ctx.now)?;
     trial::guess(&store, person, ctx, which, period, arm)?;
     outln!("Recorded: you think period {period} was {arm}.");
+    Ok(())
+}
+
+/// `trial cancel`: removes a trial that has not started, after confirmation.
+pub fn cancel(ctx: &Context<'_>, db: &Path, which: Option<&str>, yes: bool) -> Result<(), Failure> {
+    let (store, person) = open_writer(db, ctx.now)?;
+    let name = trial::load(&store, person, which)?.stored.name;
+    crate::prompt::confirm(
+        &format!("Cancel trial '{name}' before its first night (its helper's sheet becomes void)?"),
+        yes,
+    )?;
+    let name = trial::cancel_before_start(&store, person, ctx, which)?;
+    outln!("Trial '{name}' cancelled: plan a new one with `quietlegs trial new`.");
     Ok(())
 }
 

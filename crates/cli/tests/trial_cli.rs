@@ -579,3 +579,49 @@ fn a_trial_is_stored_only_after_its_helper_sheet_and_names_are_checked() {
     assert!(text.contains("PRODID:-//quietlegs//quietlegs "));
     assert!(text.contains("@quietlegs.invalid"));
 }
+
+/// `trial cancel`: before the first night, after confirmation, the trial is gone; on or after
+/// its first night it is refused (exit 2) and kept.
+#[test]
+fn a_trial_is_cancelled_only_before_its_first_night() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.sqlite3");
+    let sheet = dir.path().join("helper.txt");
+    let new = |name: &str| {
+        ql_on(
+            &db,
+            Some("2026-11-27"),
+            &[
+                "trial",
+                "new",
+                "--name",
+                name,
+                "--start",
+                "2026-11-28",
+                "--helper-sheet",
+                sheet.to_str().unwrap(),
+            ],
+        )
+    };
+    ok(new("first"));
+    // Without --yes and without a terminal: nothing changes.
+    fails(
+        ql_on(&db, Some("2026-11-27"), &["trial", "cancel"]),
+        "Pass --yes to confirm",
+    );
+    let out = ok(ql_on(
+        &db,
+        Some("2026-11-27"),
+        &["trial", "cancel", "--yes"],
+    ));
+    assert!(out.contains("Trial 'first' cancelled"), "{out}");
+    std::fs::remove_file(&sheet).unwrap();
+    ok(new("second"));
+    // 2026-11-28 is its first night.
+    fails(
+        ql_on(&db, Some("2026-11-28"), &["trial", "cancel", "--yes"]),
+        "trial 'second' has started",
+    );
+    let list = ok(ql_on(&db, Some("2026-11-28"), &["trial", "list"]));
+    assert!(list.contains("second") && !list.contains("first"), "{list}");
+}
