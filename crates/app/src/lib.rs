@@ -3,6 +3,7 @@
 //! results, so the JSON a surface prints is the serialization of these types, and the rules
 //! (the blinding gate above all) cannot be forgotten by a surface.
 
+pub mod calendar;
 pub mod catalog;
 pub mod clock;
 pub mod demo;

@@ -17,6 +17,7 @@ use crate::WebState;
 pub fn routes() -> Router<WebState> {
     Router::new()
         .route("/insights", get(insights_page))
+        .route("/insights/reminders.ics", get(reminders_download))
         .route("/data", get(data_page))
         .route("/data/export", get(export_download))
         .route("/data/backup", get(backup_download))
@@ -65,6 +66,37 @@ async fn insights_page(State(state): State<WebState>, headers: HeaderMap) -> Res
         caveat: result.caveat,
     };
     page(StatusCode::OK, t.render(), &csrf)
+}
+
+/// The reminders as an iCalendar file for the stored profile (a diary reminder at bedtime and the
+/// plan's dose when it may be taken without a clinician and no trial is in progress); without
+/// a profile, the person is sent to make one.
+async fn reminders_download(State(state): State<WebState>, headers: HeaderMap) -> Response {
+    let made = state
+        .run(|store, person, ctx| {
+            let Some(p) = quietlegs_app::profile::stored(store, person, ctx)? else {
+                return Ok(None);
+            };
+            let r = quietlegs_app::insights::reminders(
+                ctx,
+                Some(store),
+                Some((store, person)),
+                &p.profile,
+                None,
+            )?;
+            let key = quietlegs_app::calendar::owner_key(&format!("web:{}", crate::LOCAL_PERSON));
+            quietlegs_app::calendar::reminders_ics(ctx.now, &r, &key).map(Some)
+        })
+        .await;
+    match made {
+        Ok(Some(ics)) => attachment(
+            axum::body::Body::from(ics),
+            "text/calendar; charset=utf-8",
+            "quietlegs-reminders.ics",
+        ),
+        Ok(None) => axum::response::Redirect::to("/plan").into_response(),
+        Err(e) => error_page(e, &Csrf::of(&headers)),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -746,3 +746,39 @@ async fn a_trial_is_cancelled_only_before_its_first_night() {
         "tonight"
     );
 }
+
+/// The reminders file of the stored profile: none without a profile (to the plan page), the
+/// diary and the dose with one, the diary only while a trial is in progress.
+#[tokio::test]
+async fn reminders_come_from_the_stored_profile_and_leave_the_dose_out_during_a_trial() {
+    let app = app();
+    let r = send(&app, get("/insights/reminders.ics")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers[header::LOCATION], "/plan");
+    let profile = json!({"age": 40, "sex": "male", "bedtime": "22:00", "gi_tolerance": "normal",
+        "kidney": {"egfr": 95}});
+    let mut put = post_json("/api/v1/profile", &profile);
+    *put.method_mut() = axum::http::Method::PUT;
+    assert_eq!(send(&app, put).await.status, StatusCode::OK);
+    let r = send(&app, get("/insights/reminders.ics")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/calendar"));
+    assert_eq!(r.body.matches("BEGIN:VEVENT").count(), 2, "{}", r.body);
+    assert!(r.body.contains("dose-reminder-"));
+    let tomorrow = jiff::Zoned::now().date().tomorrow().unwrap().to_string();
+    let planned = send(
+        &app,
+        post_json(
+            "/api/v1/trials",
+            &json!({"start": tomorrow, "compare": "placebo"}),
+        ),
+    )
+    .await;
+    assert_eq!(planned.status, StatusCode::CREATED, "{}", planned.body);
+    let r = send(&app, get("/insights/reminders.ics")).await;
+    assert_eq!(r.body.matches("BEGIN:VEVENT").count(), 1, "{}", r.body);
+    assert!(!r.body.contains("dose-reminder-"));
+}
