@@ -5,79 +5,15 @@
 // Integration tests: a panic is a failed test (clippy.toml allows unwrap only inside #[test]).
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
-use http_body_util::BodyExt;
+use common::{app, app_with, get, post_form, post_json, send, HOST};
 use quietlegs_core::ReferenceData;
 use quietlegs_store::SqliteStore;
-use quietlegs_web::{router, WebState};
 use serde_json::{json, Value};
-use tower::ServiceExt;
-
-const HOST: &str = "127.0.0.1:8080";
-
-fn app_with(store: SqliteStore) -> Router {
-    router(WebState::new(store, ReferenceData::shipped().unwrap(), &[]))
-}
-
-fn app() -> Router {
-    app_with(SqliteStore::in_memory().unwrap())
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    bytes: Vec<u8>,
-    body: String,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
-    }
-    fn header(&self, name: header::HeaderName) -> String {
-        self.headers[name].to_str().unwrap().to_string()
-    }
-}
-
-async fn send(app: &Router, req: Request<Body>) -> Reply {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes().to_vec();
-    Reply {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-        bytes,
-    }
-}
-
-fn get(uri: &str) -> Request<Body> {
-    Request::get(uri)
-        .header(header::HOST, HOST)
-        .body(Body::empty())
-        .unwrap()
-}
-
-fn post_json(uri: &str, body: &Value) -> Request<Body> {
-    Request::post(uri)
-        .header(header::HOST, HOST)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap()
-}
-
-fn post_form(uri: &str, cookie: Option<&str>, form: &str) -> Request<Body> {
-    let mut b = Request::post(uri)
-        .header(header::HOST, HOST)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(c) = cookie {
-        b = b.header(header::COOKIE, format!("ql_csrf={c}"));
-    }
-    b.body(Body::from(form.to_string())).unwrap()
-}
 
 fn enc(s: &str) -> String {
     s.bytes()

@@ -4,61 +4,16 @@
 // Integration tests: a panic is a failed test (clippy.toml allows unwrap only inside #[test]).
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
-use http_body_util::BodyExt;
+use common::{app, get, post_form, post_json, send, Reply, HOST};
 use quietlegs_core::ReferenceData;
 use quietlegs_store::SqliteStore;
 use quietlegs_web::{router, WebState};
 use serde_json::{json, Value};
-use tower::ServiceExt;
-
-const HOST: &str = "127.0.0.1:8080";
-
-fn app() -> Router {
-    let store = SqliteStore::in_memory().unwrap();
-    router(WebState::new(store, ReferenceData::shipped().unwrap(), &[]))
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: String,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
-    }
-}
-
-async fn send(app: &Router, req: Request<Body>) -> Reply {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    Reply {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
-}
-
-fn get(uri: &str) -> Request<Body> {
-    Request::get(uri)
-        .header(header::HOST, HOST)
-        .body(Body::empty())
-        .unwrap()
-}
-
-fn post_json(uri: &str, body: &Value) -> Request<Body> {
-    Request::post(uri)
-        .header(header::HOST, HOST)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap()
-}
 
 fn yesterday() -> String {
     jiff::Zoned::now().date().yesterday().unwrap().to_string()
@@ -201,16 +156,6 @@ fn csrf_from(r: &Reply) -> String {
         .strip_prefix("ql_csrf=")
         .unwrap()
         .to_string()
-}
-
-fn post_form(uri: &str, cookie: Option<&str>, form: &str) -> Request<Body> {
-    let mut b = Request::post(uri)
-        .header(header::HOST, HOST)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(c) = cookie {
-        b = b.header(header::COOKIE, format!("ql_csrf={c}"));
-    }
-    b.body(Body::from(form.to_string())).unwrap()
 }
 
 #[tokio::test]
