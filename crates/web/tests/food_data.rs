@@ -641,9 +641,22 @@ async fn the_backup_is_a_whole_database_with_the_same_diary() {
     let path = dir.path().join("copy.sqlite3");
     std::fs::write(&path, &r.bytes).unwrap();
     let reader = quietlegs_app::personal::open_reader(&path).unwrap();
-    let copied =
-        quietlegs_app::diary::export(reader.diary(), quietlegs_app::diary::ExportFormat::Json)
-            .unwrap();
+    let (reference, foods, now) = (
+        ReferenceData::shipped().unwrap(),
+        quietlegs_app::FoodCatalog::new(),
+        quietlegs_app::Now::read(),
+    );
+    let ctx = quietlegs_app::Context {
+        now: &now,
+        reference: &reference,
+        foods: &foods,
+    };
+    let copied = quietlegs_app::diary::export(
+        &ctx,
+        reader.diary(),
+        quietlegs_app::diary::ExportFormat::Json,
+    )
+    .unwrap();
     assert_eq!(copied, export_json(&a).await);
 }
 
