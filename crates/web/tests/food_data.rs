@@ -575,12 +575,18 @@ async fn the_fhir_bundle_downloads_from_the_data_page_and_the_api() {
             .iter()
             .map(|e| e["resource"]["resourceType"].as_str().unwrap())
             .collect();
-        assert_eq!(kinds, ["Patient", "Condition", "Observation", "Observation"]);
+        assert_eq!(
+            kinds,
+            ["Patient", "Condition", "Observation", "Observation"]
+        );
     }
     let r = send(&a, get("/api/v1/export?format=hl7")).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json()["field"], "format");
-    assert!(r.json()["error"].as_str().unwrap().contains("csv, json, fhir"));
+    assert!(r.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("csv, json, fhir"));
 }
 
 #[tokio::test]
