@@ -16,7 +16,7 @@ use quietlegs_core::export::{parse_export, to_csv, to_json};
 use quietlegs_core::forms::FormCatalogue;
 use quietlegs_core::supplement::parse_dose;
 use quietlegs_core::IrlsScore;
-use quietlegs_store::{NewRecord, OnDuplicate, PersonId, Store};
+use quietlegs_store::{NewRecord, OnDuplicate, PersonId, Store, TrialStore};
 use serde::Serialize;
 
 use crate::foods::{amount_of, Foods};
@@ -462,6 +462,9 @@ pub enum ExportFormat {
     Csv,
     /// JSON, schema [`quietlegs_core::export::DIARY_SCHEMA`].
     Json,
+    /// A FHIR R4 Bundle of the diary, profile and trial results (`crate::fhir`, docs/fhir.md);
+    /// not importable.
+    Fhir,
 }
 
 impl ExportFormat {
@@ -469,20 +472,25 @@ impl ExportFormat {
         match text {
             "csv" => Ok(Self::Csv),
             "json" => Ok(Self::Json),
+            "fhir" => Ok(Self::Fhir),
             other => Err(AppError::field(
                 "format",
-                format!("'{other}' is not known: allowed csv, json"),
+                format!("'{other}' is not known: allowed csv, json, fhir"),
             )),
         }
     }
 }
 
 /// The whole diary in `format` (empty while there is none yet).
-pub fn export<S: Store>(diary: Diary<'_, S>, format: ExportFormat) -> Result<String, AppError> {
-    let records = records(diary, None, None)?;
+pub fn export<S: Store + TrialStore>(
+    ctx: &Context<'_>,
+    diary: Diary<'_, S>,
+    format: ExportFormat,
+) -> Result<String, AppError> {
     Ok(match format {
-        ExportFormat::Csv => to_csv(&records),
-        ExportFormat::Json => to_json(&records),
+        ExportFormat::Csv => to_csv(&records(diary, None, None)?),
+        ExportFormat::Json => to_json(&records(diary, None, None)?),
+        ExportFormat::Fhir => crate::fhir::export(ctx, diary)?,
     })
 }
 

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod diary;
 pub mod entries;
 pub mod error;
+pub mod fhir;
 pub mod foods;
 pub mod info;
 pub mod insights;

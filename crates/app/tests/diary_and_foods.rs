@@ -278,7 +278,7 @@ fn an_edit_changes_only_what_it_sets_and_a_refused_import_changes_nothing() {
     let id = w.night(&store, person, date(2026, 11, 20), 4);
     w.night(&store, person, date(2026, 11, 21), 5);
     let ctx = w.ctx();
-    let before = diary::export(Some((&store, person)), ExportFormat::Json).unwrap();
+    let before = diary::export(&ctx, Some((&store, person)), ExportFormat::Json).unwrap();
 
     // An edit that would make the entry invalid is refused before anything is stored.
     let refused = diary::prepare_edit(
@@ -294,7 +294,7 @@ fn an_edit_changes_only_what_it_sets_and_a_refused_import_changes_nothing() {
     let missing = diary::prepare_edit(&store, person, &ctx, "night", 99, &[]).unwrap_err();
     assert_eq!(missing.kind, ErrorKind::NotFound);
     assert_eq!(
-        diary::export(Some((&store, person)), ExportFormat::Json).unwrap(),
+        diary::export(&ctx, Some((&store, person)), ExportFormat::Json).unwrap(),
         before
     );
 
@@ -304,7 +304,7 @@ fn an_edit_changes_only_what_it_sets_and_a_refused_import_changes_nothing() {
     let err = diary::import(&store, person, &checked).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Conflict);
     assert_eq!(
-        diary::export(Some((&store, person)), ExportFormat::Json).unwrap(),
+        diary::export(&ctx, Some((&store, person)), ExportFormat::Json).unwrap(),
         before
     );
     // An export with one entry twice is refused as a whole before the store is reached.

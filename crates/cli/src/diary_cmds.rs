@@ -313,10 +313,15 @@ pub fn delete(ctx: &Context<'_>, db: &Path, kind: &str, id: i64, yes: bool) -> R
     Ok(())
 }
 
-pub fn export(db: &Path, format: &str, output: Option<&Path>) -> Result<(), Failure> {
+pub fn export(
+    ctx: &Context<'_>,
+    db: &Path,
+    format: &str,
+    output: Option<&Path>,
+) -> Result<(), Failure> {
     let format = ExportFormat::parse(format)?;
     let reader = open_reader(db)?;
-    let text = diary::export(reader.diary(), format)?;
+    let text = diary::export(ctx, reader.diary(), format)?;
     match output {
         Some(p) => write_output("--output", p, text.as_bytes()),
         None => crate::failure::emit(&text),

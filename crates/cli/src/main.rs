@@ -157,7 +157,8 @@ enum Command {
         #[arg(long)]
         yes: bool,
     },
-    /// Export the whole diary: a tidy CSV (one row per field, RFC 4180) or JSON.
+    /// Export the whole diary: a tidy CSV (one row per field, RFC 4180), JSON, or a FHIR R4
+    /// Bundle (`fhir`: the diary, profile and trial results for a clinic's record system).
     Export {
         #[arg(long, default_value = "csv")]
         format: String,
@@ -473,7 +474,9 @@ fn dispatch(ctx: &Context<'_>, db: &Path, db_given: bool, command: Command) -> R
             yes,
         } => diary_cmds::edit(ctx, db, &kind, id, &sets, yes),
         Command::Delete { kind, id, yes } => diary_cmds::delete(ctx, db, &kind, id, yes),
-        Command::Export { format, output } => diary_cmds::export(db, &format, output.as_deref()),
+        Command::Export { format, output } => {
+            diary_cmds::export(ctx, db, &format, output.as_deref())
+        }
         Command::Import { file } => diary_cmds::import(ctx, db, &file),
         Command::Backup { path } => diary_cmds::backup(db, &path),
         Command::Insights { output } => insight_cmds::insights(ctx, db, &output),

@@ -210,6 +210,11 @@ pub fn persons_come_from_identities<S: Store>(store: &S) {
     let first = store.person(&ann, "2026-11-01T00:00:00Z").unwrap();
     let again = store.person(&ann, "2026-12-01T00:00:00Z").unwrap();
     assert_eq!(first, again);
+    // Created once: the first moment stays.
+    assert_eq!(
+        store.person_created_at(first).unwrap(),
+        "2026-11-01T00:00:00Z"
+    );
     assert_eq!(store.find_person(&ann).unwrap(), Some(first));
     let bob = store
         .person(&Identity::local("bob"), "2026-11-01T00:00:00Z")

@@ -273,6 +273,11 @@ pub trait Store: Send + Sync {
     /// never written anything.
     fn find_person(&self, identity: &Identity) -> Result<Option<PersonId>, StoreError>;
 
+    /// When the person was first created (the `created_at` given to [`Store::person`] that day),
+    /// never changed afterwards: with the identity it makes a key that stays the same for this
+    /// person in this database (FHIR export identifiers) and differs between databases.
+    fn person_created_at(&self, person: PersonId) -> Result<String, StoreError>;
+
     /// The person's profile as last stored (`None` before the first one).
     fn profile(&self, person: PersonId) -> Result<Option<StoredProfile>, StoreError>;
 

@@ -640,6 +640,14 @@ impl Store for SqliteStore {
             .map(PersonId))
     }
 
+    fn person_created_at(&self, person: PersonId) -> Result<String, StoreError> {
+        Ok(self.lock()?.query_row(
+            "SELECT created_at FROM person WHERE id = ?1",
+            [person.0],
+            |r| r.get(0),
+        )?)
+    }
+
     fn profile(&self, person: PersonId) -> Result<Option<StoredProfile>, StoreError> {
         Ok(self
             .lock()?

@@ -259,7 +259,7 @@ async fn insights(State(state): State<WebState>) -> Result<Json<Insights>, ApiEr
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
-    /// csv or json (default json).
+    /// csv, json or fhir (default json).
     pub format: Option<String>,
 }
 
@@ -281,7 +281,9 @@ pub(crate) fn attachment(
     res
 }
 
-/// The whole diary as a file: `format` csv or json, named `quietlegs-diary-DATE.EXT`.
+/// The whole diary as a file: `format` csv or json, named `quietlegs-diary-DATE.EXT`, or fhir
+/// (`quietlegs-fhir-DATE.json`, `application/fhir+json`). or fhir
+/// (`quietlegs-fhir-DATE.json`, `application/fhir+json`).
 pub(crate) async fn export_file(
     state: &WebState,
     format: Option<&str>,
@@ -289,18 +291,24 @@ pub(crate) async fn export_file(
     let format = ExportFormat::parse(format.unwrap_or("json").trim())?;
     let (text, today) = state
         .run(move |store, person, ctx| {
-            Ok((diary::export(Some((store, person)), format)?, ctx.now.date))
+            Ok((
+                diary::export(ctx, Some((store, person)), format)?,
+                ctx.now.date,
+            ))
         })
         .await?;
-    let (content_type, ext) = match format {
-        ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
-        ExportFormat::Json => ("application/json", "json"),
+    let (content_type, name) = match format {
+        ExportFormat::Csv => (
+            "text/csv; charset=utf-8",
+            format!("quietlegs-diary-{today}.csv"),
+        ),
+        ExportFormat::Json => ("application/json", format!("quietlegs-diary-{today}.json")),
+        ExportFormat::Fhir => (
+            "application/fhir+json",
+            format!("quietlegs-fhir-{today}.json"),
+        ),
     };
-    Ok(attachment(
-        text,
-        content_type,
-        &format!("quietlegs-diary-{today}.{ext}"),
-    ))
+    Ok(attachment(text, content_type, &name))
 }
 
 /// The whole diary in an open format (`docs/diary.md`), as a download.
@@ -309,8 +317,8 @@ pub(crate) async fn export_file(
     path = "/export",
     params(ExportQuery),
     responses(
-        (status = 200, description = "The diary (attachment quietlegs-diary-DATE.json or .csv)", content_type = "application/json"),
-        (status = 422, description = "The format is not csv or json", body = ErrorBody),
+        (status = 200, description = "The diary (attachment quietlegs-diary-DATE.json or .csv), or with format=fhir a FHIR R4 Bundle (attachment quietlegs-fhir-DATE.json, application/fhir+json)", content_type = "application/json"),
+        (status = 422, description = "The format is not csv, json or fhir", body = ErrorBody),
     )
 )]
 async fn export(

@@ -488,6 +488,44 @@ async fn export_then_import_into_a_fresh_store_gives_the_same_files() {
 }
 
 #[tokio::test]
+async fn the_fhir_bundle_downloads_from_the_data_page_and_the_api() {
+    let a = small_diary().await;
+    let page = send(&a, get("/data")).await;
+    assert!(page.body.contains(r#"href="/data/export?format=fhir""#));
+    for uri in ["/data/export?format=fhir", "/api/v1/export?format=fhir"] {
+        let r = send(&a, get(uri)).await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}: {}", r.body);
+        assert_eq!(r.header(header::CONTENT_TYPE), "application/fhir+json");
+        assert_eq!(
+            r.header(header::CONTENT_DISPOSITION),
+            format!("attachment; filename=\"quietlegs-fhir-{}.json\"", today())
+        );
+        let v = r.json();
+        assert_eq!(v["resourceType"], "Bundle");
+        assert_eq!(v["type"], "collection");
+        // The small diary: one night and one food (no profile, no trial): Patient, Condition,
+        // the night's severity and the day's magnesium.
+        let kinds: Vec<&str> = v["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["resource"]["resourceType"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            kinds,
+            ["Patient", "Condition", "Observation", "Observation"]
+        );
+    }
+    let r = send(&a, get("/api/v1/export?format=hl7")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.json()["field"], "format");
+    assert!(r.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("csv, json, fhir"));
+}
+
+#[tokio::test]
 async fn an_import_that_fails_stores_nothing() {
     let a = small_diary().await;
     let good: Value = serde_json::from_str(&export_json(&a).await).unwrap();
@@ -577,9 +615,22 @@ async fn the_backup_is_a_whole_database_with_the_same_diary() {
     let path = dir.path().join("copy.sqlite3");
     std::fs::write(&path, &r.bytes).unwrap();
     let reader = quietlegs_app::personal::open_reader(&path).unwrap();
-    let copied =
-        quietlegs_app::diary::export(reader.diary(), quietlegs_app::diary::ExportFormat::Json)
-            .unwrap();
+    let (reference, foods, now) = (
+        ReferenceData::shipped().unwrap(),
+        quietlegs_app::FoodCatalog::new(),
+        quietlegs_app::Now::read(),
+    );
+    let ctx = quietlegs_app::Context {
+        now: &now,
+        reference: &reference,
+        foods: &foods,
+    };
+    let copied = quietlegs_app::diary::export(
+        &ctx,
+        reader.diary(),
+        quietlegs_app::diary::ExportFormat::Json,
+    )
+    .unwrap();
     assert_eq!(copied, export_json(&a).await);
 }
 
