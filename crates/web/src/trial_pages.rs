@@ -276,6 +276,29 @@ async fn new_submit(
     }
 }
 
+/// A trial action from a form (guess, unblind, cancel): refused without the page's token; on
+/// success back to the trial page, else an error page.
+async fn trial_action<T: Send + 'static>(
+    state: &WebState,
+    headers: &HeaderMap,
+    token: Option<&str>,
+    work: impl FnOnce(
+            &quietlegs_store::SqliteStore,
+            quietlegs_store::PersonId,
+            &quietlegs_app::Context<'_>,
+        ) -> Result<T, AppError>
+        + Send
+        + 'static,
+) -> Response {
+    if let Some(refused) = refuse_without_token(headers, token) {
+        return refused;
+    }
+    match state.run(work).await {
+        Ok(_) => Redirect::to("/trial").into_response(),
+        Err(e) => error_page(e, &Csrf::of(headers)),
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct GuessForm {
     csrf: Option<String>,
@@ -288,12 +311,12 @@ async fn guess_submit(
     headers: HeaderMap,
     Form(form): Form<GuessForm>,
 ) -> Response {
-    if let Some(refused) = refuse_without_token(&headers, form.csrf.as_deref()) {
-        return refused;
-    }
-    let csrf = Csrf::of(&headers);
-    let done = state
-        .run(move |store, person, ctx| {
+    let token = form.csrf.clone();
+    trial_action(
+        &state,
+        &headers,
+        token.as_deref(),
+        move |store, person, ctx| {
             let period = number("period", form.period.as_deref())?
                 .ok_or_else(|| AppError::field("period", "choose a period"))?;
             let arm = form
@@ -301,12 +324,9 @@ async fn guess_submit(
                 .as_deref()
                 .ok_or_else(|| AppError::field("arm", "choose what you think it was"))?;
             trial::guess(store, person, ctx, None, period as usize, arm)
-        })
-        .await;
-    match done {
-        Ok(()) => Redirect::to("/trial").into_response(),
-        Err(e) => error_page(e, &csrf),
-    }
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -321,24 +341,21 @@ async fn unblind_submit(
     headers: HeaderMap,
     Form(form): Form<UnblindForm>,
 ) -> Response {
-    if let Some(refused) = refuse_without_token(&headers, form.csrf.as_deref()) {
-        return refused;
-    }
-    let csrf = Csrf::of(&headers);
-    let done = state
-        .run(move |store, person, ctx| {
+    let token = form.csrf.clone();
+    trial_action(
+        &state,
+        &headers,
+        token.as_deref(),
+        move |store, person, ctx| {
             let reason = form
                 .reason
                 .as_deref()
                 .map(str::trim)
                 .filter(|r| !r.is_empty());
             trial::unblind(store, person, ctx, None, form.early.is_some(), reason)
-        })
-        .await;
-    match done {
-        Ok(_) => Redirect::to("/trial").into_response(),
-        Err(e) => error_page(e, &csrf),
-    }
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -351,17 +368,13 @@ async fn cancel_submit(
     headers: HeaderMap,
     Form(form): Form<CancelForm>,
 ) -> Response {
-    if let Some(refused) = refuse_without_token(&headers, form.csrf.as_deref()) {
-        return refused;
-    }
-    let csrf = Csrf::of(&headers);
-    match state
-        .run(|store, person, ctx| trial::cancel_before_start(store, person, ctx, None))
-        .await
-    {
-        Ok(_) => Redirect::to("/trial").into_response(),
-        Err(e) => error_page(e, &csrf),
-    }
+    trial_action(
+        &state,
+        &headers,
+        form.csrf.as_deref(),
+        |store, person, ctx| trial::cancel_before_start(store, person, ctx, None),
+    )
+    .await
 }
 
 #[cfg(test)]
