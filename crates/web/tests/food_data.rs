@@ -655,23 +655,7 @@ async fn the_new_pages_have_labels_for_every_input_and_the_security_headers() {
             !r.body.contains("<script>") && !r.body.contains("style="),
             "{uri}"
         );
-        for tag in ["<input", "<textarea"] {
-            for chunk in r.body.split(tag).skip(1) {
-                let t = &chunk[..chunk.find('>').unwrap()];
-                if t.contains(r#"type="hidden""#) {
-                    continue;
-                }
-                let id = t
-                    .split("id=\"")
-                    .nth(1)
-                    .and_then(|s| s.split('"').next())
-                    .unwrap_or_else(|| panic!("{uri}: input without id: {t}"));
-                assert!(
-                    r.body.contains(&format!(r#"<label for="{id}""#)),
-                    "{uri}: no label for {id}"
-                );
-            }
-        }
+        common::assert_every_field_labelled(uri, &r.body);
         // Every form that changes something carries the token.
         for form in r.body.split("<form method=\"post\"").skip(1) {
             assert!(form.contains(r#"name="csrf""#), "{uri}");

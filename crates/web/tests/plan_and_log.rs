@@ -5,6 +5,8 @@
 // Integration tests: a panic is a failed test (clippy.toml allows unwrap only inside #[test]).
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
@@ -627,23 +629,7 @@ async fn new_pages_label_every_input_and_the_openapi_document_has_the_new_routes
     for uri in ["/log", "/profile", "/plan"] {
         let r = f.send(get(uri)).await;
         assert_eq!(r.status, StatusCode::OK, "{uri}");
-        for tag in ["<input", "<select", "<textarea"] {
-            for chunk in r.body.split(tag).skip(1) {
-                let el = &chunk[..chunk.find('>').unwrap()];
-                if el.contains(r#"type="hidden""#) {
-                    continue;
-                }
-                let id = el
-                    .split("id=\"")
-                    .nth(1)
-                    .and_then(|s| s.split('"').next())
-                    .unwrap_or_else(|| panic!("{uri}: {tag} without id: {el}"));
-                assert!(
-                    r.body.contains(&format!(r#"<label for="{id}""#)),
-                    "{uri}: no label for {id}"
-                );
-            }
-        }
+        common::assert_every_field_labelled(uri, &r.body);
         // Every form carries the token.
         assert_eq!(
             r.body.matches("<form").count(),

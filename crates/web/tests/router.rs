@@ -239,22 +239,8 @@ async fn every_page_has_security_headers_and_labels_for_every_input() {
         );
         assert_eq!(r.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
         assert!(!r.body.contains("<script>"), "{uri}: inline script");
-        // Every visible input has a <label for=its id>.
-        for chunk in r.body.split("<input").skip(1) {
-            let tag = &chunk[..chunk.find('>').unwrap()];
-            if tag.contains(r#"type="hidden""#) {
-                continue;
-            }
-            let id = tag
-                .split("id=\"")
-                .nth(1)
-                .and_then(|s| s.split('"').next())
-                .unwrap_or_else(|| panic!("{uri}: input without id: {tag}"));
-            assert!(
-                r.body.contains(&format!(r#"<label for="{id}""#)),
-                "{uri}: no label for {id}"
-            );
-        }
+        // Every visible field has a <label for=its id>.
+        common::assert_every_field_labelled(uri, &r.body);
     }
 }
 

@@ -80,3 +80,26 @@ pub fn post_form(uri: &str, cookie: Option<&str>, form: &str) -> Request<Body> {
     }
     b.body(Body::from(form.to_string())).unwrap()
 }
+
+/// Every visible `<input>`, `<select>` and `<textarea>` of `page` has an id and a
+/// `<label for=…>` naming it (axe counts a placeholder as a name, so the tests check labels
+/// themselves).
+pub fn assert_every_field_labelled(uri: &str, page: &str) {
+    for tag in ["<input", "<select", "<textarea"] {
+        for chunk in page.split(tag).skip(1) {
+            let el = &chunk[..chunk.find('>').unwrap()];
+            if el.contains(r#"type="hidden""#) {
+                continue;
+            }
+            let id = el
+                .split("id=\"")
+                .nth(1)
+                .and_then(|s| s.split('"').next())
+                .unwrap_or_else(|| panic!("{uri}: {tag} without id: {el}"));
+            assert!(
+                page.contains(&format!(r#"<label for="{id}""#)),
+                "{uri}: no label for {id}"
+            );
+        }
+    }
+}
