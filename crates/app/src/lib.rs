@@ -5,6 +5,7 @@
 
 pub mod calendar;
 pub mod catalog;
+pub mod clinician;
 pub mod clock;
 pub mod demo;
 pub mod diary;

@@ -37,6 +37,7 @@ mod info_cmds;
 mod insight_cmds;
 mod prompt;
 mod render;
+mod report_cmds;
 mod serve_cmds;
 mod trial_cmds;
 
@@ -156,6 +157,21 @@ enum Command {
         id: i64,
         #[arg(long)]
         yes: bool,
+    },
+    /// The clinician's report: profile, plan and flags, symptoms, magnesium, side effects and
+    /// the trial (CENT 2015 order), as text or a PDF (`--pdf FILE`) with charts and sources.
+    Report {
+        /// First day of the report, YYYY-MM-DD (default: the diary's first entry).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day, YYYY-MM-DD (default: today).
+        #[arg(long)]
+        to: Option<String>,
+        /// Write the report as a PDF file (A4, fonts embedded).
+        #[arg(long)]
+        pdf: Option<PathBuf>,
+        #[command(flatten)]
+        output: Output,
     },
     /// Export the whole diary: a tidy CSV (one row per field, RFC 4180), JSON, or a FHIR R4
     /// Bundle (`fhir`: the diary, profile and trial results for a clinic's record system).
@@ -474,6 +490,19 @@ fn dispatch(ctx: &Context<'_>, db: &Path, db_given: bool, command: Command) -> R
             yes,
         } => diary_cmds::edit(ctx, db, &kind, id, &sets, yes),
         Command::Delete { kind, id, yes } => diary_cmds::delete(ctx, db, &kind, id, yes),
+        Command::Report {
+            from,
+            to,
+            pdf,
+            output,
+        } => report_cmds::report(
+            ctx,
+            db,
+            from.as_deref(),
+            to.as_deref(),
+            pdf.as_deref(),
+            output.json,
+        ),
         Command::Export { format, output } => {
             diary_cmds::export(ctx, db, &format, output.as_deref())
         }

@@ -1,0 +1,176 @@
+//! Charts of the document as SVG for the web page (`/report`), drawn with the same scales as
+//! the PDF. The page itself is an askama template of the web app over the same `Document`.
+
+use crate::document::{tick_label, Chart, Mark, PALETTE};
+use std::fmt::Write;
+
+const W: f64 = 640.0;
+const H: f64 = 200.0;
+const X0: f64 = 40.0;
+const X1: f64 = W - 8.0;
+const Y0: f64 = H - 34.0;
+const Y1: f64 = 8.0;
+
+fn escape(t: &str) -> String {
+    t.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn rgb(i: usize) -> String {
+    let (r, g, b) = PALETTE[i % PALETTE.len()];
+    format!("rgb({r},{g},{b})")
+}
+
+/// The chart as an inline SVG element with a title and a description (its text alternative).
+pub fn chart_svg(c: &Chart, id: &str) -> String {
+    let px = |u: f64| X0 + (X1 - X0) * u;
+    let py = |u: f64| Y0 - (Y0 - Y1) * u;
+    let dw = c.day_width();
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg class="chart report-chart" viewBox="0 0 {W} {H}" role="img" aria-labelledby="{id}-t {id}-d" xmlns="http://www.w3.org/2000/svg"><title id="{id}-t">{}</title><desc id="{id}-d">{}</desc>"#,
+        escape(&c.title),
+        escape(&c.summary)
+    );
+    for b in &c.bands {
+        let (_, lo) = c.unit(0.0, b.from);
+        let (_, hi) = c.unit(0.0, b.to);
+        let _ = write!(
+            s,
+            r#"<rect class="band" x="{X0}" y="{:.1}" width="{:.1}" height="{:.1}" fill-opacity="{:.2}"/><text class="axis" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+            py(hi),
+            X1 - X0,
+            py(lo) - py(hi),
+            0.05 + 0.05 * f64::from(b.shade),
+            X1 - 4.0,
+            py(hi) + 10.0,
+            escape(&b.label)
+        );
+    }
+    for sp in &c.spans {
+        let (a, _) = c.unit(sp.from, 0.0);
+        let (b, _) = c.unit(sp.to, 0.0);
+        let _ = write!(
+            s,
+            r#"<rect x="{:.1}" y="{Y1}" width="{:.1}" height="{:.1}" fill="{}" fill-opacity="0.15"><title>{}</title></rect>"#,
+            px(a),
+            px((b + dw).min(1.0)) - px(a),
+            Y0 - Y1,
+            rgb(sp.colour),
+            escape(&sp.label)
+        );
+    }
+    for t in &c.y_ticks {
+        let (_, u) = c.unit(0.0, *t);
+        let _ = write!(
+            s,
+            r#"<line class="grid" x1="{X0}" x2="{X1}" y1="{y:.1}" y2="{y:.1}"/><text class="axis" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+            X0 - 5.0,
+            py(u) + 4.0,
+            tick_label(*t),
+            y = py(u)
+        );
+    }
+    let mut stacked: std::collections::BTreeMap<i64, f64> = Default::default();
+    for se in &c.series {
+        let colour = rgb(se.colour);
+        match se.mark {
+            Mark::Line => {
+                for run in Chart::runs(&se.points) {
+                    let pts: Vec<String> = run
+                        .iter()
+                        .map(|(x, y)| {
+                            let (ux, uy) = c.unit(*x, *y);
+                            format!("{:.1},{:.1}", px(ux + dw / 2.0), py(uy))
+                        })
+                        .collect();
+                    let _ = write!(
+                        s,
+                        r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="1.5"/>"#,
+                        pts.join(" ")
+                    );
+                }
+            }
+            Mark::Dots => {
+                for (x, y) in &se.points {
+                    let (ux, uy) = c.unit(*x, *y);
+                    let _ = write!(
+                        s,
+                        r#"<circle cx="{:.1}" cy="{:.1}" r="2.6" fill="{colour}"/>"#,
+                        px(ux + dw / 2.0),
+                        py(uy)
+                    );
+                }
+            }
+            Mark::Bars => {
+                for (x, y) in &se.points {
+                    if *y <= 0.0 {
+                        continue;
+                    }
+                    let base = stacked.entry(*x as i64).or_insert(0.0);
+                    let (ux, ub) = c.unit(*x, *base);
+                    let (_, ut) = c.unit(*x, *base + *y);
+                    *base += *y;
+                    let _ = write!(
+                        s,
+                        r#"<rect x="{:.1}" y="{:.1}" width="{:.2}" height="{:.1}" fill="{colour}"/>"#,
+                        px(ux),
+                        py(ut),
+                        ((X1 - X0) * dw * 0.85).max(0.6),
+                        py(ub) - py(ut)
+                    );
+                }
+            }
+        }
+    }
+    for (i, r) in c.rules.iter().enumerate() {
+        let (_, u) = c.unit(0.0, r.y);
+        // Alternate the labels left and right so that close rules stay readable.
+        let (x, anchor) = if i % 2 == 0 {
+            (X0 + 4.0, "start")
+        } else {
+            (X1 - 4.0, "end")
+        };
+        let _ = write!(
+            s,
+            r#"<line class="rule" x1="{X0}" x2="{X1}" y1="{y:.1}" y2="{y:.1}"{}/><text class="axis" x="{x:.1}" y="{:.1}" text-anchor="{anchor}">{}</text>"#,
+            if r.dashed {
+                r#" stroke-dasharray="5 3""#
+            } else {
+                ""
+            },
+            py(u) - 4.0,
+            escape(&r.label),
+            y = py(u)
+        );
+    }
+    let _ = write!(
+        s,
+        r#"<polyline class="frame" points="{X0},{Y1} {X0},{Y0} {X1},{Y0}" fill="none"/><text class="axis" x="{X0}" y="{:.1}">{}</text><text class="axis" x="{X1}" y="{:.1}" text-anchor="end">{}</text><text class="axis" x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+        Y0 + 14.0,
+        escape(&c.x_labels.0),
+        Y0 + 14.0,
+        escape(&c.x_labels.1),
+        (X0 + X1) / 2.0,
+        Y0 + 14.0,
+        escape(&c.y_label)
+    );
+    let mut x = X0;
+    for se in &c.series {
+        let _ = write!(
+            s,
+            r#"<rect x="{x:.1}" y="{:.1}" width="9" height="9" fill="{}"/><text class="axis" x="{:.1}" y="{:.1}">{}</text>"#,
+            H - 12.0,
+            rgb(se.colour),
+            x + 13.0,
+            H - 4.0,
+            escape(&se.label)
+        );
+        x += 13.0 + 7.0 * se.label.chars().count() as f64 + 16.0;
+    }
+    s.push_str("</svg>");
+    s
+}
