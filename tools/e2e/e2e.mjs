@@ -216,7 +216,7 @@ try {
       if (!total.includes("277 mg of your RDA of 420 mg")) fail(`foods: total against the RDA: ${total}`);
       await shoot(page, "foods-logged-light");
     }
-    for (const path of ["plan", "profile", "log", "history", "trial", "about", "foods", "insights", "data"]) {
+    for (const path of ["plan", "profile", "log", "history", "trial", "about", "foods", "insights", "data", "report"]) {
       await page.goto(`${base}/${path}`);
       await audit(page, `${path} (${scheme})`);
       await shoot(page, `${path}-${scheme}`);
@@ -230,7 +230,7 @@ try {
       await page.waitForLoadState();
       if (!page.url().includes("/history?logged=")) fail(`demo tonight: not saved: ${page.url()} ${await page.locator("main").innerText()}`);
     }
-    for (const path of ["plan", "insights", "data", "foods?q=spinach", "history", "trial"]) {
+    for (const path of ["plan", "insights", "data", "foods?q=spinach", "history", "report", "trial"]) {
       await page.goto(`${demo}/${path}`);
       if (path === "plan" && (await page.locator(".flag").count()) === 0 && (await page.locator(".dose").count()) === 0)
         fail(`demo plan (${scheme}): not populated`);

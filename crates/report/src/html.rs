@@ -4,8 +4,8 @@
 use crate::document::{tick_label, Chart, Mark, PALETTE};
 use std::fmt::Write;
 
-const W: f64 = 640.0;
-const H: f64 = 200.0;
+const W: f64 = 420.0;
+const H: f64 = 220.0;
 const X0: f64 = 40.0;
 const X1: f64 = W - 8.0;
 const Y0: f64 = H - 34.0;
@@ -55,7 +55,8 @@ pub fn chart_svg(c: &Chart, id: &str) -> String {
         let (b, _) = c.unit(sp.to, 0.0);
         let _ = write!(
             s,
-            r#"<rect x="{:.1}" y="{Y1}" width="{:.1}" height="{:.1}" fill="{}" fill-opacity="0.15"><title>{}</title></rect>"#,
+            r#"<rect class="s{}" x="{:.1}" y="{Y1}" width="{:.1}" height="{:.1}" fill="{}" fill-opacity="0.18"><title>{}</title></rect>"#,
+            sp.colour % PALETTE.len(),
             px(a),
             px((b + dw).min(1.0)) - px(a),
             Y0 - Y1,
@@ -77,6 +78,7 @@ pub fn chart_svg(c: &Chart, id: &str) -> String {
     let mut stacked: std::collections::BTreeMap<i64, f64> = Default::default();
     for se in &c.series {
         let colour = rgb(se.colour);
+        let class = se.colour % PALETTE.len();
         match se.mark {
             Mark::Line => {
                 for run in Chart::runs(&se.points) {
@@ -89,7 +91,7 @@ pub fn chart_svg(c: &Chart, id: &str) -> String {
                         .collect();
                     let _ = write!(
                         s,
-                        r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="1.5"/>"#,
+                        r#"<polyline class="s{class}" points="{}" fill="none" stroke="{colour}" stroke-width="1.5"/>"#,
                         pts.join(" ")
                     );
                 }
@@ -99,7 +101,7 @@ pub fn chart_svg(c: &Chart, id: &str) -> String {
                     let (ux, uy) = c.unit(*x, *y);
                     let _ = write!(
                         s,
-                        r#"<circle cx="{:.1}" cy="{:.1}" r="2.6" fill="{colour}"/>"#,
+                        r#"<circle class="s{class}" cx="{:.1}" cy="{:.1}" r="2.6" fill="{colour}"/>"#,
                         px(ux + dw / 2.0),
                         py(uy)
                     );
@@ -116,7 +118,7 @@ pub fn chart_svg(c: &Chart, id: &str) -> String {
                     *base += *y;
                     let _ = write!(
                         s,
-                        r#"<rect x="{:.1}" y="{:.1}" width="{:.2}" height="{:.1}" fill="{colour}"/>"#,
+                        r#"<rect class="s{class}" x="{:.1}" y="{:.1}" width="{:.2}" height="{:.1}" fill="{colour}"/>"#,
                         px(ux),
                         py(ut),
                         ((X1 - X0) * dw * 0.85).max(0.6),
@@ -162,7 +164,8 @@ pub fn chart_svg(c: &Chart, id: &str) -> String {
     for se in &c.series {
         let _ = write!(
             s,
-            r#"<rect x="{x:.1}" y="{:.1}" width="9" height="9" fill="{}"/><text class="axis" x="{:.1}" y="{:.1}">{}</text>"#,
+            r#"<rect class="s{}" x="{x:.1}" y="{:.1}" width="9" height="9" fill="{}"/><text class="axis" x="{:.1}" y="{:.1}">{}</text>"#,
+            se.colour % PALETTE.len(),
             H - 12.0,
             rgb(se.colour),
             x + 13.0,

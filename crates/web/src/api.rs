@@ -44,7 +44,8 @@ pub fn routes() -> Router<WebState> {
     )),
     nest(
         (path = "/api/v1", api = crate::data_api::DataApi),
-        (path = "/api/v1", api = crate::trial_api::TrialApi)
+        (path = "/api/v1", api = crate::trial_api::TrialApi),
+        (path = "/api/v1", api = crate::report_pages::ReportApi)
     ),
     modifiers(&AddDiaryApi)
 )]

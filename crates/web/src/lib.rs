@@ -16,6 +16,7 @@ mod log_pages;
 mod login;
 mod pages;
 mod plan_pages;
+mod report_pages;
 pub mod security;
 mod trial_api;
 mod trial_pages;
@@ -264,11 +265,13 @@ pub fn router(state: WebState) -> Router {
         .merge(diary_api::routes())
         .merge(food_pages::routes())
         .merge(data_pages::routes())
+        .merge(report_pages::routes())
         .nest(
             "/api/v1",
             api::routes()
                 .merge(data_api::routes())
-                .merge(trial_api::routes()),
+                .merge(trial_api::routes())
+                .merge(report_pages::api_routes()),
         )
         .layer(middleware::from_fn_with_state(
             state.clone(),
