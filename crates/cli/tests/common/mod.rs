@@ -27,6 +27,7 @@ pub fn quietlegs(db: &Path) -> Command {
     c.arg("--db")
         .arg(db)
         .env_remove("QUIETLEGS_DB")
+        .env_remove("QUIETLEGS_DATABASE_URL")
         .env_remove("QUIETLEGS_TODAY")
         .stdin(Stdio::null());
     c
