@@ -3,6 +3,9 @@
 //! file that `--db` opens with the same diary. Each test in a fresh schema of the database
 //! `QUIETLEGS_TEST_PG_URL` names; skipped with a notice without it, failed under `CI=true`.
 
+// Integration tests: a panic is a failed test (clippy.toml allows unwrap only inside #[test]).
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 mod common;
 
 use common::{fill, ok};

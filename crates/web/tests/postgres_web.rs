@@ -4,6 +4,9 @@
 //! from an async task (it would panic there): these requests would fail if it were.
 //! Skipped with a notice without `QUIETLEGS_TEST_PG_URL`, failed under `CI=true`.
 
+// Integration tests: a panic is a failed test (clippy.toml allows unwrap only inside #[test]).
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 mod common;
 
 use axum::http::StatusCode;
