@@ -11,7 +11,7 @@ use quietlegs_core::forms::FormCatalogue;
 use quietlegs_core::plan::build_plan;
 use quietlegs_core::supplement::parse_dose;
 use quietlegs_core::Profile;
-use quietlegs_store::{FoodRelease, PersonId, SqliteStore, Store, StoreError};
+use quietlegs_store::{AnyStore, FoodRelease, PersonId, SqliteStore, Store, StoreError};
 use quietlegs_usda::{DownloadKind, ImportReport, Progress};
 use serde::Serialize;
 
@@ -411,6 +411,12 @@ pub trait LabelRelease {
 }
 
 impl LabelRelease for SqliteStore {
+    fn label_release(&self, release: &str, kind: &str) -> Result<(), StoreError> {
+        self.set_food_release_kind(release, kind)
+    }
+}
+
+impl LabelRelease for AnyStore {
     fn label_release(&self, release: &str, kind: &str) -> Result<(), StoreError> {
         self.set_food_release_kind(release, kind)
     }

@@ -6,6 +6,7 @@ use crate::failure::{app_failure, bad_input, in_file, print_json, write_output, 
 use crate::prompt::{ask, confirm, note_default, pick_food};
 use crate::Output;
 use anyhow::{anyhow, Context as _};
+use quietlegs_store::Database;
 
 use quietlegs_app::diary::{self, Entry, ExportFormat, NightForm};
 use quietlegs_app::personal::{open_reader, open_writer};
@@ -133,7 +134,7 @@ fn mode(replace: bool) -> OnDuplicate {
 /// Stores a validated entry and prints what was stored.
 fn save(
     ctx: &Context<'_>,
-    db: &Path,
+    db: &Database,
     entry: Entry,
     on_duplicate: OnDuplicate,
     output: &Output,
@@ -153,7 +154,7 @@ fn save(
     Ok(())
 }
 
-pub fn log_night(ctx: &Context<'_>, db: &Path, a: NightArgs) -> Result<(), Failure> {
+pub fn log_night(ctx: &Context<'_>, db: &Database, a: NightArgs) -> Result<(), Failure> {
     let date = date_arg(ctx, a.date.as_deref())?;
     let severity = match a.severity {
         Some(s) => s,
@@ -182,19 +183,19 @@ pub fn log_night(ctx: &Context<'_>, db: &Path, a: NightArgs) -> Result<(), Failu
     save(ctx, db, entry, mode(a.replace), &a.output)
 }
 
-pub fn log_irls(ctx: &Context<'_>, db: &Path, a: IrlsArgs) -> Result<(), Failure> {
+pub fn log_irls(ctx: &Context<'_>, db: &Database, a: IrlsArgs) -> Result<(), Failure> {
     let date = date_arg(ctx, a.date.as_deref())?;
     let entry = diary::irls(ctx, &a.items, a.rls6.as_deref(), date)?;
     save(ctx, db, entry, mode(a.replace), &a.output)
 }
 
-pub fn log_dose(ctx: &Context<'_>, db: &Path, a: DoseArgs) -> Result<(), Failure> {
+pub fn log_dose(ctx: &Context<'_>, db: &Database, a: DoseArgs) -> Result<(), Failure> {
     let date = date_arg(ctx, a.date.as_deref())?;
     let entry = diary::dose(ctx, &a.spec, a.product, a.time.as_deref(), date)?;
     save(ctx, db, entry, OnDuplicate::Refuse, &a.output)
 }
 
-pub fn log_food(ctx: &Context<'_>, db: &Path, a: FoodArgs) -> Result<(), Failure> {
+pub fn log_food(ctx: &Context<'_>, db: &Database, a: FoodArgs) -> Result<(), Failure> {
     // The food is chosen from the catalogue before the diary is opened for writing: a food that
     // is not found creates no database.
     let reader = open_reader(db)?;
@@ -207,7 +208,11 @@ pub fn log_food(ctx: &Context<'_>, db: &Path, a: FoodArgs) -> Result<(), Failure
     save(ctx, db, entry, OnDuplicate::Refuse, &a.output)
 }
 
-pub fn log_side_effects(ctx: &Context<'_>, db: &Path, a: SideEffectsArgs) -> Result<(), Failure> {
+pub fn log_side_effects(
+    ctx: &Context<'_>,
+    db: &Database,
+    a: SideEffectsArgs,
+) -> Result<(), Failure> {
     let date = date_arg(ctx, a.date.as_deref())?;
     let get = |v: Option<u8>, flag: &str, what: &str| match v {
         Some(v) => Ok(v),
@@ -223,14 +228,14 @@ pub fn log_side_effects(ctx: &Context<'_>, db: &Path, a: SideEffectsArgs) -> Res
     save(ctx, db, entry, mode(a.replace), &a.output)
 }
 
-pub fn log_factor(ctx: &Context<'_>, db: &Path, a: FactorArgs) -> Result<(), Failure> {
+pub fn log_factor(ctx: &Context<'_>, db: &Database, a: FactorArgs) -> Result<(), Failure> {
     let date = date_arg(ctx, a.date.as_deref())?;
     let entry = diary::factor(ctx, &a.kind, a.amount, a.unit, a.time.as_deref(), date)?;
     save(ctx, db, entry, OnDuplicate::Refuse, &a.output)
 }
 
 pub fn history(
-    db: &Path,
+    db: &Database,
     from: Option<&str>,
     to: Option<&str>,
     output: &Output,
@@ -271,7 +276,7 @@ fn changes(sets: &[String]) -> Result<Vec<(String, String)>, Failure> {
 
 pub fn edit(
     ctx: &Context<'_>,
-    db: &Path,
+    db: &Database,
     kind: &str,
     id: i64,
     sets: &[String],
@@ -297,7 +302,13 @@ pub fn edit(
     Ok(())
 }
 
-pub fn delete(ctx: &Context<'_>, db: &Path, kind: &str, id: i64, yes: bool) -> Result<(), Failure> {
+pub fn delete(
+    ctx: &Context<'_>,
+    db: &Database,
+    kind: &str,
+    id: i64,
+    yes: bool,
+) -> Result<(), Failure> {
     let (store, person) = open_writer(db, ctx.now)?;
     let old = diary::prepare_delete(&store, person, kind, id)?;
     confirm(
@@ -315,7 +326,7 @@ pub fn delete(ctx: &Context<'_>, db: &Path, kind: &str, id: i64, yes: bool) -> R
 
 pub fn export(
     ctx: &Context<'_>,
-    db: &Path,
+    db: &Database,
     format: &str,
     output: Option<&Path>,
 ) -> Result<(), Failure> {
@@ -328,7 +339,7 @@ pub fn export(
     }
 }
 
-pub fn import(ctx: &Context<'_>, db: &Path, file: &Path) -> Result<(), Failure> {
+pub fn import(ctx: &Context<'_>, db: &Database, file: &Path) -> Result<(), Failure> {
     let shown = file.display().to_string();
     let size = std::fs::metadata(file)
         .with_context(|| format!("reading {shown}"))
@@ -354,7 +365,7 @@ pub fn import(ctx: &Context<'_>, db: &Path, file: &Path) -> Result<(), Failure> 
     Ok(())
 }
 
-pub fn backup(db: &Path, dest: &Path) -> Result<(), Failure> {
+pub fn backup(db: &Database, dest: &Path) -> Result<(), Failure> {
     let b = quietlegs_app::personal::backup(db, dest).map_err(|e| app_failure(e, None))?;
     outln!(
         "Backed up {} to {} (integrity check ok).",

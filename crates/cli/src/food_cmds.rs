@@ -9,6 +9,7 @@ use anyhow::anyhow;
 use quietlegs_app::foods::{self, IntakeRequest};
 use quietlegs_app::personal::{open_reader, open_writer};
 use quietlegs_app::Context;
+use quietlegs_store::Database;
 use quietlegs_usda::Progress;
 use std::path::{Path, PathBuf};
 
@@ -34,7 +35,7 @@ pub struct IntakeArgs {
 
 pub fn search(
     ctx: &Context<'_>,
-    db: &Path,
+    db: &Database,
     query: &str,
     limit: usize,
     output: &Output,
@@ -50,7 +51,7 @@ pub fn search(
 
 pub fn amount(
     ctx: &Context<'_>,
-    db: &Path,
+    db: &Database,
     query: &str,
     amount: &str,
     output: &Output,
@@ -78,7 +79,7 @@ fn split_food_flag(flag: &str) -> Result<(&str, &str), Failure> {
         })
 }
 
-pub fn intake(ctx: &Context<'_>, db: &Path, a: IntakeArgs) -> Result<(), Failure> {
+pub fn intake(ctx: &Context<'_>, db: &Database, a: IntakeArgs) -> Result<(), Failure> {
     let diary_day = crate::args::date_arg(ctx, a.date.as_deref())?;
     let reader = open_reader(db)?;
     let catalogue = ctx.foods.searchable(reader.store.as_ref())?;
@@ -113,7 +114,7 @@ pub fn intake(ctx: &Context<'_>, db: &Path, a: IntakeArgs) -> Result<(), Failure
 }
 
 /// The imported releases (read-only; none when there is no database).
-pub fn releases(db: &Path, output: &Output) -> Result<(), Failure> {
+pub fn releases(db: &Database, output: &Output) -> Result<(), Failure> {
     let reader = open_reader(db)?;
     let list = foods::releases(reader.store.as_ref())?;
     if output.json {
@@ -124,7 +125,7 @@ pub fn releases(db: &Path, output: &Output) -> Result<(), Failure> {
 }
 
 /// Removes an imported release and its foods, after confirmation.
-pub fn remove(ctx: &Context<'_>, db: &Path, release: &str, yes: bool) -> Result<(), Failure> {
+pub fn remove(ctx: &Context<'_>, db: &Database, release: &str, yes: bool) -> Result<(), Failure> {
     let shown = quietlegs_core::text::escape_controls(release);
     let found = foods::find_release(open_reader(db)?.store.as_ref(), release)?;
     confirm(
@@ -156,7 +157,12 @@ impl Progress for Bar {
     }
 }
 
-pub fn import(ctx: &Context<'_>, db: &Path, path: &Path, output: &Output) -> Result<(), Failure> {
+pub fn import(
+    ctx: &Context<'_>,
+    db: &Database,
+    path: &Path,
+    output: &Output,
+) -> Result<(), Failure> {
     foods::check_download(path)?;
     let (store, _) = open_writer(db, ctx.now)?;
     let bar = indicatif::ProgressBar::new(0);

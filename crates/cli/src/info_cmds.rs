@@ -7,11 +7,12 @@ use quietlegs_app::info::{self, ConvertFrom};
 use quietlegs_app::personal::open_reader;
 use quietlegs_app::profile;
 use quietlegs_app::Context;
+use quietlegs_store::Database;
 use std::path::Path;
 
 pub fn plan(
     ctx: &Context<'_>,
-    db: &Path,
+    db: &Database,
     profile: Option<&Path>,
     output: &Output,
 ) -> Result<(), Failure> {
@@ -108,7 +109,7 @@ fn stored_profile(
 /// `profile set FILE`: checked by the same parser as `plan --profile FILE`, then stored.
 pub fn profile_set(
     ctx: &Context<'_>,
-    db: &Path,
+    db: &Database,
     file: &Path,
     output: &Output,
 ) -> Result<(), Failure> {
@@ -130,7 +131,7 @@ pub fn profile_set(
 }
 
 /// `profile show`: the stored document.
-pub fn profile_show(ctx: &Context<'_>, db: &Path, output: &Output) -> Result<(), Failure> {
+pub fn profile_show(ctx: &Context<'_>, db: &Database, output: &Output) -> Result<(), Failure> {
     let reader = open_reader(db)?;
     let Some(p) = stored_profile(ctx, &reader)? else {
         return Err(quietlegs_app::AppError::not_found(

@@ -6,9 +6,10 @@ use crate::Output;
 use quietlegs_app::insights::DoseReminder;
 use quietlegs_app::personal::open_reader;
 use quietlegs_app::Context;
+use quietlegs_store::Database;
 use std::path::Path;
 
-pub fn insights(ctx: &Context<'_>, db: &Path, output: &Output) -> Result<(), Failure> {
+pub fn insights(ctx: &Context<'_>, db: &Database, output: &Output) -> Result<(), Failure> {
     let reader = open_reader(db)?;
     let result = quietlegs_app::insights::insights(ctx, reader.diary())?;
     if output.json {
@@ -20,7 +21,7 @@ pub fn insights(ctx: &Context<'_>, db: &Path, output: &Output) -> Result<(), Fai
 
 pub fn reminders(
     ctx: &Context<'_>,
-    db: &Path,
+    db: &Database,
     profile: &Path,
     ics: &Path,
     diary_at: Option<&str>,

@@ -46,7 +46,8 @@ use clap::{Args, Parser, Subcommand};
 use failure::{bad_input, Failure};
 use quietlegs_app::{Context, FoodCatalog, Now};
 use quietlegs_core::ReferenceData;
-use std::path::{Path, PathBuf};
+use quietlegs_store::Database;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -58,8 +59,17 @@ use std::process::ExitCode;
 )]
 struct Cli {
     /// The database file (default: QUIETLEGS_DB, else the platform data directory).
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        conflicts_with = "database_url"
+    )]
     db: Option<PathBuf>,
+    /// A PostgreSQL database instead of a file, postgres://USER@HOST:PORT/DATABASE (default:
+    /// QUIETLEGS_DATABASE_URL when --db is not given). One database holds many people's data.
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -433,12 +443,19 @@ fn run(cli: Cli) -> Result<(), Failure> {
         reference: &reference,
         foods: &foods,
     };
-    let db = quietlegs_store::database_path(cli.db.clone()).map_err(bad_input)?;
-    dispatch(&ctx, &db, cli.db.is_some(), cli.command)
+    let db_given = cli.db.is_some() || cli.database_url.is_some();
+    let db = Database::choose(cli.db.clone(), cli.database_url.clone()).map_err(bad_input)?;
+    dispatch(&ctx, &db, db_given, cli.command)
 }
 
-/// `db_given`: the database was named (`--db`), not the default or `QUIETLEGS_DB`.
-fn dispatch(ctx: &Context<'_>, db: &Path, db_given: bool, command: Command) -> Result<(), Failure> {
+/// `db_given`: the database was named (`--db` or `--database-url`), not the default or the
+/// environment.
+fn dispatch(
+    ctx: &Context<'_>,
+    db: &Database,
+    db_given: bool,
+    command: Command,
+) -> Result<(), Failure> {
     match command {
         Command::Plan { profile, output } => info_cmds::plan(ctx, db, profile.as_deref(), &output),
         Command::Profile {

@@ -5,11 +5,12 @@ use anyhow::anyhow;
 use quietlegs_app::clinician;
 use quietlegs_app::personal::open_reader;
 use quietlegs_app::Context;
+use quietlegs_store::Database;
 use std::path::Path;
 
 pub fn report(
     ctx: &Context<'_>,
-    db: &Path,
+    db: &Database,
     from: Option<&str>,
     to: Option<&str>,
     pdf: Option<&Path>,

@@ -5,13 +5,13 @@ use crate::failure::{bad_input, Failure};
 use anyhow::{anyhow, Context as _};
 use quietlegs_app::personal::open_writer;
 use quietlegs_app::Context;
+use quietlegs_store::Database;
 use std::io::{BufRead, IsTerminal};
 use std::net::SocketAddr;
-use std::path::Path;
 
 /// What `serve` was asked to do.
 pub struct Serving<'a> {
-    pub db: &'a Path,
+    pub db: &'a Database,
     pub db_given: bool,
     pub addr: SocketAddr,
     pub allow_hosts: &'a [String],
@@ -28,8 +28,8 @@ pub fn serve(ctx: &Context<'_>, s: Serving<'_>) -> Result<(), Failure> {
         None
     };
     let db = match &temporary {
-        Some(dir) => dir.path().join("demo.sqlite3"),
-        None => s.db.to_path_buf(),
+        Some(dir) => Database::File(dir.path().join("demo.sqlite3")),
+        None => s.db.clone(),
     };
     let (store, person) = open_writer(&db, ctx.now)?;
     let password_set = quietlegs_app::login::password_is_set(&store, person)?;
@@ -85,7 +85,7 @@ pub fn serve(ctx: &Context<'_>, s: Serving<'_>) -> Result<(), Failure> {
 
 /// `serve --set-password`: asks for the password (twice, without echo, on a terminal; else the
 /// first line of standard input), checks the policy and stores its argon2id hash.
-pub fn set_password(ctx: &Context<'_>, db: &Path) -> Result<(), Failure> {
+pub fn set_password(ctx: &Context<'_>, db: &Database) -> Result<(), Failure> {
     let password = read_password()?;
     quietlegs_app::login::check_policy(&password)
         .map_err(|e| bad_input(anyhow!("--set-password: {}", e.message)))?;

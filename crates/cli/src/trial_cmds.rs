@@ -8,11 +8,12 @@ use anyhow::{anyhow, Context as _};
 use quietlegs_app::personal::{open_reader, open_writer};
 use quietlegs_app::trial::{self, CsvAnalysisOptions, DesignChoice, PowerAssumptions};
 use quietlegs_app::Context;
-use quietlegs_store::{PersonId, SqliteStore};
+use quietlegs_store::Database;
+use quietlegs_store::{AnyStore, PersonId};
 use std::path::Path;
 
 /// One handler per `trial` subcommand.
-pub fn dispatch(ctx: &Context<'_>, db: &Path, command: TrialCommand) -> Result<(), Failure> {
+pub fn dispatch(ctx: &Context<'_>, db: &Database, command: TrialCommand) -> Result<(), Failure> {
     match command {
         TrialCommand::New { args, output } => new(ctx, db, &args, output.json),
         TrialCommand::List => list(db),
@@ -127,7 +128,7 @@ pub struct NewTrialArgs {
 
 /// Opens the diary for reading and finds its person; `None` when there is no database or no
 /// person yet (so nothing has been stored).
-fn read_only_person(db: &Path) -> Result<Option<(SqliteStore, PersonId)>, Failure> {
+fn read_only_person(db: &Database) -> Result<Option<(AnyStore, PersonId)>, Failure> {
     Ok(open_reader(db)?.into_diary())
 }
 
@@ -137,7 +138,12 @@ fn no_trial_yet() -> Failure {
     ))
 }
 
-pub fn new(ctx: &Context<'_>, db: &Path, a: &NewTrialArgs, json_out: bool) -> Result<(), Failure> {
+pub fn new(
+    ctx: &Context<'_>,
+    db: &Database,
+    a: &NewTrialArgs,
+    json_out: bool,
+) -> Result<(), Failure> {
     let start = a
         .start
         .as_deref()
@@ -217,7 +223,7 @@ pub fn new(ctx: &Context<'_>, db: &Path, a: &NewTrialArgs, json_out: bool) -> Re
 
 pub fn status(
     ctx: &Context<'_>,
-    db: &Path,
+    db: &Database,
     which: Option<&str>,
     json_out: bool,
 ) -> Result<(), Failure> {
@@ -238,7 +244,7 @@ pub fn status(
     Ok(())
 }
 
-pub fn calendar(db: &Path, which: Option<&str>, ics: Option<&Path>) -> Result<(), Failure> {
+pub fn calendar(db: &Database, which: Option<&str>, ics: Option<&Path>) -> Result<(), Failure> {
     let (store, person) = read_only_person(db)?.ok_or_else(no_trial_yet)?;
     let cal = trial::calendar(&store, person, which)?;
     match ics {
@@ -297,7 +303,7 @@ pub fn calendar(db: &Path, which: Option<&str>, ics: Option<&Path>) -> Result<()
 
 pub fn guess(
     ctx: &Context<'_>,
-    db: &Path,
+    db: &Database,
     which: Option<&str>,
     period: usize,
     arm: &str,
@@ -309,7 +315,12 @@ pub fn guess(
 }
 
 /// `trial cancel`: removes a trial that has not started, after confirmation.
-pub fn cancel(ctx: &Context<'_>, db: &Path, which: Option<&str>, yes: bool) -> Result<(), Failure> {
+pub fn cancel(
+    ctx: &Context<'_>,
+    db: &Database,
+    which: Option<&str>,
+    yes: bool,
+) -> Result<(), Failure> {
     let (store, person) = open_writer(db, ctx.now)?;
     let name = trial::load(&store, person, which)?.stored.name;
     crate::prompt::confirm(
@@ -323,7 +334,7 @@ pub fn cancel(ctx: &Context<'_>, db: &Path, which: Option<&str>, yes: bool) -> R
 
 pub fn unblind(
     ctx: &Context<'_>,
-    db: &Path,
+    db: &Database,
     which: Option<&str>,
     early: bool,
     reason: Option<&str>,
@@ -402,7 +413,7 @@ impl CsvOptions {
 
 pub fn analyze_cmd(
     ctx: &Context<'_>,
-    db: &Path,
+    db: &Database,
     which: Option<&str>,
     csv: Option<&Path>,
     csv_opts: &CsvOptions,
@@ -516,7 +527,7 @@ pub fn power_cmd(
 
 pub fn report(
     ctx: &Context<'_>,
-    db: &Path,
+    db: &Database,
     which: Option<&str>,
     svg: Option<&Path>,
     json_out: bool,
@@ -540,7 +551,7 @@ pub fn report(
     Ok(())
 }
 
-pub fn list(db: &Path) -> Result<(), Failure> {
+pub fn list(db: &Database) -> Result<(), Failure> {
     let trials = match read_only_person(db)? {
         Some((store, person)) => trial::list(&store, person)?,
         None => Vec::new(),
@@ -567,7 +578,7 @@ pub fn list(db: &Path) -> Result<(), Failure> {
 /// to generate the numbers but not shown.
 pub fn simulate(
     ctx: &Context<'_>,
-    db: &Path,
+    db: &Database,
     which: Option<&str>,
     flags: &AssumptionArgs,
     seed: u64,

@@ -6,97 +6,11 @@
 
 mod common;
 
-use common::{closed_pipe, ok, ql, quietlegs};
+use common::{closed_pipe, fill, ok, ql, quietlegs};
 use quietlegs_store::{Identity, SqliteStore, Store};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-
-/// A diary with every kind of entry and awkward text.
-fn fill(db: &Path) {
-    let steps: &[&[&str]] = &[
-        &[
-            "log",
-            "night",
-            "--date",
-            "2026-11-20",
-            "--severity",
-            "6",
-            "--began",
-            "20:45",
-            "--sleep-quality",
-            "4",
-            "--hours-slept",
-            "5.75",
-            "--minutes-to-sleep",
-            "50",
-            "--awakenings",
-            "3",
-            "--note",
-            "=SUM(A1), \"bad\"; café\nsecond line",
-        ],
-        &["log", "night", "--date", "2026-11-21", "--severity", "2"],
-        &[
-            "log",
-            "irls",
-            "3",
-            "3",
-            "2",
-            "3",
-            "2",
-            "3",
-            "2",
-            "2",
-            "1",
-            "2",
-            "--date",
-            "2026-11-21",
-            "--rls6",
-            "5,6,7,2,1,4",
-        ],
-        &[
-            "log",
-            "dose",
-            "citrate-nonahydrate=2 x 500 mg compound",
-            "--time",
-            "22:00",
-            "--date",
-            "2026-11-21",
-            "--product",
-            "+Calm citrate",
-        ],
-        &["log", "food", "almonds", "1 oz", "--date", "2026-11-21"],
-        &[
-            "log",
-            "side-effects",
-            "--diarrhea",
-            "1",
-            "--nausea",
-            "0",
-            "--cramps",
-            "2",
-            "--date",
-            "2026-11-21",
-        ],
-        &[
-            "log",
-            "factor",
-            "caffeine",
-            "--amount",
-            "150",
-            "--unit",
-            "mg",
-            "--time",
-            "17:30",
-            "--date",
-            "2026-11-21",
-        ],
-        &["log", "factor", "custom:stretching", "--date", "2026-11-20"],
-    ];
-    for args in steps {
-        ok(ql(db, args));
-    }
-}
 
 #[test]
 fn a_new_user_logs_a_night_in_one_command_and_sees_it_in_history() {

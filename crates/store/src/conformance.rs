@@ -37,6 +37,15 @@ use std::sync::Arc;
 #[macro_export]
 macro_rules! conformance_tests {
     ($make:expr) => {
+        $crate::conformance_tests!(@all (|| ::std::option::Option::Some(($make)())));
+    };
+    // A backend that needs a service (a PostgreSQL server): `$make` returns `None` when the
+    // service is not configured, and the test returns early (`postgres_fixture` decides
+    // whether that is allowed: never under CI=true).
+    (service: $make:expr) => {
+        $crate::conformance_tests!(@all $make);
+    };
+    (@all $make:expr) => {
         $crate::conformance_tests!(@checks $make;
             persons_come_from_identities,
             every_kind_round_trips,
@@ -59,13 +68,13 @@ macro_rules! conformance_tests {
         );
         #[test]
         fn concurrent_writers_through_an_arc() {
-            let (store, keep) = ($make)();
+            let ::std::option::Option::Some((store, keep)) = ($make)() else { return };
             $crate::conformance::concurrent_writers_through_an_arc(::std::sync::Arc::new(store));
             drop(keep);
         }
         #[test]
         fn concurrent_duplicates_fail_alone() {
-            let (store, keep) = ($make)();
+            let ::std::option::Option::Some((store, keep)) = ($make)() else { return };
             $crate::conformance::concurrent_duplicates_fail_alone(::std::sync::Arc::new(store));
             drop(keep);
         }
@@ -74,7 +83,7 @@ macro_rules! conformance_tests {
         $(
             #[test]
             fn $check() {
-                let (store, keep) = ($make)();
+                let ::std::option::Option::Some((store, keep)) = ($make)() else { return };
                 $crate::conformance::$check(&store);
                 // The store closes before what it needs (its folder) goes.
                 drop(store);
@@ -82,6 +91,95 @@ macro_rules! conformance_tests {
             }
         )+
     };
+}
+
+/// A PostgreSQL server for tests: `QUIETLEGS_TEST_PG_URL` names a database (`.ci/run` makes a
+/// throw-away one per run), and each test gets a fresh schema in it, dropped afterwards.
+pub mod postgres_fixture {
+    use crate::{PgOptions, PgStore};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// The variable that names the test server's database.
+    pub const URL_VAR: &str = "QUIETLEGS_TEST_PG_URL";
+
+    /// The test database's URL; `None` (with a notice) when it is not set outside CI. Under
+    /// `CI=true` a missing URL fails the test: the PostgreSQL suite must never pass unrun there.
+    pub fn url() -> Option<String> {
+        match std::env::var(URL_VAR) {
+            Ok(url) if !url.is_empty() => Some(url),
+            _ => {
+                assert!(
+                    std::env::var("CI").as_deref() != Ok("true"),
+                    "{URL_VAR} is not set but CI=true: the PostgreSQL tests must run in CI \
+                     (.ci/run starts PostgreSQL and sets it)"
+                );
+                eprintln!("notice: {URL_VAR} is not set: PostgreSQL test skipped");
+                None
+            }
+        }
+    }
+
+    /// A schema of its own in the test database, dropped (with everything in it) on drop.
+    pub struct FreshSchema {
+        admin_url: String,
+        pub name: String,
+        /// The test database's URL with this schema first on the search path.
+        pub url: String,
+    }
+
+    impl FreshSchema {
+        /// A new, empty schema (`None` when no test server is configured; see [`url`]).
+        pub fn new() -> Option<Self> {
+            static COUNTER: AtomicUsize = AtomicUsize::new(0);
+            let admin_url = url()?;
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0);
+            let name = format!(
+                "ql_t_{}_{}_{nanos}",
+                std::process::id(),
+                COUNTER.fetch_add(1, Ordering::SeqCst)
+            );
+            let mut admin = postgres::Client::connect(&admin_url, postgres::NoTls)
+                .unwrap_or_else(|e| panic!("connecting to {URL_VAR}: {e}"));
+            admin
+                .batch_execute(&format!("CREATE SCHEMA {name}"))
+                .expect("a fresh schema");
+            let sep = if admin_url.contains('?') { '&' } else { '?' };
+            let url = format!("{admin_url}{sep}options=-csearch_path%3D{name}");
+            Some(Self {
+                admin_url,
+                name,
+                url,
+            })
+        }
+
+        /// A store in this schema (migrated to the latest version).
+        pub fn store(&self) -> PgStore {
+            PgStore::connect(&self.url).expect("a store in the fresh schema")
+        }
+
+        /// A store in this schema with options.
+        pub fn store_with(&self, options: &PgOptions) -> PgStore {
+            PgStore::connect_with(&self.url, options).expect("a store in the fresh schema")
+        }
+    }
+
+    impl Drop for FreshSchema {
+        fn drop(&mut self) {
+            if let Ok(mut admin) = postgres::Client::connect(&self.admin_url, postgres::NoTls) {
+                let _ =
+                    admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
+            }
+        }
+    }
+
+    /// A fresh store and the schema it lives in (for `conformance_tests!(service: …)`).
+    pub fn fresh_store() -> Option<(PgStore, FreshSchema)> {
+        let schema = FreshSchema::new()?;
+        Some((schema.store(), schema))
+    }
 }
 
 fn stamp(at: &str) -> Stamp {

@@ -1,14 +1,26 @@
-//! quietlegs storage: the backend-neutral [`Store`] trait and its SQLite implementation.
+//! quietlegs storage: the backend-neutral [`Store`] trait and its two implementations,
+//! SQLite (one person's file, the default) and PostgreSQL (many people on a server), with
+//! [`AnyStore`] choosing between them by [`Database`].
 //!
-//! Every write is one transaction; the SQLite file runs in WAL mode with foreign keys on, and
-//! its schema is versioned by numbered migrations (`migrations/sqlite/NNNN_*.sql`, tracked in
-//! `PRAGMA user_version`).
+//! Every write is one transaction. The SQLite file runs in WAL mode with foreign keys on, its
+//! schema versioned by numbered migrations (`migrations/sqlite/NNNN_*.sql`, tracked in
+//! `PRAGMA user_version`); PostgreSQL has its own (`migrations/postgres/NNNN_*.sql`, tracked in
+//! the table `quietlegs_schema`).
 
+mod any;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod postgres;
 mod sqlite;
 
+pub use any::{AnyStore, Database};
+pub use postgres::{redact_url, PgOptions, PgStore};
 pub use sqlite::{SqliteStore, APPLICATION_ID};
+
+/// The PostgreSQL migrations in order.
+pub fn postgres_migrations() -> &'static [&'static str] {
+    postgres::MIGRATIONS
+}
 
 /// The SQLite migrations in order (for migration tests of older schema versions).
 pub fn sqlite_migrations() -> &'static [&'static str] {
@@ -78,6 +90,10 @@ pub enum StoreError {
     /// A backend error that fits no other variant (its message).
     #[error("database: {0}")]
     Backend(String),
+    /// The database server cannot be reached (not running, refusing connections, shutting
+    /// down, or out of connections): nothing was written; try again.
+    #[error("the database server cannot be reached: {0}; check that it is running and try again")]
+    Unreachable(String),
     /// Another process holds the write lock for longer than the busy timeout.
     #[error("the database is busy (another quietlegs is writing to it); try again")]
     Busy,
@@ -132,6 +148,7 @@ impl StoreError {
     pub(crate) fn for_each_write(&self) -> Self {
         match self {
             Self::Busy => Self::Busy,
+            Self::Unreachable(m) => Self::Unreachable(m.clone()),
             Self::Poisoned => Self::Poisoned,
             Self::ReadOnly(m) => Self::ReadOnly(m.clone()),
             Self::DiskFull(m) => Self::DiskFull(m.clone()),
@@ -144,7 +161,9 @@ impl StoreError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             // The environment: nothing was written and a retry can succeed.
-            Self::Busy | Self::ReadOnly(_) | Self::DiskFull(_) => ErrorKind::Unavailable,
+            Self::Busy | Self::Unreachable(_) | Self::ReadOnly(_) | Self::DiskFull(_) => {
+                ErrorKind::Unavailable
+            }
             // A file or path the person chose that quietlegs cannot use (another program's
             // file, a newer schema, a folder that cannot be created, no path at all): they must
             // choose another file or upgrade; retrying the same request will not help.
@@ -225,6 +244,31 @@ pub struct StoredProfile {
     pub document: String,
     /// When it was stored (RFC 3339).
     pub updated_at: String,
+}
+
+/// Everything of one person in a store, read in one snapshot (a personal copy of a shared
+/// database, `quietlegs backup` on PostgreSQL): the person's creation moment, profile, log-in
+/// secret, diary and trials with their seeds, and the imported foods (public reference data
+/// that the diary's food entries name). Nothing of any other person.
+#[derive(Debug, Clone)]
+pub struct PersonData {
+    pub created_at: String,
+    pub profile: Option<StoredProfile>,
+    /// The log-in secret (an argon2id PHC string) and when it was set.
+    pub login: Option<(String, String)>,
+    pub records: Vec<StoredRecord>,
+    pub trials: Vec<SealedTrial>,
+    pub releases: Vec<FoodRelease>,
+    pub foods: Vec<Food>,
+}
+
+/// A trial with what [`StoredTrial`] leaves out: its sealed seed and the time zone it was
+/// created in (only for a personal copy).
+#[derive(Debug, Clone)]
+pub struct SealedTrial {
+    pub trial: StoredTrial,
+    pub seed: u64,
+    pub tz: String,
 }
 
 /// An imported food release.
@@ -458,6 +502,7 @@ mod tests {
         let cases: Vec<(StoreError, ErrorKind)> = vec![
             (StoreError::Backend(s()), ErrorKind::Internal),
             (StoreError::Busy, ErrorKind::Unavailable),
+            (StoreError::Unreachable(s()), ErrorKind::Unavailable),
             (StoreError::ReadOnly(s()), ErrorKind::Unavailable),
             (StoreError::DiskFull(s()), ErrorKind::Unavailable),
             (StoreError::Conflict(s()), ErrorKind::Conflict),

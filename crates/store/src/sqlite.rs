@@ -416,44 +416,127 @@ impl SqliteStore {
     /// Copies the whole database to `path` with SQLite's online backup, which gives a
     /// consistent snapshot even while another process writes.
     pub fn backup_to(&self, path: &Path) -> Result<(), StoreError> {
-        // Written to a private temporary file beside the destination, checked, synced and only
-        // then renamed into place: a failed backup leaves nothing behind.
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "backup".into());
-        let temp = path.with_file_name(format!(".{name}.partial-{}", std::process::id()));
-        let result = (|| {
-            create_private(&temp)?;
-            let mut dest = Connection::open(&temp)?;
+        write_new_file(path, |temp| {
+            let mut dest = Connection::open(temp)?;
             {
                 let conn = self.lock()?;
                 let backup = rusqlite::backup::Backup::new(&conn, &mut dest)?;
                 backup.run_to_completion(256, Duration::from_millis(5), None)?;
             }
-            let check: String = dest.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
-            if check != "ok" {
-                return Err(StoreError::BackupUnsound {
-                    path: path.display().to_string(),
-                    message: format!("the backup failed its integrity check: {check}"),
-                });
-            }
-            dest.close().map_err(|(_, e)| StoreError::from(e))?;
-            let io = |e: std::io::Error| StoreError::Open {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            };
-            std::fs::File::open(&temp)
-                .and_then(|f| f.sync_all())
-                .map_err(io)?;
-            std::fs::rename(&temp, path).map_err(io)?;
-            Ok(())
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&temp);
-        }
-        result
+            dest.close().map_err(|(_, e)| StoreError::from(e))
+        })
     }
+
+    /// Writes one person's data (read from another store, a PostgreSQL server's) into a new
+    /// database file at `path`: a personal copy that `--db path` opens, with the same person
+    /// (identity and creation moment), profile, log-in, diary (ids and stamps kept), trials
+    /// (ids, seeds, events and guesses kept) and imported foods.
+    pub fn write_person_copy(
+        path: &Path,
+        identity: &Identity,
+        data: &crate::PersonData,
+    ) -> Result<(), StoreError> {
+        write_new_file(path, |temp| {
+            let store = Self::open(temp)?;
+            store.restore_person(identity, data)?;
+            // Closing the last connection checkpoints the WAL into the file and removes it.
+            let conn = store.conn.into_inner().map_err(|_| StoreError::Poisoned)?;
+            conn.close().map_err(|(_, e)| StoreError::from(e))
+        })
+    }
+
+    /// Restores a person's data into this (empty) database.
+    fn restore_person(
+        &self,
+        identity: &Identity,
+        data: &crate::PersonData,
+    ) -> Result<(), StoreError> {
+        let person = self.person(identity, &data.created_at)?;
+        if let Some(profile) = &data.profile {
+            self.set_profile(person, profile)?;
+        }
+        if let Some((phc, at)) = &data.login {
+            self.set_login_secret(person, phc, at)?;
+        }
+        self.import_records(person, &data.records)?;
+        self.write(|tx| {
+            for sealed in &data.trials {
+                let t = &sealed.trial;
+                tx.execute(
+                    "INSERT INTO trial (id, person_id, name, plan_json, plan_hash, created_at, tz) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![t.id, person.0, t.name, t.plan_json, t.plan_hash, t.created_at, sealed.tz],
+                )?;
+                tx.execute(
+                    "INSERT INTO trial_seal (trial_id, seed) VALUES (?1, ?2)",
+                    params![t.id, sealed.seed.to_string()],
+                )?;
+                for e in &t.events {
+                    tx.execute(
+                        "INSERT INTO trial_event (trial_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)",
+                        params![t.id, e.at, e.kind, e.detail],
+                    )?;
+                }
+                for g in &t.guesses {
+                    tx.execute(
+                        "INSERT INTO trial_guess (trial_id, period, guess, at) VALUES (?1, ?2, ?3, ?4)",
+                        params![t.id, g.period as i64, g.guess, g.at],
+                    )?;
+                }
+            }
+            Ok(())
+        })?;
+        for release in &data.releases {
+            let mut foods = data
+                .foods
+                .iter()
+                .filter(|f| f.release == release.release)
+                .cloned()
+                .map(Ok);
+            self.replace_food_release(release, &mut foods)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes a new database file at `path`: `build` fills a private temporary file beside it,
+/// which is then integrity-checked, synced and only then renamed into place, so that a failed
+/// copy leaves nothing behind.
+fn write_new_file(
+    path: &Path,
+    build: impl FnOnce(&Path) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "backup".into());
+    let temp = path.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+    let result = (|| {
+        create_private(&temp)?;
+        build(&temp)?;
+        let dest = Connection::open(&temp)?;
+        let check: String = dest.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        if check != "ok" {
+            return Err(StoreError::BackupUnsound {
+                path: path.display().to_string(),
+                message: format!("the backup failed its integrity check: {check}"),
+            });
+        }
+        dest.close().map_err(|(_, e)| StoreError::from(e))?;
+        let io = |e: std::io::Error| StoreError::Open {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
+        std::fs::File::open(&temp)
+            .and_then(|f| f.sync_all())
+            .map_err(io)?;
+        std::fs::rename(&temp, path).map_err(io)?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
 }
 
 fn food_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Food> {

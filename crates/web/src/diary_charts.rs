@@ -11,7 +11,7 @@ use quietlegs_app::profile;
 use quietlegs_app::{diary, AppError, Context};
 use quietlegs_core::diary::{IrlsEntry, Record, StoredRecord};
 use quietlegs_core::reference::ScoreBand;
-use quietlegs_store::{PersonId, SqliteStore};
+use quietlegs_store::{AnyStore, PersonId};
 
 /// Chart size in SVG user units (scaled to the page width by CSS; 360 fits a 390 px phone).
 const WIDTH: f64 = 360.0;
@@ -399,7 +399,7 @@ fn section(html: &mut String, heading: &str, svg: &str, note: &str) {
 
 /// Reads the window's records and the plan's limits, and draws the charts.
 pub fn history_charts(
-    store: &SqliteStore,
+    store: &AnyStore,
     person: PersonId,
     ctx: &Context<'_>,
 ) -> Result<HistoryCharts, AppError> {

@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use quietlegs_store::{NewRecord, SqliteStore, Store, StoreError};
+use quietlegs_store::{AnyStore, NewRecord, Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 /// The most entries one commit takes (a bound on the time a batch holds the write lock).
@@ -22,12 +22,12 @@ struct QueuedEntry {
 
 /// The queue to the writer thread, started on first use.
 pub(crate) struct DiaryWriter {
-    store: Arc<SqliteStore>,
+    store: Arc<AnyStore>,
     queue: OnceLock<mpsc::UnboundedSender<QueuedEntry>>,
 }
 
 impl DiaryWriter {
-    pub(crate) fn new(store: Arc<SqliteStore>) -> Self {
+    pub(crate) fn new(store: Arc<AnyStore>) -> Self {
         Self {
             store,
             queue: OnceLock::new(),
@@ -73,7 +73,7 @@ impl DiaryWriter {
 
 /// The writer thread: waits for an entry, takes every entry queued behind it (up to
 /// `MAX_BATCH`), stores them together and answers each; ends when the server's queue closes.
-fn write_batches(store: &SqliteStore, mut queue: mpsc::UnboundedReceiver<QueuedEntry>) {
+fn write_batches(store: &AnyStore, mut queue: mpsc::UnboundedReceiver<QueuedEntry>) {
     while let Some(first) = queue.blocking_recv() {
         let mut queued = first.records.len();
         let mut batch = vec![first];

@@ -17,7 +17,7 @@ use quietlegs_app::foods::{self, FoodChoice, FoodSearch, IntakeDay, IntakeReques
 use quietlegs_app::{AppError, Context, ErrorKind, Now};
 use quietlegs_core::diary::{FoodLog, Record};
 use quietlegs_core::Profile;
-use quietlegs_store::{OnDuplicate, PersonId, SqliteStore};
+use quietlegs_store::{AnyStore, OnDuplicate, PersonId};
 use serde::Deserialize;
 
 use crate::error::ApiError;
@@ -40,7 +40,7 @@ pub fn routes() -> Router<WebState> {
 /// limit; without one the limits are unknown and every page and API answer says so rather
 /// than guessing.
 fn stored_profile(
-    store: &SqliteStore,
+    store: &AnyStore,
     person: PersonId,
     ctx: &Context<'_>,
 ) -> Result<Option<Profile>, AppError> {
@@ -49,7 +49,7 @@ fn stored_profile(
 
 /// Today's (or `day`'s) magnesium from the diary.
 pub(crate) fn intake_on(
-    store: &SqliteStore,
+    store: &AnyStore,
     person: PersonId,
     ctx: &Context<'_>,
     day: Date,
@@ -124,7 +124,7 @@ pub(crate) async fn log_food(
 }
 
 fn prepare_food(
-    store: &SqliteStore,
+    store: &AnyStore,
     ctx: &Context<'_>,
     food: &str,
     amount: &str,
@@ -337,7 +337,7 @@ struct Found {
 }
 
 /// The chosen food by id (never by phrase: a hit's link carries its id).
-fn chosen(ctx: &Context<'_>, store: &SqliteStore, id: &str) -> Result<Option<Chosen>, AppError> {
+fn chosen(ctx: &Context<'_>, store: &AnyStore, id: &str) -> Result<Option<Chosen>, AppError> {
     let catalogue = ctx.foods.searchable(Some(store))?;
     let Some(food) = catalogue.table.foods.iter().find(|f| f.id == id) else {
         return Ok(None);

@@ -27,7 +27,7 @@ use axum::middleware;
 use axum::Router;
 use quietlegs_app::{AppError, Context, FoodCatalog, Now};
 use quietlegs_core::ReferenceData;
-use quietlegs_store::{Identity, PersonId, SqliteStore, Store};
+use quietlegs_store::{AnyStore, Identity, PersonId, Store};
 
 pub use api::ApiDoc;
 pub use error::{ApiError, ErrorBody};
@@ -42,7 +42,7 @@ pub struct WebState(Arc<Shared>);
 
 struct Shared {
     /// Shared by every request (the store is `Sync`; it serialises its own writes).
-    store: Arc<SqliteStore>,
+    store: Arc<AnyStore>,
     /// Diary entries are stored through it, committed in batches (group commit).
     writer: diary_writer::DiaryWriter,
     reference: ReferenceData,
@@ -60,13 +60,17 @@ struct Shared {
 impl WebState {
     /// `allowed_hosts`: the host names (no port) the server answers to; loopback names are
     /// always allowed.
-    pub fn new(store: SqliteStore, reference: ReferenceData, extra_hosts: &[String]) -> Self {
+    pub fn new(
+        store: impl Into<AnyStore>,
+        reference: ReferenceData,
+        extra_hosts: &[String],
+    ) -> Self {
         let mut allowed_hosts: Vec<String> = ["127.0.0.1", "localhost", "::1"]
             .into_iter()
             .map(String::from)
             .collect();
         allowed_hosts.extend(extra_hosts.iter().map(|h| h.to_ascii_lowercase()));
-        let store = Arc::new(store);
+        let store = Arc::new(store.into());
         Self(Arc::new(Shared {
             writer: diary_writer::DiaryWriter::new(Arc::clone(&store)),
             store,
@@ -100,7 +104,7 @@ impl WebState {
     pub async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&SqliteStore, PersonId, &Context<'_>) -> Result<T, AppError> + Send + 'static,
+        F: FnOnce(&AnyStore, PersonId, &Context<'_>) -> Result<T, AppError> + Send + 'static,
     {
         self.run_at(Now::read(), work).await
     }
@@ -109,7 +113,7 @@ impl WebState {
     pub async fn run_at<T, F>(&self, now: Now, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&SqliteStore, PersonId, &Context<'_>) -> Result<T, AppError> + Send + 'static,
+        F: FnOnce(&AnyStore, PersonId, &Context<'_>) -> Result<T, AppError> + Send + 'static,
     {
         let state = self.clone();
         tokio::task::spawn_blocking(move || {

@@ -283,7 +283,7 @@ async fn trial_action<T: Send + 'static>(
     headers: &HeaderMap,
     token: Option<&str>,
     work: impl FnOnce(
-            &quietlegs_store::SqliteStore,
+            &quietlegs_store::AnyStore,
             quietlegs_store::PersonId,
             &quietlegs_app::Context<'_>,
         ) -> Result<T, AppError>

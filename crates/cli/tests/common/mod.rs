@@ -27,6 +27,7 @@ pub fn quietlegs(db: &Path) -> Command {
     c.arg("--db")
         .arg(db)
         .env_remove("QUIETLEGS_DB")
+        .env_remove("QUIETLEGS_DATABASE_URL")
         .env_remove("QUIETLEGS_TODAY")
         .stdin(Stdio::null());
     c
@@ -89,3 +90,91 @@ pub fn closed_pipe() -> OwnedFd {
 pub fn example_profile() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/profile.toml")
 }
+
+/// A diary with every kind of entry and awkward text.
+pub fn fill(db: &Path) {
+    for args in FILL {
+        ok(ql(db, args));
+    }
+}
+
+/// The commands that fill a diary with every kind of entry and awkward text.
+pub const FILL: &[&[&str]] = &[
+    &[
+        "log",
+        "night",
+        "--date",
+        "2026-11-20",
+        "--severity",
+        "6",
+        "--began",
+        "20:45",
+        "--sleep-quality",
+        "4",
+        "--hours-slept",
+        "5.75",
+        "--minutes-to-sleep",
+        "50",
+        "--awakenings",
+        "3",
+        "--note",
+        "=SUM(A1), \"bad\"; café\nsecond line",
+    ],
+    &["log", "night", "--date", "2026-11-21", "--severity", "2"],
+    &[
+        "log",
+        "irls",
+        "3",
+        "3",
+        "2",
+        "3",
+        "2",
+        "3",
+        "2",
+        "2",
+        "1",
+        "2",
+        "--date",
+        "2026-11-21",
+        "--rls6",
+        "5,6,7,2,1,4",
+    ],
+    &[
+        "log",
+        "dose",
+        "citrate-nonahydrate=2 x 500 mg compound",
+        "--time",
+        "22:00",
+        "--date",
+        "2026-11-21",
+        "--product",
+        "+Calm citrate",
+    ],
+    &["log", "food", "almonds", "1 oz", "--date", "2026-11-21"],
+    &[
+        "log",
+        "side-effects",
+        "--diarrhea",
+        "1",
+        "--nausea",
+        "0",
+        "--cramps",
+        "2",
+        "--date",
+        "2026-11-21",
+    ],
+    &[
+        "log",
+        "factor",
+        "caffeine",
+        "--amount",
+        "150",
+        "--unit",
+        "mg",
+        "--time",
+        "17:30",
+        "--date",
+        "2026-11-21",
+    ],
+    &["log", "factor", "custom:stretching", "--date", "2026-11-20"],
+];

@@ -9,7 +9,7 @@ use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use quietlegs_core::ReferenceData;
-use quietlegs_store::SqliteStore;
+use quietlegs_store::{AnyStore, SqliteStore};
 use quietlegs_web::{router, WebState};
 use serde_json::Value;
 use tower::ServiceExt;
@@ -17,7 +17,7 @@ use tower::ServiceExt;
 /// The host the requests name (one the server answers to).
 pub const HOST: &str = "127.0.0.1:8080";
 
-pub fn app_with(store: SqliteStore) -> Router {
+pub fn app_with(store: impl Into<AnyStore>) -> Router {
     router(WebState::new(store, ReferenceData::shipped().unwrap(), &[]))
 }
 
