@@ -37,6 +37,7 @@ mod info_cmds;
 mod insight_cmds;
 mod prompt;
 mod render;
+mod series_cmds;
 mod serve_cmds;
 mod trial_cmds;
 
@@ -191,6 +192,11 @@ enum Command {
     Trial {
         #[command(subcommand)]
         command: TrialCommand,
+    },
+    /// Pooled analysis of many people's n-of-1 series (linear mixed models by REML).
+    Series {
+        #[command(subcommand)]
+        command: series_cmds::SeriesCommand,
     },
     /// Version, data sources and licences.
     About {
@@ -486,6 +492,7 @@ fn dispatch(ctx: &Context<'_>, db: &Path, db_given: bool, command: Command) -> R
             diary_at,
         } => insight_cmds::reminders(ctx, db, &profile, &ics, diary_at.as_deref()),
         Command::Trial { command } => trial_cmds::dispatch(ctx, db, command),
+        Command::Series { command } => series_cmds::dispatch(ctx, command),
         Command::About { output } => info_cmds::about(ctx, &output),
         Command::Serve {
             set_password: true, ..
