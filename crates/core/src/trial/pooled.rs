@@ -296,10 +296,12 @@ impl SeriesAccumulator {
                             "only one condition ('{control}'): a comparison needs two"
                         )))
                     }
-                    _ => return Err(DataError::Whole(format!(
+                    _ => {
+                        return Err(DataError::Whole(format!(
                         "more than two conditions ({}): name the one to compare with --treatment",
                         found()
-                    ))),
+                    )))
+                    }
                 }
             }
         };
@@ -712,11 +714,25 @@ fn optimise(
                 theta[1] + alpha * dir[1],
                 theta[2] + alpha * dir[2],
             ];
+            if t == theta {
+                break;
+            }
             if let Some(e) = evaluate(people, nobs, &t) {
                 let slope: f64 = (0..3).map(|k| g[k] * dir[k]).sum();
-                if e.deviance <= ev.deviance + 1e-4 * alpha * slope {
+                if e.deviance < ev.deviance + 1e-4 * alpha * slope {
                     accepted = Some((t, e));
                     break;
+                }
+                // Next to the optimum the decrease a step makes can be below the rounding of
+                // the deviance (about 1e-16 of it): there, accept the step when it reduces the
+                // analytic gradient instead.
+                let rounding = 64.0 * f64::EPSILON * ev.deviance.abs().max(1.0);
+                if (e.deviance - ev.deviance).abs() <= rounding {
+                    let gt = masked(&gradient(people, nobs, &t, &e, &free), &free);
+                    if norm_inf(&gt) < norm_inf(&g) {
+                        accepted = Some((t, e));
+                        break;
+                    }
                 }
             }
             alpha *= 0.5;
