@@ -135,7 +135,7 @@ pub fn forest_svg(a: &PooledAnalysis) -> String {
     const W: f64 = 860.0;
     const LEFT: f64 = 130.0;
     const RIGHT: f64 = 30.0;
-    const TOP: f64 = 70.0;
+    const TOP: f64 = 84.0;
     const ROW: f64 = 16.0;
     let mut order: Vec<usize> = (0..a.participants.len()).collect();
     order.sort_by(|&i, &j| {
