@@ -189,7 +189,7 @@ fn series_text(a: &PooledAnalysis) -> String {
             let _ = writeln!(s, "\nWARNING: the {name} fit did not reach the gradient tolerance {:e} (reached {:.1e}); treat it with caution.", c.gradient_tolerance, c.gradient_norm);
         }
     }
-    let _ = writeln!(s, "\nConverged to a projected gradient of -2 log-likelihood at most {:e} (random slope {:.1e}, random intercept {:.1e}).", rs.convergence.gradient_tolerance, rs.convergence.gradient_norm, ri.convergence.gradient_norm);
+    let _ = writeln!(s, "\nConverged to a gradient of -2 log-likelihood (with respect to the variance parameters) at most {:e} (random slope {:.1e}, random intercept {:.1e}).", rs.convergence.gradient_tolerance, rs.convergence.gradient_norm, ri.convergence.gradient_norm);
     const SHOW: usize = 20;
     let _ = writeln!(s, "\nPer person (shrunken effect = population + the person's deviation; own = their trial alone){}:", if a.participants.len() > SHOW { format!(", the first {SHOW} of {} (all in --json)", a.participants.len()) } else { String::new() });
     let _ = writeln!(
