@@ -3,6 +3,9 @@
 //! also generated the CSVs (seeded, known truth) and fitted them with lme4 1.1 (REML, tight
 //! optimiser tolerances) and statsmodels MixedLM (REML, BFGS with a tight gradient tolerance).
 
+// Integration tests: a panic is a failed test (clippy.toml allows unwrap only inside #[test]).
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use quietlegs_app::series::{analyze_csv, SeriesOptions};
 use quietlegs_core::trial::pooled::PooledAnalysis;
 use quietlegs_core::ReferenceData;

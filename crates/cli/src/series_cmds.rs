@@ -29,7 +29,7 @@ pub enum SeriesCommand {
         #[arg(long)]
         higher_is_better: bool,
         /// Minimal important difference (default: the nightly-severity default).
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         mcid: Option<f64>,
         /// Write a forest plot (SVG) here.
         #[arg(long, value_name = "FILE.svg")]

@@ -2,6 +2,9 @@
 //! the random intercept and slope model itself, fitted by `trial::pooled::fit`. The interval
 //! (Wald, normal quantile) must contain the true effect in 93–97 % of replicates.
 
+// Integration tests: a panic is a failed test (clippy.toml allows unwrap only inside #[test]).
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use quietlegs_core::trial::pooled::{fit, ArmStats, PersonStats, PooledSpec, SeriesData};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

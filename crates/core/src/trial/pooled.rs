@@ -144,8 +144,10 @@ struct PersonAcc {
 pub struct SeriesAccumulator {
     conditions: Vec<String>,
     people: Vec<PersonAcc>,
-    index: HashMap<String, usize>,
+    index: HashMap<String, usize, foldhash::fast::RandomState>,
     missing: u64,
+    /// The participant of the previous row.
+    last: usize,
 }
 
 fn line_err(line: u64, message: impl Into<String>) -> DataError {
@@ -179,9 +181,8 @@ impl SeriesAccumulator {
         condition: &str,
         outcome: &str,
     ) -> Result<(), DataError> {
-        check_label("participant", participant, line)?;
+        // Labels are checked when first seen: a later row that equals one is equally valid.
         let day = super::data::parse_day(day, line)?;
-        check_label("condition", condition, line)?;
         let outcome = match outcome {
             "" => None,
             s => Some(
@@ -202,6 +203,7 @@ impl SeriesAccumulator {
         let cond = match self.conditions.iter().position(|c| c == condition) {
             Some(c) => c,
             None => {
+                check_label("condition", condition, line)?;
                 if self.conditions.len() == MAX_CONDITIONS {
                     return Err(line_err(
                         line,
@@ -212,8 +214,13 @@ impl SeriesAccumulator {
                 self.conditions.len() - 1
             }
         };
-        let person = match self.index.get(participant) {
-            Some(&p) => {
+        // Rows usually come grouped by participant: compare with the last one before hashing.
+        let known = match self.people.get(self.last) {
+            Some(acc) if acc.id == participant => Some(self.last),
+            _ => self.index.get(participant).copied(),
+        };
+        let person = match known {
+            Some(p) => {
                 let acc = &mut self.people[p];
                 if day <= acc.last_day {
                     return Err(line_err(
@@ -229,6 +236,7 @@ impl SeriesAccumulator {
                 p
             }
             None => {
+                check_label("participant", participant, line)?;
                 if self.people.len() == MAX_PARTICIPANTS {
                     return Err(line_err(
                         line,
@@ -246,6 +254,7 @@ impl SeriesAccumulator {
                 self.people.len() - 1
             }
         };
+        self.last = person;
         let Some(y) = outcome else {
             self.missing += 1;
             return Ok(());
@@ -584,8 +593,9 @@ fn solve(mut h: Vec<Vec<f64>>, mut r: Vec<f64>) -> Option<Vec<f64>> {
         r.swap(col, piv);
         for row in col + 1..n {
             let f = h[row][col] / h[col][col];
-            for c in col..n {
-                h[row][c] -= f * h[col][c];
+            let pivot_row = h[col].clone();
+            for (x, p) in h[row].iter_mut().zip(&pivot_row).skip(col) {
+                *x -= f * p;
             }
             r[row] -= f * r[col];
         }
@@ -667,6 +677,7 @@ fn optimise(
                 }
             }
         }
+        #[allow(clippy::needless_range_loop)] // symmetrising: both triangles at once
         for i in 0..n {
             for j in 0..i {
                 let m = 0.5 * (h[i][j] + h[j][i]);
@@ -902,7 +913,7 @@ fn z_quantile() -> f64 {
 
 /// P(true effect is at least `mcid` in the better direction) for N(mean, sd²).
 fn p_beyond(mean: f64, sd: f64, spec: &PooledSpec) -> f64 {
-    if !(sd > 0.0) {
+    if sd.is_nan() || sd <= 0.0 {
         let hit = if spec.higher_is_better {
             mean >= spec.mcid
         } else {
@@ -931,7 +942,7 @@ fn own_estimate(p: &PersonStats) -> Option<Estimate> {
     }
     let df = (n - 2) as f64;
     let s2 = (p.control.m2 + p.treatment.m2) / df;
-    if !(s2 > 0.0) {
+    if s2.is_nan() || s2 <= 0.0 {
         return None;
     }
     let se = (s2 * (1.0 / n0 as f64 + 1.0 / n1 as f64)).sqrt();
