@@ -18,6 +18,7 @@ pub mod insights;
 pub mod login;
 pub mod personal;
 pub mod profile;
+pub mod series;
 pub mod trial;
 
 pub use catalog::FoodCatalog;

@@ -38,6 +38,7 @@ mod insight_cmds;
 mod prompt;
 mod render;
 mod report_cmds;
+mod series_cmds;
 mod serve_cmds;
 mod trial_cmds;
 
@@ -217,6 +218,11 @@ enum Command {
     Trial {
         #[command(subcommand)]
         command: TrialCommand,
+    },
+    /// Pooled analysis of many people's n-of-1 series (linear mixed models by REML).
+    Series {
+        #[command(subcommand)]
+        command: series_cmds::SeriesCommand,
     },
     /// Version, data sources and licences.
     About {
@@ -532,6 +538,7 @@ fn dispatch(
             diary_at,
         } => insight_cmds::reminders(ctx, db, &profile, &ics, diary_at.as_deref()),
         Command::Trial { command } => trial_cmds::dispatch(ctx, db, command),
+        Command::Series { command } => series_cmds::dispatch(ctx, command),
         Command::About { output } => info_cmds::about(ctx, &output),
         Command::Serve {
             set_password: true, ..

@@ -84,7 +84,7 @@ fn assign_cycles(period_arms: &[usize], arms: usize) -> Vec<Option<usize>> {
     out
 }
 
-fn parse_day(text: &str, line: u64) -> Result<i64, DataError> {
+pub(crate) fn parse_day(text: &str, line: u64) -> Result<i64, DataError> {
     let range = || {
         format!(
             "allowed {} to {} (whole days)",

@@ -5,4 +5,5 @@ pub mod blinding;
 pub mod data;
 pub mod design;
 pub mod model;
+pub mod pooled;
 pub mod power;
