@@ -240,19 +240,20 @@ pub fn fill<S: Store + TrialStore>(
                 }),
                 date,
             )?;
-            // Loose stools now and then on magnesium.
-            if on_magnesium && rng.random_bool(0.15) {
-                add(
-                    store,
-                    Record::SideEffects(SideEffects {
-                        date,
-                        diarrhea: 1,
-                        nausea: 0,
-                        cramps: 0,
-                    }),
+            // Side effects are logged every trial night (a quiet night as zeros, so the
+            // history's side-effect chart always has the trial's nights): loose stools now and
+            // then on magnesium.
+            let loose = on_magnesium && rng.random_bool(0.15);
+            add(
+                store,
+                Record::SideEffects(SideEffects {
                     date,
-                )?;
-            }
+                    diarrhea: u8::from(loose),
+                    nausea: 0,
+                    cramps: 0,
+                }),
+                date,
+            )?;
         }
         // A weekly IRLS on Sundays, its items following the week's severity.
         if date.weekday() == jiff::civil::Weekday::Sunday {
