@@ -1,6 +1,10 @@
 //! Where the data lives ([`Database`]: a SQLite file or a PostgreSQL URL) and the store opened
 //! there ([`AnyStore`]), so that the application and its shells name no backend.
 
+use crate::clinic::{
+    Account, AccountId, AuditEntry, CareLink, ClinicStore, Invitation, LiveSession, LoginFailures,
+    NewAccount, NewInvitation, NewSession, TokenHash,
+};
 use crate::{
     FoodRelease, FoodStream, Identity, NewRecord, OnDuplicate, PersonId, PgStore, SqliteStore,
     Store, StoreError, StoredProfile, StoredTrial, TrialEvent, TrialGuess, TrialStore,
@@ -319,6 +323,127 @@ impl TrialStore for AnyStore {
     }
     fn delete_trial(&self, person: PersonId, id: i64) -> Result<(), StoreError> {
         each!(self, s => s.delete_trial(person, id))
+    }
+}
+
+impl ClinicStore for AnyStore {
+    fn create_account(&self, new: &NewAccount<'_>) -> Result<Account, StoreError> {
+        each!(self, s => s.create_account(new))
+    }
+    fn account_by_username(&self, username: &str) -> Result<Option<(Account, String)>, StoreError> {
+        each!(self, s => s.account_by_username(username))
+    }
+    fn account(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
+        each!(self, s => s.account(id))
+    }
+    fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        each!(self, s => s.accounts())
+    }
+    fn set_account_password(&self, id: AccountId, phc: &str, at: &str) -> Result<(), StoreError> {
+        each!(self, s => s.set_account_password(id, phc, at))
+    }
+    fn delete_account(&self, id: AccountId) -> Result<(), StoreError> {
+        each!(self, s => s.delete_account(id))
+    }
+    fn open_session(
+        &self,
+        session: &NewSession,
+        replacing: Option<&TokenHash>,
+    ) -> Result<(), StoreError> {
+        each!(self, s => s.open_session(session, replacing))
+    }
+    fn session(
+        &self,
+        token: &TokenHash,
+        now: i64,
+        idle_seconds: i64,
+        touch_after: i64,
+    ) -> Result<Option<LiveSession>, StoreError> {
+        each!(self, s => s.session(token, now, idle_seconds, touch_after))
+    }
+    fn close_session(&self, token: &TokenHash) -> Result<(), StoreError> {
+        each!(self, s => s.close_session(token))
+    }
+    fn close_sessions_of(&self, id: AccountId) -> Result<u64, StoreError> {
+        each!(self, s => s.close_sessions_of(id))
+    }
+    fn login_failures(&self, key: &str) -> Result<Option<LoginFailures>, StoreError> {
+        each!(self, s => s.login_failures(key))
+    }
+    fn record_login_failure(&self, key: &str, now: i64) -> Result<u32, StoreError> {
+        each!(self, s => s.record_login_failure(key, now))
+    }
+    fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
+        each!(self, s => s.clear_login_failures(key))
+    }
+    fn create_invitation(&self, new: &NewInvitation<'_>) -> Result<i64, StoreError> {
+        each!(self, s => s.create_invitation(new))
+    }
+    fn invitations_of(&self, clinician: AccountId) -> Result<Vec<Invitation>, StoreError> {
+        each!(self, s => s.invitations_of(clinician))
+    }
+    fn invitation_by_token(&self, token: &TokenHash) -> Result<Option<Invitation>, StoreError> {
+        each!(self, s => s.invitation_by_token(token))
+    }
+    fn accept_invitation(
+        &self,
+        token: &TokenHash,
+        participant: AccountId,
+        now: i64,
+    ) -> Result<CareLink, StoreError> {
+        each!(self, s => s.accept_invitation(token, participant, now))
+    }
+    fn withdraw_invitation(
+        &self,
+        clinician: AccountId,
+        id: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        each!(self, s => s.withdraw_invitation(clinician, id, now))
+    }
+    fn care_links_of(&self, id: AccountId) -> Result<Vec<CareLink>, StoreError> {
+        each!(self, s => s.care_links_of(id))
+    }
+    fn end_care_link(
+        &self,
+        clinician: AccountId,
+        participant: AccountId,
+    ) -> Result<(), StoreError> {
+        each!(self, s => s.end_care_link(clinician, participant))
+    }
+    fn linked_participant(
+        &self,
+        clinician: AccountId,
+        participant: i64,
+    ) -> Result<Option<Account>, StoreError> {
+        each!(self, s => s.linked_participant(clinician, participant))
+    }
+    fn create_password_reset(
+        &self,
+        account: AccountId,
+        token: &TokenHash,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        each!(self, s => s.create_password_reset(account, token, now, expires_at))
+    }
+    fn password_reset(&self, token: &TokenHash, now: i64) -> Result<Option<Account>, StoreError> {
+        each!(self, s => s.password_reset(token, now))
+    }
+    fn use_password_reset(
+        &self,
+        token: &TokenHash,
+        now: i64,
+        phc: &str,
+        at: &str,
+    ) -> Result<Account, StoreError> {
+        each!(self, s => s.use_password_reset(token, now, phc, at))
+    }
+    fn append_audit(&self, subject: PersonId, entry: &AuditEntry) -> Result<(), StoreError> {
+        each!(self, s => s.append_audit(subject, entry))
+    }
+    fn audit_of(&self, subject: PersonId) -> Result<Vec<AuditEntry>, StoreError> {
+        each!(self, s => s.audit_of(subject))
     }
 }
 

@@ -30,6 +30,10 @@ use quietlegs_core::reference::IrlsDefinition;
 use quietlegs_core::{IrlsBand, IrlsScore, ReferenceData};
 use std::sync::Arc;
 
+#[path = "conformance_clinic.rs"]
+mod clinic;
+pub use clinic::*;
+
 /// Writes one `#[test]` per conformance check for the backend that `$make` builds.
 ///
 /// `$make` is a closure (or function) returning `(store, keep)`: a fresh, empty store, and
@@ -64,7 +68,14 @@ macro_rules! conformance_tests {
             trials_are_created_listed_read_and_deleted,
             a_trials_seed_is_read_only_through_unseal,
             trial_events_and_guesses_read_back_in_order,
-            persons_never_see_each_others_trials
+            persons_never_see_each_others_trials,
+            accounts_are_unique_and_each_has_a_person,
+            sessions_expire_rotate_and_end_with_a_new_password,
+            login_failures_are_counted_per_key,
+            invitations_link_once_and_links_end,
+            password_resets_are_one_time,
+            audit_lines_are_per_person_in_order,
+            deleting_an_account_removes_everything_of_that_person
         );
         #[test]
         fn concurrent_writers_through_an_arc() {

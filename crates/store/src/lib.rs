@@ -8,12 +8,16 @@
 //! the table `quietlegs_schema`).
 
 mod any;
+pub mod clinic;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod postgres;
+mod postgres_clinic;
 mod sqlite;
+mod sqlite_clinic;
 
 pub use any::{AnyStore, Database};
+pub use clinic::ClinicStore;
 pub use postgres::{redact_url, PgOptions, PgStore};
 pub use sqlite::{SqliteStore, APPLICATION_ID};
 

@@ -30,6 +30,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0003_trials.sql"),
     include_str!("../migrations/postgres/0004_profile.sql"),
     include_str!("../migrations/postgres/0005_login.sql"),
+    include_str!("../migrations/postgres/0006_clinic.sql"),
 ];
 
 /// How long a caller waits for a pooled connection (or a new one) before `Unreachable`.
@@ -156,7 +157,7 @@ impl r2d2::ManageConnection for Manager {
 }
 
 /// One transaction on a pooled connection, preparing each statement once per connection.
-struct Tx<'a> {
+pub(crate) struct Tx<'a> {
     tx: Transaction<'a>,
     statements: &'a mut HashMap<String, Statement>,
 }
@@ -171,22 +172,26 @@ impl Tx<'_> {
         Ok(s)
     }
 
-    fn query(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>, StoreError> {
+    pub(crate) fn query(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>, StoreError> {
         let s = self.prepare(sql)?;
         Ok(self.tx.query(&s, params)?)
     }
 
-    fn query_opt(&mut self, sql: &str, params: &Params<'_>) -> Result<Option<Row>, StoreError> {
+    pub(crate) fn query_opt(
+        &mut self,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> Result<Option<Row>, StoreError> {
         let s = self.prepare(sql)?;
         Ok(self.tx.query_opt(&s, params)?)
     }
 
-    fn query_one(&mut self, sql: &str, params: &Params<'_>) -> Result<Row, StoreError> {
+    pub(crate) fn query_one(&mut self, sql: &str, params: &Params<'_>) -> Result<Row, StoreError> {
         let s = self.prepare(sql)?;
         Ok(self.tx.query_one(&s, params)?)
     }
 
-    fn execute(&mut self, sql: &str, params: &Params<'_>) -> Result<u64, StoreError> {
+    pub(crate) fn execute(&mut self, sql: &str, params: &Params<'_>) -> Result<u64, StoreError> {
         let s = self.prepare(sql)?;
         Ok(self.tx.execute(&s, params)?)
     }
@@ -296,7 +301,7 @@ impl PgStore {
     }
 
     /// Runs `write` in one transaction (read committed), committed only if it succeeds.
-    fn write<T>(
+    pub(crate) fn write<T>(
         &self,
         write: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -314,7 +319,7 @@ impl PgStore {
 
     /// Runs `read` in one read-only repeatable-read transaction: what it reads from several
     /// tables comes from one snapshot even while others write.
-    fn read<T>(
+    pub(crate) fn read<T>(
         &self,
         read: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {

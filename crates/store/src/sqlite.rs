@@ -45,6 +45,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0003_trials.sql"),
     include_str!("../migrations/sqlite/0004_profile.sql"),
     include_str!("../migrations/sqlite/0005_login.sql"),
+    include_str!("../migrations/sqlite/0006_clinic.sql"),
 ];
 
 /// Runs `batch` in one `BEGIN IMMEDIATE` transaction, each record in its own savepoint (a
@@ -152,6 +153,14 @@ const OWN_TABLES: &[&str] = &[
     "trial_guess",
     "profile",
     "login",
+    "account",
+    "session",
+    "login_failure",
+    "invitation",
+    "care_link",
+    "password_reset",
+    "audit",
+    "erasing",
 ];
 
 /// Whether the opened file is a quietlegs database (or empty); checked before anything is
@@ -310,12 +319,12 @@ impl SqliteStore {
     /// The connection, for one call. A lock poisoned by a panic in another thread is refused
     /// (an error, not a panic): whatever that thread was writing was rolled back, but this
     /// store is not used further.
-    fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
     }
 
     /// Runs `write` in one `BEGIN IMMEDIATE` transaction, committed only if it succeeds.
-    fn write<T>(
+    pub(crate) fn write<T>(
         &self,
         write: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -328,7 +337,7 @@ impl SqliteStore {
 
     /// Runs `read` in one read transaction, so that what it reads from several tables comes
     /// from one snapshot even while another process writes.
-    fn read<T>(
+    pub(crate) fn read<T>(
         &self,
         read: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {

@@ -422,3 +422,51 @@ fn works_from_a_tokio_runtimes_blocking_threads() {
     });
     assert_eq!(stored, 4);
 }
+
+/// The audit log is append-only in the database itself: an UPDATE, a DELETE or a TRUNCATE by
+/// anyone with a connection (not only through quietlegs) is refused, and the line is kept.
+#[test]
+fn the_audit_log_refuses_update_delete_and_truncate() {
+    use quietlegs_store::clinic::{AuditEntry, NewAccount, Role};
+    use quietlegs_store::ClinicStore;
+    let Some(schema) = FreshSchema::new() else {
+        return;
+    };
+    let store = schema.store();
+    let zoe = store
+        .create_account(&NewAccount {
+            username: "zoe",
+            role: Role::Participant,
+            phc: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$x",
+            at: "2026-11-01T09:00:00Z",
+        })
+        .unwrap();
+    let line = AuditEntry {
+        at: "2026-11-02T10:00:00Z".into(),
+        actor: "amy".into(),
+        actor_role: Role::Clinician,
+        action: "read the report".into(),
+        detail: "2026-10-01 to 2026-11-01".into(),
+    };
+    store.append_audit(zoe.person, &line).unwrap();
+    let mut raw = postgres::Client::connect(&schema.url, postgres::NoTls).unwrap();
+    for sql in [
+        "UPDATE audit SET actor = 'nobody'",
+        "DELETE FROM audit",
+        "TRUNCATE audit",
+    ] {
+        let e = raw.batch_execute(sql).unwrap_err();
+        assert!(
+            e.to_string().contains("append-only") || format!("{e:?}").contains("append-only"),
+            "{sql}: {e:?}"
+        );
+    }
+    assert_eq!(store.audit_of(zoe.person).unwrap(), [line]);
+    // Deleting the account is the one way its lines go.
+    store.delete_account(zoe.id).unwrap();
+    let left: i64 = raw
+        .query_one("SELECT count(*) FROM audit", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
+}
