@@ -71,6 +71,16 @@ impl Now {
         }
     }
 
+    /// This moment in Unix seconds (for expiry and throttling, which compare moments).
+    pub fn unix_seconds(&self) -> Result<i64, crate::AppError> {
+        self.instant
+            .parse::<jiff::Timestamp>()
+            .map(|t| t.as_second())
+            .map_err(|e| {
+                crate::AppError::internal(format!("the clock's instant {}: {e}", self.instant))
+            })
+    }
+
     /// A fixed moment (tests, simulations): `date` at `time` in UTC.
     pub fn fixed(date: Date, time: ClockTime) -> Self {
         let minutes = time.minutes();

@@ -5,6 +5,7 @@
 
 pub mod calendar;
 pub mod catalog;
+pub mod clinic;
 pub mod clinician;
 pub mod clock;
 pub mod demo;

@@ -47,9 +47,12 @@ impl From<anyhow::Error> for Failure {
             .find_map(|cause| cause.downcast_ref::<StoreError>())
             .map(StoreError::kind);
         match kind {
-            Some(ErrorKind::BadInput | ErrorKind::NotFound | ErrorKind::Conflict) => {
-                Failure::BadInput(e)
-            }
+            Some(
+                ErrorKind::BadInput
+                | ErrorKind::NotFound
+                | ErrorKind::Forbidden
+                | ErrorKind::Conflict,
+            ) => Failure::BadInput(e),
             Some(ErrorKind::Unavailable) => Failure::Unavailable(e),
             Some(ErrorKind::Internal) | None => Failure::Internal(e),
         }
@@ -76,7 +79,9 @@ pub(crate) fn app_failure(e: quietlegs_app::AppError, prefix: Option<&str>) -> F
     }
     let error = anyhow!(text.clone());
     match e.kind {
-        ErrorKind::BadInput | ErrorKind::NotFound | ErrorKind::Conflict => Failure::BadInput(error),
+        ErrorKind::BadInput | ErrorKind::NotFound | ErrorKind::Forbidden | ErrorKind::Conflict => {
+            Failure::BadInput(error)
+        }
         ErrorKind::Unavailable => Failure::Unavailable(error),
         ErrorKind::Internal => Failure::Internal(match e.source {
             Some(source) => anyhow!(source).context(text),

@@ -50,6 +50,9 @@ pub enum ErrorKind {
     BadInput,
     /// The entry, trial or release named does not exist (for this person). Exit code 2; HTTP 404.
     NotFound,
+    /// The person asking may not do this (a clinic role that does not allow it). Nothing was
+    /// read or written. Exit code 2; HTTP 403.
+    Forbidden,
     /// The request collides with what is stored: a second entry for a date, a name already
     /// used, a record id already taken, an import into a diary that is not empty. Nothing was
     /// written. Exit code 2; HTTP 409.
@@ -68,7 +71,7 @@ impl ErrorKind {
     /// The CLI's exit code (documented on each kind).
     pub fn exit_code(self) -> u8 {
         match self {
-            Self::BadInput | Self::NotFound | Self::Conflict => 2,
+            Self::BadInput | Self::NotFound | Self::Forbidden | Self::Conflict => 2,
             Self::Unavailable => 75,
             Self::Internal => 1,
         }
@@ -79,6 +82,7 @@ impl ErrorKind {
         match self {
             Self::BadInput => 400,
             Self::NotFound => 404,
+            Self::Forbidden => 403,
             Self::Conflict => 409,
             Self::Unavailable => 503,
             Self::Internal => 500,
@@ -567,6 +571,7 @@ mod tests {
         let names: Vec<String> = [
             ErrorKind::BadInput,
             ErrorKind::NotFound,
+            ErrorKind::Forbidden,
             ErrorKind::Conflict,
             ErrorKind::Unavailable,
             ErrorKind::Internal,
@@ -579,6 +584,7 @@ mod tests {
             [
                 "\"bad-input\"",
                 "\"not-found\"",
+                "\"forbidden\"",
                 "\"conflict\"",
                 "\"unavailable\"",
                 "\"internal\""

@@ -1,0 +1,801 @@
+//! The clinic server's use cases: accounts and log-in (with a throttle per account and per
+//! address), database sessions, invitations and care links, password resets, the audit log,
+//! account deletion, and what a clinician sees of their linked participants (the dashboard,
+//! a participant's report), every look on record.
+//!
+//! Security policy (not clinical, so it lives here rather than in the clinical rule base), each
+//! value with its source:
+//! - sessions end after [`SESSION_IDLE_SECONDS`] without a request and [`SESSION_MAX_SECONDS`]
+//!   after log-in whatever happens: NIST SP 800-63B-4 §2.2.3 (AAL2: reauthentication at least
+//!   once per 24 hours, and after at most 1 hour of inactivity),
+//!   <https://doi.org/10.6028/NIST.SP.800-63b-4>;
+//! - an account is locked after [`ACCOUNT_LOCK_AFTER`] consecutive failed log-ins (NIST SP
+//!   800-63B-4 §3.2.2: no more than 100), until an admin issues a reset link; before that, after
+//!   [`ACCOUNT_FREE_ATTEMPTS`] failures each attempt waits twice as long as the one before, up
+//!   to [`ACCOUNT_MAX_WAIT_SECONDS`];
+//! - a client address gets [`ADDRESS_FREE_ATTEMPTS`] failures (across accounts: password
+//!   spraying) before its attempts wait, doubling up to [`ADDRESS_MAX_WAIT_SECONDS`]; its count
+//!   is forgotten after [`ADDRESS_MEMORY_SECONDS`] without a failure;
+//! - invitation links last [`INVITATION_SECONDS`] and reset links [`RESET_SECONDS`]
+//!   (OWASP Forgot Password Cheat Sheet: single use, short expiry,
+//!   <https://cheatsheetseries.owasp.org/cheatsheets/Forgot_Password_Cheat_Sheet.html>).
+
+use std::net::IpAddr;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use jiff::civil::Date;
+use quietlegs_store::clinic::{
+    Account, AuditEntry, CareLink, Invitation, InvitationState, LiveSession, NewAccount,
+    NewInvitation, NewSession, Role, TokenHash,
+};
+use quietlegs_store::{ClinicStore, PersonId, Store, TrialStore};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::clinician::{self, ClinicianReport, FlagLine, IrlsPoint, TrialSection};
+use crate::login::{check_policy, MAX_PASSWORD_BYTES};
+use crate::{AppError, Context, ErrorKind};
+
+pub const SESSION_IDLE_SECONDS: i64 = 3_600;
+pub const SESSION_MAX_SECONDS: i64 = 24 * 3_600;
+/// A session's last-seen moment is written at most once a minute (not on every request).
+pub const SESSION_TOUCH_SECONDS: i64 = 60;
+pub const ACCOUNT_FREE_ATTEMPTS: u32 = 5;
+pub const ACCOUNT_MAX_WAIT_SECONDS: i64 = 60;
+pub const ACCOUNT_LOCK_AFTER: u32 = 100;
+pub const ADDRESS_FREE_ATTEMPTS: u32 = 20;
+pub const ADDRESS_MAX_WAIT_SECONDS: i64 = 300;
+pub const ADDRESS_MEMORY_SECONDS: i64 = 24 * 3_600;
+pub const INVITATION_SECONDS: i64 = 7 * 24 * 3_600;
+pub const RESET_SECONDS: i64 = 3_600;
+
+/// Usernames: 3 to 32 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit (case is
+/// folded, so "Zoe" and "zoe" are one account).
+pub const USERNAME_MIN: usize = 3;
+pub const USERNAME_MAX: usize = 32;
+
+/// The SHA-256 of a token: what the store keeps of sessions, invitations and reset links.
+pub fn token_hash(token: &str) -> TokenHash {
+    TokenHash(Sha256::digest(token.as_bytes()).into())
+}
+
+/// A username as typed, checked and folded to lower case; the message names the field and the
+/// rule.
+pub fn parse_username(text: &str) -> Result<String, AppError> {
+    let name = text.trim().to_lowercase();
+    let ok_chars = name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+    let starts_well = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric());
+    if !(USERNAME_MIN..=USERNAME_MAX).contains(&name.len()) || !ok_chars || !starts_well {
+        return Err(AppError::field(
+            "username",
+            format!(
+                "use {USERNAME_MIN} to {USERNAME_MAX} letters a-z, digits, '.', '_' or '-', \
+                 starting with a letter or digit"
+            ),
+        ));
+    }
+    Ok(name)
+}
+
+fn hash_password(password: &str, salt: [u8; 16]) -> Result<String, AppError> {
+    check_policy(password)?;
+    let salt = SaltString::encode_b64(&salt)
+        .map_err(|e| AppError::internal(format!("encoding the password salt: {e}")))?;
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| AppError::internal(format!("hashing the password: {e}")))?
+        .to_string())
+}
+
+/// Creates an account (the first admin from the CLI, others by an admin or by accepting an
+/// invitation). `salt`: 16 random bytes from the caller.
+pub fn create_account<S: ClinicStore>(
+    store: &S,
+    ctx: &Context<'_>,
+    username: &str,
+    role: Role,
+    password: &str,
+    salt: [u8; 16],
+) -> Result<Account, AppError> {
+    let username = parse_username(username)?;
+    let phc = hash_password(password, salt)?;
+    store
+        .create_account(&NewAccount {
+            username: &username,
+            role,
+            phc: &phc,
+            at: &ctx.now.instant,
+        })
+        .map_err(|e| match e.kind() {
+            ErrorKind::Conflict => AppError::new(
+                ErrorKind::Conflict,
+                Some("username"),
+                format!("the username {username} is taken: choose another"),
+            ),
+            _ => AppError::from(e),
+        })
+}
+
+/// Why a log-in was refused (each a 4xx on the web).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginRefusal {
+    /// Wrong username or password (which one is never said).
+    Wrong,
+    /// Attempts from this address or for this account must wait this many seconds.
+    SlowedDown(i64),
+    /// Locked after too many failures: only an admin's reset link opens it.
+    Locked,
+}
+
+fn account_key(username: &str) -> String {
+    format!("account:{username}")
+}
+
+fn address_key(client: Option<IpAddr>) -> String {
+    match client {
+        Some(ip) => format!("address:{ip}"),
+        None => "address:unknown".to_string(),
+    }
+}
+
+/// The wait after `count` consecutive failures when `free` are allowed: 2^(count-free-1) s,
+/// at most `max` (0 while within the free attempts).
+fn backoff(count: u32, free: u32, max: i64) -> i64 {
+    if count <= free {
+        return 0;
+    }
+    let doublings = (count - free - 1).min(20);
+    (1i64 << doublings).min(max)
+}
+
+/// Seconds to wait before the next attempt under `key` (0: may try now).
+fn wait_for<S: ClinicStore>(
+    store: &S,
+    key: &str,
+    now: i64,
+    free: u32,
+    max: i64,
+    forget_after: Option<i64>,
+) -> Result<i64, AppError> {
+    let Some(f) = store.login_failures(key)? else {
+        return Ok(0);
+    };
+    if forget_after.is_some_and(|quiet| now - f.last_at >= quiet) {
+        return Ok(0);
+    }
+    let until = f.last_at + backoff(f.count, free, max);
+    Ok((until - now).max(0))
+}
+
+/// A PHC string to verify against when the username is unknown, so that a wrong username costs
+/// the same time as a wrong password (usernames are not revealed by timing).
+fn decoy_phc() -> Result<String, AppError> {
+    hash_password("a decoy password nobody has", [7; 16])
+}
+
+/// Whether the log-in may be tried now (checked before the expensive hash).
+pub fn may_attempt<S: ClinicStore>(
+    store: &S,
+    now: i64,
+    username: &str,
+    client: Option<IpAddr>,
+) -> Result<Result<(), LoginRefusal>, AppError> {
+    let username = username.trim().to_lowercase();
+    let account = account_key(&username);
+    if store
+        .login_failures(&account)?
+        .is_some_and(|f| f.count >= ACCOUNT_LOCK_AFTER)
+    {
+        return Ok(Err(LoginRefusal::Locked));
+    }
+    let wait = wait_for(
+        store,
+        &account,
+        now,
+        ACCOUNT_FREE_ATTEMPTS,
+        ACCOUNT_MAX_WAIT_SECONDS,
+        None,
+    )?
+    .max(wait_for(
+        store,
+        &address_key(client),
+        now,
+        ADDRESS_FREE_ATTEMPTS,
+        ADDRESS_MAX_WAIT_SECONDS,
+        Some(ADDRESS_MEMORY_SECONDS),
+    )?);
+    Ok(if wait > 0 {
+        Err(LoginRefusal::SlowedDown(wait))
+    } else {
+        Ok(())
+    })
+}
+
+/// Checks a username and password under the throttle: the account when they are right. A
+/// failure is counted under the account's name (known or not) and the client's address; a
+/// success clears the account's count (not the address's: an attacker's own account must not
+/// reset the count of their guesses at others).
+pub fn log_in<S: ClinicStore>(
+    store: &S,
+    now: i64,
+    username: &str,
+    password: &str,
+    client: Option<IpAddr>,
+) -> Result<Result<Account, LoginRefusal>, AppError> {
+    if let Err(refusal) = may_attempt(store, now, username, client)? {
+        return Ok(Err(refusal));
+    }
+    let username = username.trim().to_lowercase();
+    let found = store.account_by_username(&username)?;
+    let phc = match &found {
+        Some((_, phc)) => phc.clone(),
+        None => decoy_phc()?,
+    };
+    let hash = PasswordHash::new(&phc)
+        .map_err(|e| AppError::internal(format!("a stored password hash is unreadable: {e}")))?;
+    let right = password.len() <= MAX_PASSWORD_BYTES
+        && Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok();
+    match found {
+        Some((account, _)) if right => {
+            store.clear_login_failures(&account_key(&username))?;
+            Ok(Ok(account))
+        }
+        _ => {
+            store.record_login_failure(&account_key(&username), now)?;
+            store.record_login_failure(&address_key(client), now)?;
+            Ok(Err(LoginRefusal::Wrong))
+        }
+    }
+}
+
+/// Opens a session for `account` (token from the caller's random source), ending the one the
+/// browser held, if any.
+pub fn open_session<S: ClinicStore>(
+    store: &S,
+    now: i64,
+    account: &Account,
+    token: &str,
+    replacing: Option<&str>,
+) -> Result<(), AppError> {
+    let replacing = replacing.map(token_hash);
+    store.open_session(
+        &NewSession {
+            token: token_hash(token),
+            account: account.id,
+            now,
+            absolute_expiry: now + SESSION_MAX_SECONDS,
+        },
+        replacing.as_ref(),
+    )?;
+    Ok(())
+}
+
+/// The live session of a token (expired ones are removed).
+pub fn session<S: ClinicStore>(
+    store: &S,
+    now: i64,
+    token: &str,
+) -> Result<Option<LiveSession>, AppError> {
+    Ok(store.session(
+        &token_hash(token),
+        now,
+        SESSION_IDLE_SECONDS,
+        SESSION_TOUCH_SECONDS,
+    )?)
+}
+
+pub fn close_session<S: ClinicStore>(store: &S, token: &str) -> Result<(), AppError> {
+    Ok(store.close_session(&token_hash(token))?)
+}
+
+/// Changes one's own password (the current one is checked); every session ends, this one too.
+pub fn change_password<S: ClinicStore>(
+    store: &S,
+    ctx: &Context<'_>,
+    account: &Account,
+    current: &str,
+    new: &str,
+    salt: [u8; 16],
+) -> Result<(), AppError> {
+    let (_, phc) = store
+        .account_by_username(&account.username)?
+        .ok_or_else(|| AppError::not_found(None, "this account no longer exists"))?;
+    let hash = PasswordHash::new(&phc)
+        .map_err(|e| AppError::internal(format!("a stored password hash is unreadable: {e}")))?;
+    if current.len() > MAX_PASSWORD_BYTES
+        || Argon2::default()
+            .verify_password(current.as_bytes(), &hash)
+            .is_err()
+    {
+        return Err(AppError::field("current", "the current password is wrong"));
+    }
+    let phc = hash_password(new, salt)?;
+    store.set_account_password(account.id, &phc, &ctx.now.instant)?;
+    Ok(())
+}
+
+fn require(account: &Account, role: Role, doing: &str) -> Result<(), AppError> {
+    if account.role == role {
+        Ok(())
+    } else {
+        Err(AppError::new(
+            ErrorKind::Forbidden,
+            None,
+            format!("only a {role} account can {doing}"),
+        ))
+    }
+}
+
+/// Writes one line of a participant's audit log (before the look or change it records is
+/// answered: a look that cannot be recorded is refused).
+pub fn audit<S: ClinicStore>(
+    store: &S,
+    ctx: &Context<'_>,
+    actor: &Account,
+    subject: PersonId,
+    action: &str,
+    detail: &str,
+) -> Result<(), AppError> {
+    store.append_audit(
+        subject,
+        &AuditEntry {
+            at: ctx.now.instant.clone(),
+            actor: actor.username.clone(),
+            actor_role: actor.role,
+            action: action.to_string(),
+            detail: detail.to_string(),
+        },
+    )?;
+    Ok(())
+}
+
+/// The audit log of the account's own data (a participant sees who looked at what).
+pub fn my_audit_log<S: ClinicStore>(
+    store: &S,
+    account: &Account,
+) -> Result<Vec<AuditEntry>, AppError> {
+    Ok(store.audit_of(account.person)?)
+}
+
+// ---- Admin -------------------------------------------------------------------------------
+
+/// Accounts as an admin sees them: names, roles and dates, no health data.
+pub fn list_accounts<S: ClinicStore>(store: &S, admin: &Account) -> Result<Vec<Account>, AppError> {
+    require(admin, Role::Admin, "list accounts")?;
+    Ok(store.accounts()?)
+}
+
+/// An admin creates an account with a first password they pass on.
+pub fn admin_create_account<S: ClinicStore>(
+    store: &S,
+    ctx: &Context<'_>,
+    admin: &Account,
+    username: &str,
+    role: Role,
+    password: &str,
+    salt: [u8; 16],
+) -> Result<Account, AppError> {
+    require(admin, Role::Admin, "create accounts")?;
+    create_account(store, ctx, username, role, password, salt)
+}
+
+/// An admin issues a one-time reset link for an account (`token` from the caller's random
+/// source; only its hash is kept). Recorded in the account's audit log.
+pub fn issue_password_reset<S: ClinicStore>(
+    store: &S,
+    ctx: &Context<'_>,
+    admin: &Account,
+    username: &str,
+    token: &str,
+) -> Result<Account, AppError> {
+    require(admin, Role::Admin, "issue password reset links")?;
+    let now = ctx.now.unix_seconds()?;
+    let (account, _) = store
+        .account_by_username(&username.trim().to_lowercase())?
+        .ok_or_else(|| AppError::not_found(Some("username"), "there is no such account"))?;
+    store.create_password_reset(account.id, &token_hash(token), now, now + RESET_SECONDS)?;
+    audit(
+        store,
+        ctx,
+        admin,
+        account.person,
+        "issued a password reset link",
+        "",
+    )?;
+    Ok(account)
+}
+
+/// The account a reset link is for, while it can be used.
+pub fn reset_link_account<S: ClinicStore>(
+    store: &S,
+    ctx: &Context<'_>,
+    token: &str,
+) -> Result<Account, AppError> {
+    store
+        .password_reset(&token_hash(token), ctx.now.unix_seconds()?)?
+        .ok_or_else(reset_link_gone)
+}
+
+fn reset_link_gone() -> AppError {
+    AppError::not_found(
+        None,
+        "this reset link is unknown, used or expired: ask the clinic's admin for a new one",
+    )
+}
+
+/// Uses a reset link: the new password is set, the link is spent, every session ends, and the
+/// account's failed log-ins (a lock) are forgotten.
+pub fn use_password_reset<S: ClinicStore>(
+    store: &S,
+    ctx: &Context<'_>,
+    token: &str,
+    password: &str,
+    salt: [u8; 16],
+) -> Result<Account, AppError> {
+    let phc = hash_password(password, salt)?;
+    let account = store
+        .use_password_reset(
+            &token_hash(token),
+            ctx.now.unix_seconds()?,
+            &phc,
+            &ctx.now.instant,
+        )
+        .map_err(|e| match e.kind() {
+            ErrorKind::NotFound => reset_link_gone(),
+            _ => AppError::from(e),
+        })?;
+    store.clear_login_failures(&account_key(&account.username))?;
+    Ok(account)
+}
+
+// ---- Invitations and care links ----------------------------------------------------------
+
+/// A clinician invites a participant: the link's token comes from the caller's random source.
+pub fn invite<S: ClinicStore>(
+    store: &S,
+    ctx: &Context<'_>,
+    clinician: &Account,
+    label: &str,
+    token: &str,
+) -> Result<i64, AppError> {
+    require(clinician, Role::Clinician, "invite participants")?;
+    let label = label.trim();
+    if label.chars().count() > 80 || label.chars().any(char::is_control) {
+        return Err(AppError::field(
+            "label",
+            "at most 80 characters, without control characters",
+        ));
+    }
+    let now = ctx.now.unix_seconds()?;
+    Ok(store.create_invitation(&NewInvitation {
+        token: token_hash(token),
+        clinician: clinician.id,
+        label,
+        now,
+        expires_at: now + INVITATION_SECONDS,
+    })?)
+}
+
+pub fn invitations<S: ClinicStore>(
+    store: &S,
+    clinician: &Account,
+) -> Result<Vec<Invitation>, AppError> {
+    require(clinician, Role::Clinician, "see invitations")?;
+    Ok(store.invitations_of(clinician.id)?)
+}
+
+pub fn withdraw_invitation<S: ClinicStore>(
+    store: &S,
+    ctx: &Context<'_>,
+    clinician: &Account,
+    id: i64,
+) -> Result<(), AppError> {
+    require(clinician, Role::Clinician, "withdraw invitations")?;
+    Ok(store.withdraw_invitation(clinician.id, id, ctx.now.unix_seconds()?)?)
+}
+
+fn invitation_gone() -> AppError {
+    AppError::not_found(
+        None,
+        "this invitation is unknown, used, withdrawn or expired: ask your clinician for a new one",
+    )
+}
+
+/// What the person opening an invitation link is told: who invites them (only while it can be
+/// accepted).
+pub fn open_invitation<S: ClinicStore>(
+    store: &S,
+    ctx: &Context<'_>,
+    token: &str,
+) -> Result<Invitation, AppError> {
+    let invitation = store
+        .invitation_by_token(&token_hash(token))?
+        .ok_or_else(invitation_gone)?;
+    if invitation.state != InvitationState::Open || ctx.now.unix_seconds()? >= invitation.expires_at
+    {
+        return Err(invitation_gone());
+    }
+    Ok(invitation)
+}
+
+/// A participant accepts an invitation: the clinician may now see their data (every look
+/// recorded in their audit log), until either ends the link.
+pub fn accept_invitation<S: ClinicStore>(
+    store: &S,
+    ctx: &Context<'_>,
+    participant: &Account,
+    token: &str,
+) -> Result<CareLink, AppError> {
+    require(participant, Role::Participant, "accept an invitation")?;
+    let link = store
+        .accept_invitation(&token_hash(token), participant.id, ctx.now.unix_seconds()?)
+        .map_err(|e| match e.kind() {
+            ErrorKind::NotFound | ErrorKind::Conflict => invitation_gone(),
+            _ => AppError::from(e),
+        })?;
+    audit(
+        store,
+        ctx,
+        participant,
+        participant.person,
+        "accepted an invitation",
+        &format!("linked to {}", link.clinician.username),
+    )?;
+    Ok(link)
+}
+
+/// The account's care links (a participant's clinicians, a clinician's participants).
+pub fn care_links<S: ClinicStore>(store: &S, account: &Account) -> Result<Vec<CareLink>, AppError> {
+    Ok(store.care_links_of(account.id)?)
+}
+
+/// Ends a care link, by either side: `other` is the username of the clinician (for a
+/// participant) or of the participant (for a clinician). Recorded in the participant's log.
+pub fn end_care_link<S: ClinicStore>(
+    store: &S,
+    ctx: &Context<'_>,
+    me: &Account,
+    other: &str,
+) -> Result<(), AppError> {
+    let link = store
+        .care_links_of(me.id)?
+        .into_iter()
+        .find(|l| match me.role {
+            Role::Participant => l.clinician.username == other,
+            Role::Clinician => l.participant.username == other,
+            Role::Admin => false,
+        })
+        .ok_or_else(|| {
+            AppError::not_found(Some("username"), format!("you have no link with {other}"))
+        })?;
+    store.end_care_link(link.clinician.id, link.participant.id)?;
+    audit(
+        store,
+        ctx,
+        me,
+        link.participant.person,
+        "ended the link",
+        &format!(
+            "between {} and {}",
+            link.clinician.username, link.participant.username
+        ),
+    )
+}
+
+/// The participant with account number `number`, if linked to this clinician; otherwise the
+/// same "not found" whether the number exists or not (numbers reveal nothing).
+pub fn linked_participant<S: ClinicStore>(
+    store: &S,
+    clinician: &Account,
+    number: i64,
+) -> Result<Account, AppError> {
+    require(clinician, Role::Clinician, "see participants")?;
+    store
+        .linked_participant(clinician.id, number)?
+        .ok_or_else(|| {
+            AppError::not_found(None, format!("no participant {number} is linked to you"))
+        })
+}
+
+// ---- Account deletion --------------------------------------------------------------------
+
+/// Deletes one's own account and everything of its person, after checking the password and
+/// the username typed again. The person is offered an export first (by the surface).
+pub fn delete_own_account<S: ClinicStore>(
+    store: &S,
+    account: &Account,
+    typed_username: &str,
+    password: &str,
+) -> Result<(), AppError> {
+    if typed_username.trim().to_lowercase() != account.username {
+        return Err(AppError::field(
+            "confirm",
+            format!("type your username ({}) to confirm", account.username),
+        ));
+    }
+    let (_, phc) = store
+        .account_by_username(&account.username)?
+        .ok_or_else(|| AppError::not_found(None, "this account no longer exists"))?;
+    let hash = PasswordHash::new(&phc)
+        .map_err(|e| AppError::internal(format!("a stored password hash is unreadable: {e}")))?;
+    if password.len() > MAX_PASSWORD_BYTES
+        || Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_err()
+    {
+        return Err(AppError::field("password", "the password is wrong"));
+    }
+    Ok(store.delete_account(account.id)?)
+}
+
+// ---- The clinician's dashboard -----------------------------------------------------------
+
+/// A trial as the dashboard shows it: never an arm while the trial is blinded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DashboardTrial {
+    pub name: String,
+    /// "not started", "period 2 of 4, day 5", "finished", "unblinded"…: the status in words.
+    pub state: String,
+    pub blinded: bool,
+    /// Doses logged of dosing nights planned so far, all periods.
+    pub doses_logged: usize,
+    pub doses_planned: usize,
+    /// The verdict, once the arms may be shown.
+    pub verdict: Option<String>,
+    /// Why there is no verdict yet.
+    pub why_no_verdict: Option<String>,
+}
+
+/// One participant on the clinician's dashboard.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DashboardRow {
+    /// The participant's account number (their page's address).
+    pub participant: i64,
+    pub username: String,
+    /// Linked since (Unix seconds).
+    pub since: i64,
+    pub latest_irls: Option<IrlsPoint>,
+    /// The plan's open flags, most serious first (none without a profile).
+    pub flags: Vec<FlagLine>,
+    pub has_profile: bool,
+    pub trial: Option<DashboardTrial>,
+    pub last_entry: Option<Date>,
+    /// Nights logged in the last 7 days (today included).
+    pub nights_last_week: usize,
+}
+
+/// The dashboard: one row per linked participant, each read recorded in their audit log.
+pub fn dashboard<S: Store + TrialStore + ClinicStore>(
+    store: &S,
+    ctx: &Context<'_>,
+    clinician: &Account,
+) -> Result<Vec<DashboardRow>, AppError> {
+    require(clinician, Role::Clinician, "see the dashboard")?;
+    let links = store.care_links_of(clinician.id)?;
+    let mut rows = Vec::with_capacity(links.len());
+    for link in links.into_iter().filter(|l| l.clinician.id == clinician.id) {
+        let p = &link.participant;
+        audit(
+            store,
+            ctx,
+            clinician,
+            p.person,
+            "saw the dashboard summary",
+            "latest IRLS, flags, trial status, last entry",
+        )?;
+        let range = clinician::range(store, p.person, ctx, None, None)?;
+        let report = clinician::report(store, p.person, ctx, range)?;
+        rows.push(row_of(&link, &report, ctx.now.date));
+    }
+    Ok(rows)
+}
+
+fn row_of(link: &CareLink, report: &ClinicianReport, today: Date) -> DashboardRow {
+    let week_start = today
+        .checked_sub(jiff::Span::new().days(6))
+        .unwrap_or(today);
+    let last_entry = report.nights.points.iter().map(|p| p.date).max();
+    let nights_last_week = report
+        .nights
+        .points
+        .iter()
+        .filter(|p| p.date >= week_start && p.date <= today)
+        .count();
+    let trial = match &report.trial {
+        TrialSection::None => None,
+        TrialSection::Status { status, reason } => Some(DashboardTrial {
+            name: status.trial.clone(),
+            state: status.tonight.clone(),
+            blinded: status.blinded && !status.unblinded,
+            doses_logged: status.adherence.iter().map(|a| a.days_with_dose).sum(),
+            doses_planned: status.adherence.iter().map(|a| a.days_planned).sum(),
+            verdict: None,
+            why_no_verdict: Some(reason.clone()),
+        }),
+        TrialSection::Result { status, report } => Some(DashboardTrial {
+            name: status.trial.clone(),
+            state: status.tonight.clone(),
+            blinded: false,
+            doses_logged: status.adherence.iter().map(|a| a.days_with_dose).sum(),
+            doses_planned: status.adherence.iter().map(|a| a.days_planned).sum(),
+            verdict: Some(format!(
+                "{}: {}",
+                report.analysis.verdict.label, report.analysis.verdict.text
+            )),
+            why_no_verdict: None,
+        }),
+    };
+    DashboardRow {
+        participant: link.participant.id.number(),
+        username: link.participant.username.clone(),
+        since: link.since,
+        latest_irls: report.irls.scores.last().cloned(),
+        flags: report
+            .plan
+            .as_ref()
+            .map(|p| p.flags.clone())
+            .unwrap_or_default(),
+        has_profile: report.plan.is_some(),
+        trial,
+        last_entry,
+        nights_last_week,
+    }
+}
+
+/// A linked participant's report (the same report the participant can print), recorded in
+/// their audit log with its range and form ("page", "PDF", "JSON").
+pub fn participant_report<S: Store + TrialStore + ClinicStore>(
+    store: &S,
+    ctx: &Context<'_>,
+    clinician: &Account,
+    number: i64,
+    from: Option<&str>,
+    to: Option<&str>,
+    form: &str,
+) -> Result<(Account, ClinicianReport), AppError> {
+    let participant = linked_participant(store, clinician, number)?;
+    let range = clinician::range(store, participant.person, ctx, from, to)?;
+    audit(
+        store,
+        ctx,
+        clinician,
+        participant.person,
+        "read the report",
+        &format!("{} to {} ({form})", range.from, range.to),
+    )?;
+    let report = clinician::report(store, participant.person, ctx, range)?;
+    Ok((participant, report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_after_the_free_attempts_up_to_the_cap() {
+        // 5 free; the 6th failure waits 2^0 = 1 s, the 7th 2 s, the 8th 4 s; 2^7 = 128 > 60.
+        assert_eq!(backoff(5, 5, 60), 0);
+        assert_eq!(backoff(6, 5, 60), 1);
+        assert_eq!(backoff(7, 5, 60), 2);
+        assert_eq!(backoff(8, 5, 60), 4);
+        assert_eq!(backoff(13, 5, 60), 60);
+        assert_eq!(backoff(99, 5, 60), 60);
+    }
+
+    #[test]
+    fn usernames_are_folded_and_checked() {
+        assert_eq!(parse_username(" Zoe.K ").unwrap(), "zoe.k");
+        for bad in ["zo", "-zoe", "zoë", "zoe smith", &"a".repeat(33), ""] {
+            let e = parse_username(bad).unwrap_err();
+            assert_eq!(e.field, Some("username"), "{bad}");
+        }
+    }
+}
