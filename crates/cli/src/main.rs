@@ -248,6 +248,34 @@ enum Command {
         /// temporary database, removed at exit, unless --db names one (which must be empty).
         #[arg(long)]
         demo: bool,
+        /// A clinic server: accounts (participant, clinician, admin) with their sessions in the
+        /// database, so several instances can serve one database. Make the first admin with
+        /// `quietlegs admin create-user`. Beyond this machine only with --behind-https.
+        #[arg(long, conflicts_with_all = ["demo", "set_password"])]
+        clinic: bool,
+        /// The clinic server is reached through an HTTPS reverse proxy that ends TLS: cookies
+        /// are marked Secure and browsers are told to keep to HTTPS (HSTS).
+        #[arg(long, requires = "clinic")]
+        behind_https: bool,
+    },
+    /// A clinic server's accounts (with --database-url, or --db for a clinic in a file).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Make an account (the first admin, to start with). The password is asked twice on a
+    /// terminal, else read from the first line of standard input; at least 15 characters.
+    CreateUser {
+        /// 3 to 32 letters a-z, digits, '.', '_' or '-'.
+        #[arg(long)]
+        username: String,
+        /// participant, clinician or admin.
+        #[arg(long, value_parser = ["participant", "clinician", "admin"])]
+        role: String,
     },
 }
 
@@ -543,6 +571,16 @@ fn dispatch(
         Command::Serve {
             set_password: true, ..
         } => serve_cmds::set_password(ctx, db),
+        Command::Serve {
+            addr,
+            allow_hosts,
+            clinic: true,
+            behind_https,
+            ..
+        } => serve_cmds::serve_clinic(ctx, db, addr, &allow_hosts, behind_https),
+        Command::Admin {
+            command: AdminCommand::CreateUser { username, role },
+        } => serve_cmds::create_user(ctx, db, &username, &role),
         Command::Serve {
             addr,
             allow_hosts,

@@ -83,6 +83,89 @@ pub fn serve(ctx: &Context<'_>, s: Serving<'_>) -> Result<(), Failure> {
     })
 }
 
+/// `serve --clinic`: accounts and sessions in the database. Beyond loopback only when an HTTPS
+/// proxy ends TLS in front of it (`--behind-https`): passwords and health data never cross a
+/// network in the clear.
+pub fn serve_clinic(
+    ctx: &Context<'_>,
+    db: &Database,
+    addr: SocketAddr,
+    allow_hosts: &[String],
+    behind_https: bool,
+) -> Result<(), Failure> {
+    if !addr.ip().is_loopback() && !behind_https {
+        return Err(bad_input(anyhow!(
+            "--addr: {addr} is reachable from other machines: a clinic server must be reached \
+             over HTTPS. Put an HTTPS reverse proxy in front of it and add --behind-https, or \
+             listen on 127.0.0.1"
+        )));
+    }
+    let store = quietlegs_store::AnyStore::open(db).map_err(anyhow::Error::from)?;
+    let accounts = quietlegs_store::ClinicStore::accounts(&store).map_err(anyhow::Error::from)?;
+    if !accounts
+        .iter()
+        .any(|a| a.role == quietlegs_store::clinic::Role::Admin)
+    {
+        eprintln!(
+            "No admin account yet: make one with `quietlegs admin create-user --username NAME \
+             --role admin` (with the same database)."
+        );
+    }
+    let mut hosts = vec![addr.ip().to_string()];
+    hosts.extend(allow_hosts.iter().cloned());
+    let state = quietlegs_web::WebState::clinic(
+        store,
+        ctx.reference.clone(),
+        &hosts,
+        quietlegs_web::ClinicSettings { behind_https },
+    );
+    quietlegs_web::serve_blocking(addr, state, |bound| {
+        eprintln!(
+            "quietlegs clinic server on {} at http://{bound}/ (Ctrl-C stops it)",
+            db.display()
+        );
+    })
+    .map_err(|e| {
+        let e = anyhow!(e).context(format!("serving on {addr}"));
+        if e.chain().any(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::AddrInUse)
+        }) {
+            Failure::Unavailable(e)
+        } else {
+            Failure::Internal(e)
+        }
+    })
+}
+
+/// `admin create-user`: an account on a clinic server's database.
+pub fn create_user(
+    ctx: &Context<'_>,
+    db: &Database,
+    username: &str,
+    role: &str,
+) -> Result<(), Failure> {
+    let role = quietlegs_store::clinic::Role::parse(role)
+        .ok_or_else(|| bad_input(anyhow!("--role: use participant, clinician or admin")))?;
+    let password = read_password()?;
+    let store = quietlegs_store::AnyStore::open(db).map_err(anyhow::Error::from)?;
+    let account = quietlegs_app::clinic::create_account(
+        &store,
+        ctx,
+        username,
+        role,
+        &password,
+        rand::random(),
+    )?;
+    eprintln!(
+        "Account {} ({}) made in {}.",
+        account.username,
+        account.role,
+        db.display()
+    );
+    Ok(())
+}
+
 /// `serve --set-password`: asks for the password (twice, without echo, on a terminal; else the
 /// first line of standard input), checks the policy and stores its argon2id hash.
 pub fn set_password(ctx: &Context<'_>, db: &Database) -> Result<(), Failure> {

@@ -6,7 +6,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use jiff::civil::Date;
 use quietlegs_app::diary;
 use quietlegs_app::trial::{self, Adherence, TrialStatus};
@@ -14,16 +14,21 @@ use quietlegs_core::diary::{Night, Record};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use crate::access::{Access, Routes};
 use crate::diary_api::AddDiaryApi;
 use crate::error::{ApiError, ErrorBody};
 use crate::WebState;
 
-pub fn routes() -> Router<WebState> {
-    Router::new()
-        .route("/nights", get(list_nights).post(log_night))
-        .route("/trial/status", get(trial_status))
-        .route("/openapi.json", get(openapi))
-        .route("/health", get(health))
+pub fn routes(state: &WebState) -> Routes {
+    Routes::nested(state, "/api/v1")
+        .route(
+            Access::Participant,
+            "/nights",
+            get(list_nights).post(log_night),
+        )
+        .route(Access::Participant, "/trial/status", get(trial_status))
+        .route(Access::Open, "/openapi.json", get(openapi))
+        .route(Access::Open, "/health", get(health))
 }
 
 /// The OpenAPI 3 description of the API.

@@ -6,7 +6,7 @@ use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use jiff::civil::Date;
 use quietlegs_app::diary::{self, ExportFormat, ImportPreview, Imported, KindCount};
 use quietlegs_app::foods::{self, FoodSearch, IntakeDay};
@@ -16,6 +16,7 @@ use quietlegs_core::insights::{FactorInsight, Insights};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use crate::access::{Access, Routes};
 use crate::api::{parse_json, require_json};
 use crate::error::{ApiError, ErrorBody};
 use crate::food_pages::{intake_on, log_food, FoodLogOutcome};
@@ -26,14 +27,15 @@ pub const MAX_SEARCH_LIMIT: usize = 50;
 /// Foods a search returns unless asked.
 const DEFAULT_SEARCH_LIMIT: usize = 10;
 
-pub fn routes() -> Router<WebState> {
-    Router::new()
-        .route("/foods/search", get(search_foods))
-        .route("/foods", post(log_food_eaten))
-        .route("/intake", get(intake))
-        .route("/insights", get(insights))
-        .route("/export", get(export))
+pub fn routes(state: &WebState) -> Routes {
+    Routes::nested(state, "/api/v1")
+        .route(Access::Participant, "/foods/search", get(search_foods))
+        .route(Access::Participant, "/foods", post(log_food_eaten))
+        .route(Access::Participant, "/intake", get(intake))
+        .route(Access::Participant, "/insights", get(insights))
+        .route(Access::Participant, "/export", get(export))
         .route(
+            Access::Participant,
             "/import",
             post(import).layer(DefaultBodyLimit::max(import_body_limit())),
         )

@@ -6,22 +6,28 @@ use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Form, Router};
+use axum::Form;
 use serde::Deserialize;
 
+use crate::access::{Access, Routes};
 use crate::data_api::{attachment, export_file, import_body_limit, import_text, ImportOutcome};
 use crate::error::ApiError;
 use crate::pages::{error_page, page, refuse_without_token, Csrf};
 use crate::WebState;
 
-pub fn routes() -> Router<WebState> {
-    Router::new()
-        .route("/insights", get(insights_page))
-        .route("/insights/reminders.ics", get(reminders_download))
-        .route("/data", get(data_page))
-        .route("/data/export", get(export_download))
-        .route("/data/backup", get(backup_download))
+pub fn routes(state: &WebState) -> Routes {
+    Routes::new(state)
+        .route(Access::Participant, "/insights", get(insights_page))
         .route(
+            Access::Participant,
+            "/insights/reminders.ics",
+            get(reminders_download),
+        )
+        .route(Access::Participant, "/data", get(data_page))
+        .route(Access::Participant, "/data/export", get(export_download))
+        .route(Access::Participant, "/data/backup", get(backup_download))
+        .route(
+            Access::Participant,
             "/data/import",
             get(data_page)
                 .post(import_submit)

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use quietlegs_app::entries::{
     self, AmountBasis, DoseInput, FactorInput, IrlsInput, SideEffectsInput,
 };
@@ -19,18 +19,27 @@ use quietlegs_app::AppError;
 use serde::Serialize;
 use utoipa::{Modify, OpenApi, ToSchema};
 
+use crate::access::{Access, Routes};
 use crate::api::{parse_json, require_json};
 use crate::error::{ApiError, ErrorBody};
 use crate::WebState;
 
-pub fn routes() -> Router<WebState> {
-    Router::new()
-        .route("/api/v1/profile", get(get_profile).put(put_profile))
-        .route("/api/v1/plan", get(get_plan))
-        .route("/api/v1/doses", post(log_dose))
-        .route("/api/v1/side-effects", post(log_side_effects))
-        .route("/api/v1/factors", post(log_factor))
-        .route("/api/v1/irls", post(log_irls))
+pub fn routes(state: &WebState) -> Routes {
+    Routes::new(state)
+        .route(
+            Access::Participant,
+            "/api/v1/profile",
+            get(get_profile).put(put_profile),
+        )
+        .route(Access::Participant, "/api/v1/plan", get(get_plan))
+        .route(Access::Participant, "/api/v1/doses", post(log_dose))
+        .route(
+            Access::Participant,
+            "/api/v1/side-effects",
+            post(log_side_effects),
+        )
+        .route(Access::Participant, "/api/v1/factors", post(log_factor))
+        .route(Access::Participant, "/api/v1/irls", post(log_irls))
 }
 
 /// The OpenAPI description of these routes (merged into `ApiDoc` by [`AddDiaryApi`]).

@@ -10,7 +10,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Form;
 use jiff::civil::Date;
 use quietlegs_app::diary::{self, Logged};
 use quietlegs_app::foods::{self, FoodChoice, FoodSearch, IntakeDay, IntakeRequest};
@@ -20,6 +20,7 @@ use quietlegs_core::Profile;
 use quietlegs_store::{AnyStore, OnDuplicate, PersonId};
 use serde::Deserialize;
 
+use crate::access::{Access, Routes};
 use crate::error::ApiError;
 use crate::pages::{error_page, page, refuse_without_token, Csrf};
 use crate::WebState;
@@ -27,10 +28,10 @@ use crate::WebState;
 /// Foods listed for a search on the page.
 const PAGE_HITS: usize = 10;
 
-pub fn routes() -> Router<WebState> {
-    Router::new()
-        .route("/foods", get(foods_page))
-        .route("/foods/log", post(log_submit))
+pub fn routes(state: &WebState) -> Routes {
+    Routes::new(state)
+        .route(Access::Participant, "/foods", get(foods_page))
+        .route(Access::Participant, "/foods/log", post(log_submit))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,8 +3,10 @@
 //!
 //! `router(state)` builds the whole app (tests call it with `oneshot`); `serve` runs it.
 
+pub mod access;
 mod api;
 mod chart;
+mod clinic_pages;
 mod data_api;
 mod data_pages;
 mod diary_api;
@@ -17,12 +19,14 @@ mod login;
 mod pages;
 mod plan_pages;
 mod report_pages;
+mod request_log;
 pub mod security;
 mod trial_api;
 mod trial_pages;
 
 use std::sync::Arc;
 
+use access::Routes;
 use axum::middleware;
 use axum::Router;
 use quietlegs_app::{AppError, Context, FoodCatalog, Now};
@@ -55,6 +59,16 @@ struct Shared {
     /// The local person, resolved (and created if new) by the first request, so that later
     /// requests, reads above all, take no write lock for it.
     local_person: std::sync::OnceLock<PersonId>,
+    /// A clinic server (accounts and sessions in the database), or a personal one.
+    clinic: Option<ClinicSettings>,
+}
+
+/// How a clinic server runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClinicSettings {
+    /// The server is reached over HTTPS (TLS ended by a proxy in front of it): cookies are
+    /// `Secure` and browsers are told to keep to HTTPS (HSTS).
+    pub behind_https: bool,
 }
 
 impl WebState {
@@ -65,12 +79,21 @@ impl WebState {
         reference: ReferenceData,
         extra_hosts: &[String],
     ) -> Self {
+        Self::build(store.into(), reference, extra_hosts, None)
+    }
+
+    fn build(
+        store: AnyStore,
+        reference: ReferenceData,
+        extra_hosts: &[String],
+        clinic: Option<ClinicSettings>,
+    ) -> Self {
         let mut allowed_hosts: Vec<String> = ["127.0.0.1", "localhost", "::1"]
             .into_iter()
             .map(String::from)
             .collect();
         allowed_hosts.extend(extra_hosts.iter().map(|h| h.to_ascii_lowercase()));
-        let store = Arc::new(store.into());
+        let store = Arc::new(store);
         Self(Arc::new(Shared {
             writer: diary_writer::DiaryWriter::new(Arc::clone(&store)),
             store,
@@ -79,7 +102,77 @@ impl WebState {
             allowed_hosts,
             local_person: std::sync::OnceLock::new(),
             gate: login::Gate::default(),
+            clinic,
         }))
+    }
+
+    /// A clinic server's state: every request is someone's, by their session in the database
+    /// (no state in the process, so several instances can serve one database).
+    pub fn clinic(
+        store: impl Into<AnyStore>,
+        reference: ReferenceData,
+        extra_hosts: &[String],
+        settings: ClinicSettings,
+    ) -> Self {
+        Self::build(store.into(), reference, extra_hosts, Some(settings))
+    }
+
+    /// Whether this is a clinic server.
+    pub fn is_clinic(&self) -> bool {
+        self.0.clinic.is_some()
+    }
+
+    /// The clinic's settings (`None` on a personal server).
+    pub fn clinic_settings(&self) -> Option<ClinicSettings> {
+        self.0.clinic
+    }
+
+    /// The account of the request's session cookie, if it is live (clinic servers).
+    pub(crate) async fn viewer_of(
+        &self,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<Option<access::Viewer>, ApiError> {
+        let Some(token) = login::session_cookie(headers) else {
+            return Ok(None);
+        };
+        let state = self.clone();
+        let now = Now::read();
+        tokio::task::spawn_blocking(move || {
+            let unix = now.unix_seconds()?;
+            Ok(
+                quietlegs_app::clinic::session(&*state.0.store, unix, &token)?.map(|live| {
+                    access::Viewer {
+                        account: live.account,
+                        token,
+                    }
+                }),
+            )
+        })
+        .await
+        .map_err(|e| ApiError::from(AppError::internal(format!("a request failed: {e}"))))?
+        .map_err(|e: AppError| ApiError::from(e))
+    }
+
+    /// Runs a clinic use case on a blocking thread with the store and a context (no person:
+    /// the use case is given the viewer's account and checks what it may reach).
+    pub(crate) async fn run_clinic<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&AnyStore, &Context<'_>) -> Result<T, AppError> + Send + 'static,
+    {
+        let state = self.clone();
+        let now = Now::read();
+        tokio::task::spawn_blocking(move || {
+            let ctx = Context {
+                now: &now,
+                reference: &state.0.reference,
+                foods: &state.0.foods,
+            };
+            work(&state.0.store, &ctx)
+        })
+        .await
+        .map_err(|e| ApiError::from(AppError::internal(format!("a request failed: {e}"))))?
+        .map_err(ApiError::from)
     }
 
     pub fn allowed_hosts(&self) -> &[String] {
@@ -116,6 +209,7 @@ impl WebState {
         F: FnOnce(&AnyStore, PersonId, &Context<'_>) -> Result<T, AppError> + Send + 'static,
     {
         let state = self.clone();
+        let viewer_person = self.viewer_person()?;
         tokio::task::spawn_blocking(move || {
             let ctx = Context {
                 now: &now,
@@ -123,9 +217,10 @@ impl WebState {
                 foods: &state.0.foods,
             };
             let store = &state.0.store;
-            let person = match state.0.local_person.get() {
-                Some(person) => *person,
-                None => {
+            let person = match (viewer_person, state.0.local_person.get()) {
+                (Some(person), _) => person,
+                (None, Some(person)) => *person,
+                (None, None) => {
                     let person = store
                         .person(&Identity::local(LOCAL_PERSON), &now.instant)
                         .map_err(AppError::from)?;
@@ -141,8 +236,31 @@ impl WebState {
 }
 
 impl WebState {
-    /// The local person (resolved, and created if new, by the first request that needs it).
+    /// On a clinic server, the person of the request's viewer (a request without one is
+    /// refused: the access guard should have stopped it); on a personal server `None` (the
+    /// local person).
+    fn viewer_person(&self) -> Result<Option<PersonId>, ApiError> {
+        if !self.is_clinic() {
+            return Ok(None);
+        }
+        access::VIEWER
+            .try_with(|v| v.account.person)
+            .map(Some)
+            .map_err(|_| {
+                ApiError::new(
+                    axum::http::StatusCode::UNAUTHORIZED,
+                    "log in first".into(),
+                    None,
+                )
+            })
+    }
+
+    /// The person of this request: the viewer's on a clinic server, else the local person
+    /// (resolved, and created if new, by the first request that needs it).
     async fn local_person(&self, now: &Now) -> Result<PersonId, ApiError> {
+        if let Some(person) = self.viewer_person()? {
+            return Ok(person);
+        }
         match self.0.local_person.get() {
             Some(person) => Ok(*person),
             None => self.run_at(now.clone(), |_, person, _| Ok(person)).await,
@@ -258,36 +376,55 @@ fn night_entry(
     quietlegs_app::diary::Entry::new(ctx, record)
 }
 
+/// Every route with its access (built with the app, so it cannot miss one).
+fn routes(state: &WebState) -> Routes {
+    Routes::new(state)
+        .merge(pages::routes(state))
+        .merge(trial_pages::routes(state))
+        .merge(login::routes(state))
+        .merge(plan_pages::routes(state))
+        .merge(log_pages::routes(state))
+        .merge(diary_api::routes(state))
+        .merge(food_pages::routes(state))
+        .merge(data_pages::routes(state))
+        .merge(report_pages::routes(state))
+        .merge(clinic_pages::routes(state))
+        .nest(
+            api::routes(state)
+                .merge(data_api::routes(state))
+                .merge(trial_api::routes(state))
+                .merge(report_pages::api_routes(state))
+                .merge(clinic_pages::api_routes(state)),
+        )
+}
+
+/// The route table: every path the app serves with who may use it (the authorization-matrix
+/// test walks it).
+pub fn route_table(state: &WebState) -> Vec<access::RouteEntry> {
+    routes(state).into_parts().1
+}
+
 /// The whole app: pages, assets, the API and the security layers.
 pub fn router(state: WebState) -> Router {
-    Router::new()
-        .merge(pages::routes())
-        .merge(trial_pages::routes())
-        .merge(login::routes())
-        .merge(plan_pages::routes())
-        .merge(log_pages::routes())
-        .merge(diary_api::routes())
-        .merge(food_pages::routes())
-        .merge(data_pages::routes())
-        .merge(report_pages::routes())
-        .nest(
-            "/api/v1",
-            api::routes()
-                .merge(data_api::routes())
-                .merge(trial_api::routes())
-                .merge(report_pages::api_routes()),
-        )
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            login::login_guard,
-        ))
-        .layer(middleware::from_fn(security::origin_guard))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            security::host_guard,
-        ))
-        .layer(middleware::from_fn(security::security_headers))
-        .with_state(state)
+    let (app, _) = routes(&state).into_parts();
+    app.layer(middleware::from_fn_with_state(
+        state.clone(),
+        login::login_guard,
+    ))
+    .layer(middleware::from_fn(security::origin_guard))
+    .layer(middleware::from_fn_with_state(
+        state.clone(),
+        security::host_guard,
+    ))
+    .layer(middleware::from_fn_with_state(
+        state.clone(),
+        security::security_headers,
+    ))
+    .layer(middleware::from_fn_with_state(
+        state.clone(),
+        request_log::log_request,
+    ))
+    .with_state(state)
 }
 
 /// Serves the app on `listener` until Ctrl-C.

@@ -9,7 +9,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Form;
 use jiff::civil::Date;
 use quietlegs_app::diary;
 use quietlegs_app::entries::{self, AmountBasis, DoseInput, FactorInput, IrlsInput};
@@ -18,18 +18,23 @@ use quietlegs_core::diary::Record;
 use quietlegs_core::forms::FormCatalogue;
 use serde::Deserialize;
 
+use crate::access::{Access, Routes};
 use crate::error::ApiError;
 use crate::pages::{error_page, page, refuse_without_token, Csrf};
 use crate::plan_pages::invalid_attrs;
 use crate::WebState;
 
-pub fn routes() -> Router<WebState> {
-    Router::new()
-        .route("/log", get(log_page))
-        .route("/log/dose", post(dose_submit))
-        .route("/log/side-effects", post(side_effects_submit))
-        .route("/log/factors", post(factors_submit))
-        .route("/log/irls", post(irls_submit))
+pub fn routes(state: &WebState) -> Routes {
+    Routes::new(state)
+        .route(Access::Participant, "/log", get(log_page))
+        .route(Access::Participant, "/log/dose", post(dose_submit))
+        .route(
+            Access::Participant,
+            "/log/side-effects",
+            post(side_effects_submit),
+        )
+        .route(Access::Participant, "/log/factors", post(factors_submit))
+        .route(Access::Participant, "/log/irls", post(irls_submit))
 }
 
 /// The IRLS item inputs' names, item 1 first.

@@ -23,12 +23,15 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Form;
+use quietlegs_app::clinic::LoginRefusal;
 use quietlegs_app::login::{check_password, LoginCheck};
+use quietlegs_store::clinic::{Account, Role};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
+use crate::access::{Access, Routes};
 use crate::error::ApiError;
 use crate::pages::{page, refuse_without_token, Csrf};
 use crate::security::new_csrf_token;
@@ -154,7 +157,7 @@ fn poisoned() -> ApiError {
 }
 
 /// The session token of the request's cookie, if any.
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -206,7 +209,8 @@ pub(crate) async fn login_guard(
     next: Next,
 ) -> Response {
     let gate = state.gate();
-    if !gate.required() || is_open(req.uri().path()) {
+    // A clinic server's routes are guarded by their access (`access.rs`), by database sessions.
+    if state.is_clinic() || !gate.required() || is_open(req.uri().path()) {
         return next.run(req).await;
     }
     if session_cookie(req.headers()).is_some_and(|t| gate.is_live(&t, Instant::now())) {
@@ -230,6 +234,10 @@ pub(crate) async fn login_guard(
 }
 
 /// `next` as a query value (percent-encoded).
+pub(crate) fn query_value(target: &str) -> String {
+    serde_urlencoded_next(target)
+}
+
 fn serde_urlencoded_next(target: &str) -> String {
     target
         .bytes()
@@ -242,11 +250,11 @@ fn serde_urlencoded_next(target: &str) -> String {
         .collect()
 }
 
-pub fn routes() -> Router<WebState> {
-    Router::new()
-        .route("/login", get(login_page).post(login_submit))
-        .route("/logout", post(logout))
-        .route("/api/v1/login", post(api_login))
+pub fn routes(state: &WebState) -> Routes {
+    Routes::new(state)
+        .route(Access::Open, "/login", get(login_page).post(login_submit))
+        .route(Access::Open, "/logout", post(logout))
+        .route(Access::Open, "/api/v1/login", post(api_login))
 }
 
 #[derive(Template)]
@@ -257,6 +265,9 @@ struct LoginTemplate {
     next: String,
     error: Option<String>,
     required: bool,
+    /// A clinic server: log in with a username.
+    clinic: bool,
+    username: String,
 }
 
 #[derive(Deserialize)]
@@ -273,9 +284,15 @@ async fn login_page(
     let t = LoginTemplate {
         nav: "",
         csrf: csrf.token.clone(),
-        next: local_path(q.next.as_deref()).to_string(),
+        next: q
+            .next
+            .as_deref()
+            .map(|n| local_path(Some(n)).to_string())
+            .unwrap_or_default(),
         error: None,
-        required: state.gate().required(),
+        required: state.gate().required() || state.is_clinic(),
+        clinic: state.is_clinic(),
+        username: String::new(),
     };
     page(StatusCode::OK, t.render(), &csrf)
 }
@@ -283,6 +300,7 @@ async fn login_page(
 #[derive(Deserialize)]
 struct LoginForm {
     csrf: Option<String>,
+    username: Option<String>,
     password: Option<String>,
     next: Option<String>,
 }
@@ -351,11 +369,109 @@ async fn attempt(
     }
 }
 
-fn with_session(mut res: Response, token: &str) -> Response {
-    if let Ok(v) = HeaderValue::from_str(&session_set_cookie(token)) {
+/// The response with the session cookie of `token` set.
+pub(crate) fn with_session_cookie(res: Response, token: &str, state: &WebState) -> Response {
+    with_session(res, token, state)
+}
+
+/// The response with the session cookie removed.
+pub(crate) fn clear_session_cookie(res: &mut Response) {
+    if let Ok(v) = HeaderValue::from_str(&session_clear_cookie()) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+fn with_session(mut res: Response, token: &str, state: &WebState) -> Response {
+    let cookie = match state.clinic_settings() {
+        Some(clinic) => clinic_session_cookie(token, clinic.behind_https),
+        None => session_set_cookie(token),
+    };
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
     res
+}
+
+/// A clinic session's cookie: `HttpOnly`, `SameSite=Strict`, for the session's absolute
+/// lifetime, and `Secure` when the server is reached over HTTPS.
+fn clinic_session_cookie(token: &str, secure: bool) -> String {
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        quietlegs_app::clinic::SESSION_MAX_SECONDS,
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// Where an account goes after logging in.
+pub(crate) fn home_of(role: Role) -> &'static str {
+    match role {
+        Role::Participant => "/tonight",
+        Role::Clinician => "/clinic",
+        Role::Admin => "/admin",
+    }
+}
+
+fn refusal(r: LoginRefusal) -> ApiError {
+    match r {
+        LoginRefusal::Wrong => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "wrong username or password".into(),
+            Some("password"),
+        ),
+        LoginRefusal::SlowedDown(wait) => slowed_down(Duration::from_secs(wait.max(1) as u64)),
+        LoginRefusal::Locked => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "this account is locked after too many wrong passwords: ask the clinic's admin for a \
+             password reset link"
+                .into(),
+            Some("password"),
+        ),
+    }
+}
+
+/// A clinic log-in: one password check at a time (as on a personal server), under the
+/// throttle kept in the database; on success a new session replaces the browser's old one (no
+/// fixation). Returns the new session's token and the account.
+async fn clinic_attempt(
+    state: &WebState,
+    client: Option<IpAddr>,
+    username: String,
+    password: String,
+    replacing: Option<String>,
+) -> Result<(String, Account), ApiError> {
+    let gate = state.gate();
+    let waiting = Waiting(&gate.waiting);
+    if gate.waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many log-in attempts at once: try again in a moment".into(),
+            Some("password"),
+        ));
+    }
+    let _turn = gate.checking.acquire().await.map_err(|_| poisoned())?;
+    drop(waiting);
+    let token = new_csrf_token();
+    let outcome = state
+        .run_clinic(move |store, ctx| {
+            let now = ctx.now.unix_seconds()?;
+            Ok(
+                match quietlegs_app::clinic::log_in(store, now, &username, &password, client)? {
+                    Ok(account) => {
+                        quietlegs_app::clinic::open_session(
+                            store,
+                            now,
+                            &account,
+                            &token,
+                            replacing.as_deref(),
+                        )?;
+                        Ok((token, account))
+                    }
+                    Err(r) => Err(r),
+                },
+            )
+        })
+        .await?;
+    outcome.map_err(refusal)
 }
 
 /// The client's address, when the server knows it (not in in-process tests).
@@ -374,16 +490,43 @@ async fn login_submit(
         return refused;
     }
     let csrf = Csrf::of(&headers);
-    let next = local_path(form.next.as_deref()).to_string();
-    match attempt(&state, client, form.password.unwrap_or_default()).await {
-        Ok(token) => with_session(Redirect::to(&next).into_response(), &token),
+    let asked_next = form.next.as_deref().filter(|n| !n.is_empty());
+    let username = form.username.clone().unwrap_or_default();
+    let outcome = if state.is_clinic() {
+        clinic_attempt(
+            &state,
+            client,
+            username.clone(),
+            form.password.unwrap_or_default(),
+            session_cookie(&headers),
+        )
+        .await
+        .map(|(token, account)| (token, Some(account)))
+    } else {
+        attempt(&state, client, form.password.unwrap_or_default())
+            .await
+            .map(|token| (token, None))
+    };
+    match outcome {
+        Ok((token, account)) => {
+            let next = match (asked_next, account) {
+                (Some(n), _) => local_path(Some(n)).to_string(),
+                (None, Some(a)) => home_of(a.role).to_string(),
+                (None, None) => local_path(None).to_string(),
+            };
+            with_session(Redirect::to(&next).into_response(), &token, &state)
+        }
         Err(e) => {
             let t = LoginTemplate {
                 nav: "",
                 csrf: csrf.token.clone(),
-                next,
+                next: asked_next
+                    .map(|n| local_path(Some(n)).to_string())
+                    .unwrap_or_default(),
                 error: Some(e.body.error),
-                required: state.gate().required(),
+                required: state.gate().required() || state.is_clinic(),
+                clinic: state.is_clinic(),
+                username,
             };
             page(e.status, t.render(), &csrf)
         }
@@ -404,7 +547,16 @@ async fn logout(
         return refused;
     }
     if let Some(token) = session_cookie(&headers) {
-        state.gate().close_session(&token);
+        if state.is_clinic() {
+            if let Err(e) = state
+                .run_clinic(move |store, _| quietlegs_app::clinic::close_session(store, &token))
+                .await
+            {
+                return e.into_response();
+            }
+        } else {
+            state.gate().close_session(&token);
+        }
     }
     let mut res = Redirect::to("/login").into_response();
     if let Ok(v) = HeaderValue::from_str(&session_clear_cookie()) {
@@ -417,6 +569,9 @@ async fn logout(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginInput {
+    /// The account's username (a clinic server; a personal server has no usernames).
+    #[serde(default)]
+    pub username: Option<String>,
     pub password: String,
 }
 
@@ -442,8 +597,27 @@ pub(crate) async fn api_login(
     crate::api::require_json(&headers)?;
     let input: LoginInput = crate::api::parse_json(&body)?;
     let client = client_of(connected.as_ref().map(|c| &c.0));
-    let token = attempt(&state, client, input.password).await?;
-    Ok(with_session(StatusCode::NO_CONTENT.into_response(), &token))
+    let token = if state.is_clinic() {
+        let username = input
+            .username
+            .ok_or_else(|| ApiError::field("username", "your username is required"))?;
+        clinic_attempt(
+            &state,
+            client,
+            username,
+            input.password,
+            session_cookie(&headers),
+        )
+        .await?
+        .0
+    } else {
+        attempt(&state, client, input.password).await?
+    };
+    Ok(with_session(
+        StatusCode::NO_CONTENT.into_response(),
+        &token,
+        &state,
+    ))
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::{Form, Router};
+use axum::Form;
 use jiff::civil::Date;
 use quietlegs_app::diary;
 use quietlegs_app::trial::{self, TrialStatus};
@@ -14,6 +14,7 @@ use quietlegs_app::{AppError, ErrorKind};
 use quietlegs_core::diary::{evening_of, Night, Record};
 use serde::Deserialize;
 
+use crate::access::{Access, Routes};
 use crate::error::ApiError;
 use crate::security::{csrf_cookie, csrf_matches, csrf_set_cookie, new_csrf_token};
 use crate::WebState;
@@ -22,22 +23,40 @@ const STYLE: &str = include_str!("../assets/style.css");
 const SCRIPT: &str = include_str!("../assets/app.js");
 const ICON: &str = include_str!("../assets/icon.svg");
 
-pub fn routes() -> Router<WebState> {
-    Router::new()
-        .route("/", get(|| async { Redirect::to("/tonight") }))
-        .route("/tonight", get(tonight_page).post(tonight_submit))
-        .route("/history", get(history_page))
-        .route("/trial", get(trial_page))
-        .route("/about", get(about_page))
+pub fn routes(state: &WebState) -> Routes {
+    Routes::new(state)
+        .route(Access::Open, "/", get(home))
         .route(
+            Access::Participant,
+            "/tonight",
+            get(tonight_page).post(tonight_submit),
+        )
+        .route(Access::Participant, "/history", get(history_page))
+        .route(Access::Participant, "/trial", get(trial_page))
+        .route(Access::Open, "/about", get(about_page))
+        .route(
+            Access::Open,
             "/assets/style.css",
             get(|| asset(STYLE, "text/css; charset=utf-8")),
         )
         .route(
+            Access::Open,
             "/assets/app.js",
             get(|| asset(SCRIPT, "text/javascript; charset=utf-8")),
         )
-        .route("/assets/icon.svg", get(|| asset(ICON, "image/svg+xml")))
+        .route(
+            Access::Open,
+            "/assets/icon.svg",
+            get(|| asset(ICON, "image/svg+xml")),
+        )
+}
+
+/// The start page: a clinic account's own home, else Tonight.
+async fn home(viewer: Option<axum::Extension<crate::access::Viewer>>) -> Redirect {
+    Redirect::to(match viewer {
+        Some(v) => crate::login::home_of(v.0.account.role),
+        None => "/tonight",
+    })
 }
 
 async fn asset(body: &'static str, content_type: &'static str) -> Response {

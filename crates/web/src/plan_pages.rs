@@ -7,20 +7,24 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::Router;
 use quietlegs_app::profile::{self, PersonProfile, ProfileForm};
 use quietlegs_core::plan::Flag;
 use quietlegs_core::reference::Severity;
 use quietlegs_core::Plan;
 
+use crate::access::{Access, Routes};
 use crate::error::ApiError;
 use crate::pages::{error_page, page, refuse_without_token, Csrf};
 use crate::WebState;
 
-pub fn routes() -> Router<WebState> {
-    Router::new()
-        .route("/plan", get(plan_page))
-        .route("/profile", get(profile_page).post(profile_submit))
+pub fn routes(state: &WebState) -> Routes {
+    Routes::new(state)
+        .route(Access::Participant, "/plan", get(plan_page))
+        .route(
+            Access::Participant,
+            "/profile",
+            get(profile_page).post(profile_submit),
+        )
 }
 
 /// `aria-invalid` and the link to the message for the field a refusal names.

@@ -7,28 +7,29 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi};
 
 use quietlegs_app::clinician;
 use quietlegs_report::document::{Block, Document};
 
+use crate::access::{Access, Routes};
 use crate::data_api::attachment;
 use crate::error::{ApiError, ErrorBody};
 use crate::pages::{error_page, page, Csrf};
 use crate::trial_api::TrialBody;
 use crate::WebState;
 
-pub fn routes() -> Router<WebState> {
-    Router::new()
-        .route("/report", get(report_page))
-        .route("/report.pdf", get(report_pdf))
+pub fn routes(state: &WebState) -> Routes {
+    Routes::new(state)
+        .route(Access::Participant, "/report", get(report_page))
+        .route(Access::Participant, "/report.pdf", get(report_pdf))
 }
 
 /// Routes under `/api/v1`.
-pub fn api_routes() -> Router<WebState> {
-    Router::new().route("/report", get(report_json))
+pub fn api_routes(state: &WebState) -> Routes {
+    Routes::nested(state, "/api/v1").route(Access::Participant, "/report", get(report_json))
 }
 
 /// The paths of this module (nested under `/api/v1` by [`crate::api::ApiDoc`]).
@@ -47,7 +48,7 @@ pub struct ReportRange {
 
 impl ReportRange {
     /// Empty text from a form is "not given".
-    fn given(text: &Option<String>) -> Option<String> {
+    pub(crate) fn given(text: &Option<String>) -> Option<String> {
         text.as_deref()
             .map(str::trim)
             .filter(|t| !t.is_empty())
@@ -122,6 +123,10 @@ struct SectionView {
 #[template(path = "report.html")]
 struct ReportTemplate {
     nav: &'static str,
+    /// Where the date form goes (this page).
+    action: String,
+    /// Whose report it is, when a clinician reads a participant's.
+    note: Option<String>,
     title: String,
     subtitle: String,
     disclaimer: String,
@@ -169,6 +174,11 @@ fn views(doc: &Document) -> Vec<SectionView> {
 
 /// The PDF link for the same dates: each date that was asked for, as parsed.
 fn pdf_link(q: &ReportRange, range: clinician::ReportRange) -> String {
+    pdf_link_at("/report.pdf", q, range)
+}
+
+/// [`pdf_link`] for a PDF at `base`.
+pub(crate) fn pdf_link_at(base: &str, q: &ReportRange, range: clinician::ReportRange) -> String {
     let mut pairs = Vec::new();
     if ReportRange::given(&q.from).is_some() {
         pairs.push(format!("from={}", range.from));
@@ -177,9 +187,9 @@ fn pdf_link(q: &ReportRange, range: clinician::ReportRange) -> String {
         pairs.push(format!("to={}", range.to));
     }
     if pairs.is_empty() {
-        "/report.pdf".into()
+        base.into()
     } else {
-        format!("/report.pdf?{}", pairs.join("&"))
+        format!("{base}?{}", pairs.join("&"))
     }
 }
 
@@ -193,17 +203,68 @@ async fn report_page(
         Ok(v) => v,
         Err(e) => return error_page(e, &csrf),
     };
+    report_view(
+        "report",
+        "/report".into(),
+        None,
+        pdf_link(&q, r.range),
+        &r,
+        &doc,
+        &csrf,
+    )
+}
+
+/// The report page for `r` (the person's own, or a participant's on a clinic server).
+pub(crate) fn report_view(
+    nav: &'static str,
+    action: String,
+    note: Option<String>,
+    pdf_link: String,
+    r: &clinician::ClinicianReport,
+    doc: &Document,
+    csrf: &Csrf,
+) -> Response {
     let t = ReportTemplate {
-        nav: "report",
+        nav,
+        action,
+        note,
         title: doc.title.clone(),
         subtitle: doc.subtitle.clone(),
         disclaimer: doc.disclaimer.clone(),
         from: r.range.from.to_string(),
         to: r.range.to.to_string(),
-        pdf_link: pdf_link(&q, r.range),
-        sections: views(&doc),
+        pdf_link,
+        sections: views(doc),
     };
-    page(StatusCode::OK, t.render(), &csrf)
+    page(StatusCode::OK, t.render(), csrf)
+}
+
+/// A report as a PDF download (`quietlegs-report-FROM-to-TO.pdf`), made on a blocking thread.
+pub(crate) async fn pdf_download(
+    r: &clinician::ClinicianReport,
+    doc: Document,
+    csrf: &Csrf,
+) -> Response {
+    let made = tokio::task::spawn_blocking(move || quietlegs_report::pdf(&doc)).await;
+    match made {
+        Ok(Ok(bytes)) => attachment(
+            bytes,
+            "application/pdf",
+            &format!("quietlegs-report-{}-to-{}.pdf", r.range.from, r.range.to),
+        ),
+        Ok(Err(e)) => error_page(
+            ApiError::from(quietlegs_app::AppError::internal(format!(
+                "making the PDF: {e}"
+            ))),
+            csrf,
+        ),
+        Err(e) => error_page(
+            ApiError::from(quietlegs_app::AppError::internal(format!(
+                "making the PDF: {e}"
+            ))),
+            csrf,
+        ),
+    }
 }
 
 /// The same report as an A4 PDF: `quietlegs-report-FROM-to-TO.pdf`.
@@ -217,24 +278,5 @@ async fn report_pdf(
         Ok(v) => v,
         Err(e) => return error_page(e, &csrf),
     };
-    let made = tokio::task::spawn_blocking(move || quietlegs_report::pdf(&doc)).await;
-    match made {
-        Ok(Ok(bytes)) => attachment(
-            bytes,
-            "application/pdf",
-            &format!("quietlegs-report-{}-to-{}.pdf", r.range.from, r.range.to),
-        ),
-        Ok(Err(e)) => error_page(
-            ApiError::from(quietlegs_app::AppError::internal(format!(
-                "making the PDF: {e}"
-            ))),
-            &csrf,
-        ),
-        Err(e) => error_page(
-            ApiError::from(quietlegs_app::AppError::internal(format!(
-                "making the PDF: {e}"
-            ))),
-            &csrf,
-        ),
-    }
+    pdf_download(&r, doc, &csrf).await
 }

@@ -96,10 +96,23 @@ pub async fn origin_guard(req: Request, next: Next) -> Response {
     }
 }
 
-/// Adds the security headers to every response.
-pub async fn security_headers(req: Request, next: Next) -> Response {
+/// Adds the security headers to every response. On a clinic server behind HTTPS, browsers are
+/// also told to keep to HTTPS (HSTS), and pages (health data) are never cached.
+pub async fn security_headers(State(state): State<WebState>, req: Request, next: Next) -> Response {
+    let asset = req.uri().path().starts_with("/assets/");
     let mut res = next.run(req).await;
     let h = res.headers_mut();
+    if let Some(clinic) = state.clinic_settings() {
+        if clinic.behind_https {
+            h.insert(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=31536000"),
+            );
+        }
+        if !asset {
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+    }
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CSP),

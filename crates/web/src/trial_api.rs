@@ -8,25 +8,26 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use jiff::civil::Date;
 use quietlegs_app::trial::{self, DesignChoice};
 use quietlegs_app::{AppError, Now};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
+use crate::access::{Access, Routes};
 use crate::api::{parse_json, require_json};
 use crate::error::{ApiError, ErrorBody};
 use crate::WebState;
 
-pub fn routes() -> Router<WebState> {
-    Router::new()
-        .route("/trials", post(plan_trial))
-        .route("/trial/guesses", post(record_guess))
-        .route("/trial/unblind", post(unblind))
-        .route("/trial/cancel", post(cancel))
-        .route("/trial/calendar", get(calendar))
-        .route("/trial/report", get(report))
+pub fn routes(state: &WebState) -> Routes {
+    Routes::nested(state, "/api/v1")
+        .route(Access::Participant, "/trials", post(plan_trial))
+        .route(Access::Participant, "/trial/guesses", post(record_guess))
+        .route(Access::Participant, "/trial/unblind", post(unblind))
+        .route(Access::Participant, "/trial/cancel", post(cancel))
+        .route(Access::Participant, "/trial/calendar", get(calendar))
+        .route(Access::Participant, "/trial/report", get(report))
 }
 
 /// The paths and types of this module (nested under `/api/v1` by [`crate::ApiDoc`]).

@@ -7,23 +7,28 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Form;
 use jiff::civil::Date;
 use quietlegs_app::trial::{self, DesignChoice};
 use quietlegs_app::AppError;
 use serde::Deserialize;
 
+use crate::access::{Access, Routes};
 use crate::error::ApiError;
 use crate::pages::{error_page, page, refuse_without_token, Csrf};
 use crate::WebState;
 
-pub fn routes() -> Router<WebState> {
-    Router::new()
-        .route("/trial/new", get(new_page).post(new_submit))
-        .route("/trial/power", post(power_submit))
-        .route("/trial/guess", post(guess_submit))
-        .route("/trial/unblind", post(unblind_submit))
-        .route("/trial/cancel", post(cancel_submit))
+pub fn routes(state: &WebState) -> Routes {
+    Routes::new(state)
+        .route(
+            Access::Participant,
+            "/trial/new",
+            get(new_page).post(new_submit),
+        )
+        .route(Access::Participant, "/trial/power", post(power_submit))
+        .route(Access::Participant, "/trial/guess", post(guess_submit))
+        .route(Access::Participant, "/trial/unblind", post(unblind_submit))
+        .route(Access::Participant, "/trial/cancel", post(cancel_submit))
 }
 
 #[derive(Template)]
