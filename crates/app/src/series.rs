@@ -2,15 +2,22 @@
 //! per-participant statistics (memory grows with participants, not rows), both mixed models
 //! fitted by REML (`quietlegs_core::trial::pooled`), and the forest plot.
 //!
-//! A clinic's pooled analysis over the store will gather the same [`PersonStats`] (one row per
-//! participant from a `GROUP BY`) and call [`analyze_people`].
+//! A clinic pools its participants' completed trials from the store with [`pool_trials`]: each
+//! person's latest completed trial of the comparison, its nights as the trial's own report
+//! analyses them, gathered into [`PersonStats`] and fitted by [`analyze_people`].
 
-use crate::AppError;
+use crate::trial::{self as trial_uc, LoadedTrial, TrialNights};
+use crate::{AppError, Context};
+use jiff::civil::Date;
+use quietlegs_core::trial::design::Outcome;
 use quietlegs_core::trial::pooled::{
-    self, PersonStats, PooledAnalysis, PooledSpec, SeriesAccumulator,
+    self, ArmStats, PersonStats, PooledAnalysis, PooledSpec, SeriesAccumulator, MAX_LABEL_CHARS,
+    MIN_PARTICIPANTS,
 };
 use quietlegs_core::ReferenceData;
+use quietlegs_store::{PersonId, Store, TrialStore};
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::io::Read;
 
@@ -113,6 +120,425 @@ pub fn analyze_people(
     let spec = spec(reference, o)?;
     pooled::fit_people(people, control, treatment, &spec)
         .map_err(|e| AppError::refused(e.to_string()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pooling the completed trials of a clinic's participants
+
+/// What a clinic pools: the comparison (the arms as the trials' plans name them) and the
+/// outcome.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PoolOptions {
+    /// The comparator arm, as the plans name it (e.g. "placebo"); required.
+    pub control: String,
+    /// The treatment arm (e.g. "magnesium"); required.
+    pub treatment: String,
+    /// The plans' primary outcome: nightly-severity (default) or weekly-irls.
+    pub outcome: Option<String>,
+    /// Minimal important difference (default: the outcome's MCID in the rules).
+    pub mcid: Option<f64>,
+}
+
+/// One person's trial in the pooled analysis.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PooledTrial {
+    /// The label the clinic gave (the participant id of the analysis and the forest plot).
+    pub label: String,
+    pub trial: String,
+    pub plan_hash: String,
+    pub first_night: Date,
+    pub last_night: Date,
+    /// Analysed nights (past the run-in, logged) per arm.
+    pub nights_control: u64,
+    pub nights_treatment: u64,
+    /// Nights past the run-in that were not logged (as the trial's report counts them).
+    pub missing_nights: u64,
+    /// Analysed nights of the trial's other arms (a trial of more than two arms): not pooled.
+    pub other_arm_nights: u64,
+    /// Older completed trials of the same comparison, not pooled: only the latest counts.
+    pub older_trials: Vec<String>,
+}
+
+/// Why a person's trial is not in the pooled analysis.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "reason", rename_all = "kebab-case")]
+pub enum Exclusion {
+    /// The person has no trial at all.
+    NoTrial,
+    /// No trial of the requested arms and outcome; the comparisons the person's trials make.
+    DifferentComparison { comparisons: Vec<String> },
+    /// The latest trial of the comparison has not reached its last night.
+    InProgress { trial: String, last_night: Date },
+    /// The latest trial of the comparison is over but still blinded: nothing of it was read
+    /// beyond its plan.
+    Blinded { trial: String },
+    /// The latest trial of the comparison was unblinded before its last night.
+    UnblindedEarly { trial: String },
+    /// The trial has no analysed night in one of the two arms: no contrast of its own.
+    TooFewNights {
+        trial: String,
+        nights_control: u64,
+        nights_treatment: u64,
+    },
+}
+
+impl Exclusion {
+    fn text(&self, o: &PoolOptions, outcome: Outcome) -> String {
+        match self {
+            Self::NoTrial => "no trial".into(),
+            Self::DifferentComparison { comparisons } => format!(
+                "no trial of {} vs {} ({}): the person's trials compare {}",
+                o.treatment,
+                o.control,
+                outcome_name(outcome),
+                comparisons.join("; ")
+            ),
+            Self::InProgress { trial, last_night } => {
+                format!("trial '{trial}' is not over: its last night is {last_night}")
+            }
+            Self::Blinded { trial } => format!(
+                "trial '{trial}' is over but still blinded: it is pooled once it is unblinded"
+            ),
+            Self::UnblindedEarly { trial } => format!(
+                "trial '{trial}' was unblinded early: only trials completed as planned are pooled"
+            ),
+            Self::TooFewNights {
+                trial,
+                nights_control,
+                nights_treatment,
+            } => format!(
+                "trial '{trial}' has {nights_treatment} analysed nights of {} and {nights_control} of {}: both arms need nights",
+                o.treatment, o.control
+            ),
+        }
+    }
+
+    /// A short name of the reason (for counts).
+    fn name(&self) -> &'static str {
+        match self {
+            Self::NoTrial => "no trial",
+            Self::DifferentComparison { .. } => "different comparison",
+            Self::InProgress { .. } => "not over",
+            Self::Blinded { .. } => "still blinded",
+            Self::UnblindedEarly { .. } => "unblinded early",
+            Self::TooFewNights { .. } => "too few nights",
+        }
+    }
+}
+
+/// A person left out of the pooled analysis, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LeftOut {
+    pub label: String,
+    #[serde(flatten)]
+    pub why: Exclusion,
+    /// The reason in words.
+    pub text: String,
+}
+
+/// The people's trials gathered for pooling, before the fit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GatheredTrials {
+    pub control: String,
+    pub treatment: String,
+    pub outcome: Outcome,
+    /// Lower or higher outcome is better, as the included trials' plans say.
+    pub higher_is_better: bool,
+    /// Per included person (same order as `included`), the analysed nights' statistics.
+    pub people: Vec<PersonStats>,
+    pub included: Vec<PooledTrial>,
+    pub left_out: Vec<LeftOut>,
+}
+
+/// The pooled analysis of the participants' completed trials, and who is in it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PooledTrials {
+    pub analysis: PooledAnalysis,
+    pub included: Vec<PooledTrial>,
+    pub left_out: Vec<LeftOut>,
+}
+
+fn outcome_name(o: Outcome) -> &'static str {
+    match o {
+        Outcome::NightlySeverity => "nightly-severity",
+        Outcome::WeeklyIrls => "weekly-irls",
+    }
+}
+
+fn check_pool_options(o: &PoolOptions) -> Result<Outcome, AppError> {
+    for (field, label) in [("control", &o.control), ("treatment", &o.treatment)] {
+        if label.trim().is_empty() {
+            return Err(AppError::field(field, "an arm label is required"));
+        }
+    }
+    if o.control == o.treatment {
+        return Err(AppError::field(
+            "treatment",
+            format!(
+                "'{}' is also the control: compare two different arms",
+                o.treatment
+            ),
+        ));
+    }
+    trial_uc::outcome(o.outcome.as_deref())
+}
+
+fn check_people(people: &[(String, PersonId)]) -> Result<(), AppError> {
+    let mut labels = HashSet::new();
+    let mut ids = HashSet::new();
+    for (label, id) in people {
+        if label.trim().is_empty() {
+            return Err(AppError::field("people", "a person's label is empty"));
+        }
+        if label.trim() != label {
+            return Err(AppError::field(
+                "people",
+                format!("the label '{label}' begins or ends with a space"),
+            ));
+        }
+        quietlegs_core::text::check_text(label, MAX_LABEL_CHARS, false)
+            .map_err(|e| AppError::field("people", format!("label: {e}")))?;
+        if !labels.insert(label.as_str()) {
+            return Err(AppError::field(
+                "people",
+                format!("the label '{label}' is given to two people: labels must be distinct"),
+            ));
+        }
+        if !ids.insert(*id) {
+            return Err(AppError::field(
+                "people",
+                format!("the person labelled '{label}' is listed twice"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Which trial of a person is pooled: the latest (by last night, then by registration) of the
+/// requested comparison that is over, has its arms visible (open label, or unblinded after its
+/// last night) and was not unblinded early; or why none is.
+fn choose_trial<S: TrialStore>(
+    store: &S,
+    person: PersonId,
+    today: Date,
+    o: &PoolOptions,
+    outcome: Outcome,
+) -> Result<Result<(LoadedTrial, Vec<String>), Exclusion>, AppError> {
+    let trials = store
+        .trials(person)
+        .map_err(|e| AppError::from(e).context("reading trials"))?
+        .into_iter()
+        .map(LoadedTrial::verify)
+        .collect::<Result<Vec<_>, _>>()?;
+    if trials.is_empty() {
+        return Ok(Err(Exclusion::NoTrial));
+    }
+    let (mut same, other): (Vec<LoadedTrial>, Vec<LoadedTrial>) =
+        trials.into_iter().partition(|t| {
+            t.plan.treatment == o.treatment
+                && t.plan.control == o.control
+                && t.plan.outcome == outcome
+        });
+    if same.is_empty() {
+        let mut comparisons: Vec<String> = other
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} vs {} ({})",
+                    t.plan.treatment,
+                    t.plan.control,
+                    outcome_name(t.plan.outcome)
+                )
+            })
+            .collect();
+        let mut seen = HashSet::new();
+        comparisons.retain(|c| seen.insert(c.clone()));
+        return Ok(Err(Exclusion::DifferentComparison { comparisons }));
+    }
+    // Latest last: by last night, then by registration (ids grow).
+    same.sort_by_key(|t| (t.plan.date_of(t.plan.last_day()), t.stored.id));
+    let poolable = |t: &LoadedTrial| t.over_on(today) && t.arms_visible() && !t.unblinded_early();
+    let Some(pos) = same.iter().rposition(poolable) else {
+        let latest = same.pop().ok_or_else(|| AppError::internal("no trial"))?;
+        let trial = latest.stored.name.clone();
+        return Ok(Err(if latest.unblinded_early() {
+            Exclusion::UnblindedEarly { trial }
+        } else if !latest.over_on(today) {
+            Exclusion::InProgress {
+                trial,
+                last_night: latest.plan.date_of(latest.plan.last_day()),
+            }
+        } else {
+            Exclusion::Blinded { trial }
+        }));
+    };
+    let chosen = same.remove(pos);
+    let older = same[..pos]
+        .iter()
+        .filter(|t| poolable(t))
+        .map(|t| t.stored.name.clone())
+        .collect();
+    Ok(Ok((chosen, older)))
+}
+
+/// Gathers, for each person, the analysed nights of their latest completed trial comparing
+/// `o.treatment` with `o.control` on `o.outcome` (see [`pool_trials`]), and lists who is left
+/// out and why. A blinded trial is never unsealed: it is left out from its plan alone.
+pub fn gather_trials<S: Store + TrialStore>(
+    store: &S,
+    ctx: &Context<'_>,
+    people: &[(String, PersonId)],
+    o: &PoolOptions,
+) -> Result<GatheredTrials, AppError> {
+    let outcome = check_pool_options(o)?;
+    check_people(people)?;
+    let mut stats = Vec::new();
+    let mut included = Vec::new();
+    let mut left_out = Vec::new();
+    let mut direction: Option<(bool, String)> = None;
+    for (label, person) in people {
+        let leave = |why: Exclusion| LeftOut {
+            label: label.clone(),
+            text: why.text(o, outcome),
+            why,
+        };
+        let (t, older_trials) = match choose_trial(store, *person, ctx.now.date, o, outcome)? {
+            Ok(chosen) => chosen,
+            Err(why) => {
+                left_out.push(leave(why));
+                continue;
+            }
+        };
+        // The nights exactly as the trial's own report reads them (the gate is checked again
+        // there: only a trial whose arms may be shown is read).
+        let TrialNights { design, data, .. } = trial_uc::trial_nights(store, *person, ctx, &t)?;
+        let (mut control, mut treatment) = (ArmStats::default(), ArmStats::default());
+        let mut other_arm_nights = 0u64;
+        for (night, y) in data.analysed() {
+            let arm = &data.arms[night.arm];
+            if *arm == o.control {
+                control.push(y);
+            } else if *arm == o.treatment {
+                treatment.push(y);
+            } else {
+                other_arm_nights += 1;
+            }
+        }
+        let missing_nights = data.missing().count() as u64;
+        if control.n == 0 || treatment.n == 0 {
+            left_out.push(leave(Exclusion::TooFewNights {
+                trial: t.stored.name.clone(),
+                nights_control: control.n,
+                nights_treatment: treatment.n,
+            }));
+            continue;
+        }
+        match &direction {
+            None => direction = Some((t.plan.higher_is_better, t.stored.name.clone())),
+            Some((hib, first)) if *hib != t.plan.higher_is_better => {
+                return Err(AppError::refused(format!(
+                    "trial '{}' ({label}) counts a {} outcome as better, trial '{first}' a {} one: they cannot be pooled",
+                    t.stored.name,
+                    if t.plan.higher_is_better { "higher" } else { "lower" },
+                    if *hib { "higher" } else { "lower" },
+                )))
+            }
+            Some(_) => {}
+        }
+        stats.push(PersonStats {
+            id: label.clone(),
+            control,
+            treatment,
+        });
+        included.push(PooledTrial {
+            label: label.clone(),
+            trial: t.stored.name.clone(),
+            plan_hash: t.stored.plan_hash.clone(),
+            first_night: design.start,
+            last_night: design.date_of(design.last_day()),
+            nights_control: control.n,
+            nights_treatment: treatment.n,
+            missing_nights,
+            other_arm_nights,
+            older_trials,
+        });
+    }
+    Ok(GatheredTrials {
+        control: o.control.clone(),
+        treatment: o.treatment.clone(),
+        outcome,
+        higher_is_better: direction.is_some_and(|(hib, _)| hib),
+        people: stats,
+        included,
+        left_out,
+    })
+}
+
+/// A clinic's pooled estimate over its participants' completed trials.
+///
+/// `people` pairs the label shown for each participant (distinct, at most 100 characters) with
+/// the person. For each person the **latest completed trial** of the comparison is pooled: the
+/// plan's treatment and control are `o.treatment` and `o.control` and its primary outcome is
+/// `o.outcome`; the trial is over (its last night is before today), its arms may be shown (open
+/// label, or unblinded) and it was not unblinded early. Older completed trials of the same
+/// comparison are listed, not pooled (one trial per person: the random-effects model has one
+/// effect per person, and the latest trial is the one a person would act on). A blinded trial
+/// is left out from its plan alone: its allocation is never read.
+///
+/// The pooled nights are exactly those the trial's own report analyses ([`trial_uc::report`]:
+/// past each period's run-in, logged), per arm; nights of a third arm are left out and counted.
+/// Fewer than [`MIN_PARTICIPANTS`] people with a poolable trial is refused, saying how many
+/// were left out for which reason ([`gather_trials`] gives the list by person).
+pub fn pool_trials<S: Store + TrialStore>(
+    store: &S,
+    ctx: &Context<'_>,
+    people: &[(String, PersonId)],
+    o: &PoolOptions,
+) -> Result<PooledTrials, AppError> {
+    let g = gather_trials(store, ctx, people, o)?;
+    if g.people.len() < MIN_PARTICIPANTS {
+        let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
+        for l in &g.left_out {
+            *reasons.entry(l.why.name()).or_default() += 1;
+        }
+        let why: Vec<String> = reasons
+            .into_iter()
+            .map(|(reason, n)| format!("{n} {reason}"))
+            .collect();
+        return Err(AppError::refused(format!(
+            "{} of {} people have a completed trial of {} vs {} to pool: a pooled analysis needs at least {MIN_PARTICIPANTS}{}",
+            g.people.len(),
+            people.len(),
+            g.treatment,
+            g.control,
+            if why.is_empty() {
+                String::new()
+            } else {
+                format!(" (left out: {})", why.join(", "))
+            }
+        )));
+    }
+    let rule = &ctx.reference.rules.trial;
+    let mcid = o.mcid.unwrap_or(match g.outcome {
+        Outcome::NightlySeverity => rule.mcid_nightly_severity,
+        Outcome::WeeklyIrls => rule.mcid_weekly_irls,
+    });
+    let series = SeriesOptions {
+        control: Some(g.control.clone()),
+        treatment: Some(g.treatment.clone()),
+        higher_is_better: g.higher_is_better,
+        mcid: Some(mcid),
+    };
+    let mut analysis = analyze_people(ctx.reference, g.people, &g.treatment, &series)?;
+    // As a file of the same nights would count them: nights not logged, nights of other arms.
+    analysis.missing_nights = g.included.iter().map(|t| t.missing_nights).sum();
+    analysis.other_condition_nights = g.included.iter().map(|t| t.other_arm_nights).sum();
+    Ok(PooledTrials {
+        analysis,
+        included: g.included,
+        left_out: g.left_out,
+    })
 }
 
 /// The most participant rows the forest plot draws; beyond that it draws this many, evenly

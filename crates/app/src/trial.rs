@@ -65,7 +65,7 @@ fn comparison(text: Option<&str>) -> Result<Comparison, AppError> {
     }
 }
 
-fn outcome(text: Option<&str>) -> Result<Outcome, AppError> {
+pub(crate) fn outcome(text: Option<&str>) -> Result<Outcome, AppError> {
     match text.unwrap_or("nightly-severity") {
         "nightly-severity" => Ok(Outcome::NightlySeverity),
         "weekly-irls" => Ok(Outcome::WeeklyIrls),
@@ -164,6 +164,33 @@ pub struct LoadedTrial {
 }
 
 impl LoadedTrial {
+    /// A stored trial with its plan read and re-hashed against the pre-registration.
+    pub fn verify(stored: StoredTrial) -> Result<Self, AppError> {
+        let plan: AnalysisPlan = serde_json::from_str(&stored.plan_json)
+            .map_err(|e| AppError::internal(format!("reading the stored plan: {e}")))?;
+        if plan.hash() != stored.plan_hash {
+            return Err(AppError::internal(format!(
+                "trial '{}': the stored plan does not match its pre-registration hash; it was changed outside quietlegs",
+                stored.name
+            )));
+        }
+        Ok(LoadedTrial { stored, plan })
+    }
+
+    /// Whether the trial was unblinded before its last night (with a reason).
+    pub fn unblinded_early(&self) -> bool {
+        self.stored
+            .events
+            .iter()
+            .any(|e| e.kind == "early-unblinding")
+    }
+
+    /// Whether the trial's last planned night is behind `today` (the trial is over; a blinded
+    /// one may now be unblinded).
+    pub fn over_on(&self, today: Date) -> bool {
+        today > self.plan.date_of(self.plan.last_day())
+    }
+
     /// Whether the trial has been unblinded (at the end, or early).
     pub fn unblinded(&self) -> bool {
         self.stored
@@ -242,15 +269,7 @@ pub fn load<S: TrialStore>(
                 AppError::not_found(Some("trial"), format!("no trial named or numbered '{w}'"))
             })?,
     };
-    let plan: AnalysisPlan = serde_json::from_str(&stored.plan_json)
-        .map_err(|e| AppError::internal(format!("reading the stored plan: {e}")))?;
-    if plan.hash() != stored.plan_hash {
-        return Err(AppError::internal(format!(
-            "trial '{}': the stored plan does not match its pre-registration hash; it was changed outside quietlegs",
-            stored.name
-        )));
-    }
-    Ok(LoadedTrial { stored, plan })
+    LoadedTrial::verify(stored)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -832,6 +851,37 @@ fn outcomes<S: Store>(
     Ok(out)
 }
 
+/// A trial's nights laid out as its pre-registered analysis reads them.
+pub(crate) struct TrialNights {
+    /// The design with its allocation (shown: the trial's arms are visible).
+    pub design: TrialDesign,
+    /// Every planned night through `through`, with its arm, run-in flag and outcome (none for a
+    /// night not logged); [`TrialData::analysed`] gives the nights the analysis uses.
+    pub data: TrialData,
+    /// The last trial day laid out: today, or the trial's last night once it is over.
+    pub through: i64,
+}
+
+/// The nights of a trial through today, as its report analyses them: refused while the trial
+/// is blinded (the arms are read only once they may be shown). [`report`] and the pooled
+/// analysis of many people's trials (`series::pool_trials`) both read their nights here. Not
+/// public: it trusts the events of `t`, which only this crate loads from the store.
+pub(crate) fn trial_nights<S: Store + TrialStore>(
+    store: &S,
+    person: PersonId,
+    ctx: &Context<'_>,
+    t: &LoadedTrial,
+) -> Result<TrialNights, AppError> {
+    let design = t.allocation(store, person)?;
+    let through = design.day_of(ctx.now.date).min(design.last_day());
+    let data = from_design(&design, &outcomes(store, person, &design)?, through);
+    Ok(TrialNights {
+        design,
+        data,
+        through,
+    })
+}
+
 /// Side effects logged during one arm's periods.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ArmSideEffects {
@@ -885,9 +935,11 @@ pub fn report<S: Store + TrialStore>(
         )));
     }
     let rule = &ctx.reference.rules.trial;
-    let design = t.allocation(store, person)?;
-    let through = design.day_of(ctx.now.date).min(design.last_day());
-    let data = from_design(&design, &outcomes(store, person, &design)?, through);
+    let TrialNights {
+        design,
+        data,
+        through,
+    } = trial_nights(store, person, ctx, &t)?;
     let schedule = design.schedule();
     let periods_completed = schedule.iter().filter(|p| p.last_day <= through).count();
     let complete = through >= design.last_day();

@@ -677,15 +677,11 @@ pub fn analyze(data: &TrialData, spec: &AnalysisSpec) -> Result<TrialAnalysis, A
         return Err(AnalysisError::SameArm(spec.treatment.clone()));
     }
     let obs: Vec<Obs> = data
-        .nights
-        .iter()
-        .filter(|n| !n.run_in)
-        .filter_map(|n| {
-            n.outcome.map(|y| Obs {
-                day: n.day,
-                arm: n.arm,
-                y,
-            })
+        .analysed()
+        .map(|(n, y)| Obs {
+            day: n.day,
+            arm: n.arm,
+            y,
         })
         .collect();
     check_variation(&obs, &data.arms)?;
@@ -740,11 +736,7 @@ pub fn analyze(data: &TrialData, spec: &AnalysisSpec) -> Result<TrialAnalysis, A
     };
     let nights = NightCounts {
         used: obs.len(),
-        missing: data
-            .nights
-            .iter()
-            .filter(|n| !n.run_in && n.outcome.is_none())
-            .count(),
+        missing: data.missing().count(),
         run_in_excluded: data.nights.iter().filter(|n| n.run_in).count(),
     };
     let mut warnings = data.warnings.clone();

@@ -31,6 +31,25 @@ pub struct TrialData {
     pub warnings: Vec<String>,
 }
 
+impl TrialData {
+    /// The nights the pre-registered analysis uses, in day order: past their period's run-in and
+    /// with an outcome. Every analysis of a trial (its own report, a pooled analysis of many
+    /// people's trials) reads its nights from here.
+    pub fn analysed(&self) -> impl Iterator<Item = (&TrialNight, f64)> + '_ {
+        self.nights
+            .iter()
+            .filter(|n| !n.run_in)
+            .filter_map(|n| n.outcome.map(|y| (n, y)))
+    }
+
+    /// Nights past the run-in without an outcome (not logged): counted, not analysed.
+    pub fn missing(&self) -> impl Iterator<Item = &TrialNight> + '_ {
+        self.nights
+            .iter()
+            .filter(|n| !n.run_in && n.outcome.is_none())
+    }
+}
+
 /// A CSV that cannot be analysed, with its line.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DataError {

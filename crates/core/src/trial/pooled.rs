@@ -53,6 +53,10 @@ pub const MAX_PARTICIPANTS: usize = 2_000_000;
 /// The most conditions a file may name.
 pub const MAX_CONDITIONS: usize = 50;
 
+/// The fewest participants a pooled fit accepts: a between-person variance cannot be estimated
+/// from one person (lme4 refuses a grouping factor with fewer than two levels).
+pub const MIN_PARTICIPANTS: usize = 2;
+
 /// The longest participant id or condition label, in characters.
 pub const MAX_LABEL_CHARS: usize = 100;
 
@@ -968,9 +972,9 @@ pub fn fit(data: &SeriesData, spec: &PooledSpec) -> Result<PooledAnalysis, Poole
     let nobs: u64 = people.iter().map(PersonStats::nights).sum();
     let n_control: u64 = people.iter().map(|p| p.control.n).sum();
     let n_treat: u64 = people.iter().map(|p| p.treatment.n).sum();
-    if m < 2 {
+    if m < MIN_PARTICIPANTS {
         return Err(PooledError::Data(format!(
-            "{m} participant with nights: a pooled analysis needs at least 2"
+            "{m} participant with nights: a pooled analysis needs at least {MIN_PARTICIPANTS}"
         )));
     }
     if n_control == 0 || n_treat == 0 {
