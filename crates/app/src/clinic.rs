@@ -775,6 +775,35 @@ pub fn participant_report<S: Store + TrialStore + ClinicStore>(
     Ok((participant, report))
 }
 
+/// The clinician's linked participants' completed trials of one comparison, pooled
+/// (`series::pool_trials`; labels are the usernames). Every participant whose data is read is
+/// recorded in their audit log, included or not.
+pub fn pooled_trials<S: Store + TrialStore + ClinicStore>(
+    store: &S,
+    ctx: &Context<'_>,
+    clinician: &Account,
+    options: &crate::series::PoolOptions,
+) -> Result<crate::series::PooledTrials, AppError> {
+    require(clinician, Role::Clinician, "pool trials")?;
+    let people: Vec<(String, PersonId)> = store
+        .care_links_of(clinician.id)?
+        .into_iter()
+        .filter(|l| l.clinician.id == clinician.id)
+        .map(|l| (l.participant.username, l.participant.person))
+        .collect();
+    for (_, person) in &people {
+        audit(
+            store,
+            ctx,
+            clinician,
+            *person,
+            "read trials for a pooled analysis",
+            &format!("{} vs {}", options.treatment, options.control),
+        )?;
+    }
+    crate::series::pool_trials(store, ctx, &people, options)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,6 +24,7 @@ use crate::WebState;
 pub fn routes(state: &WebState) -> Routes {
     Routes::new(state)
         .clinic(Access::Clinician, "/clinic", get(dashboard_page))
+        .clinic(Access::Clinician, "/clinic/pooled", get(pooled_page))
         .clinic(
             Access::Clinician,
             "/clinic/invitations",
@@ -272,6 +273,131 @@ async fn withdraw_submit(
         Ok(()) => Redirect::to("/clinic").into_response(),
         Err(e) => dashboard_with(&state, viewer, &headers, Some(e.body.error), e.status).await,
     }
+}
+
+// ---- Pooled analysis -------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct PooledQuery {
+    control: Option<String>,
+    treatment: Option<String>,
+}
+
+struct LeftOutView {
+    label: String,
+    text: String,
+}
+
+#[derive(Template)]
+#[template(path = "clinic_pooled.html")]
+struct PooledTemplate {
+    nav: &'static str,
+    control: String,
+    treatment: String,
+    result: Option<PooledView>,
+    error: Option<String>,
+}
+
+struct PooledView {
+    people: usize,
+    nights: u64,
+    slope_effect: String,
+    slope_ci: String,
+    p_mcid: String,
+    share_mcid: String,
+    spread_sd: String,
+    singular: Option<String>,
+    intercept_effect: String,
+    intercept_ci: String,
+    mcid: String,
+    forest: String,
+    included: Vec<(String, String)>,
+    left_out: Vec<LeftOutView>,
+    method: String,
+}
+
+fn pooled_view(p: quietlegs_app::series::PooledTrials) -> PooledView {
+    let a = &p.analysis;
+    let slope = &a.models.random_slope;
+    let intercept = &a.models.random_intercept;
+    PooledView {
+        people: a.n_participants,
+        nights: a.n_nights,
+        slope_effect: format!("{:+.2}", slope.effect),
+        slope_ci: format!("{:+.2} to {:+.2}", slope.ci95[0], slope.ci95[1]),
+        p_mcid: format!("{:.0} %", slope.p_mcid * 100.0),
+        share_mcid: format!("{:.0} %", slope.share_mcid * 100.0),
+        spread_sd: format!("{:.2}", slope.tau2_slope.max(0.0).sqrt()),
+        singular: slope.singular_meaning.clone(),
+        intercept_effect: format!("{:+.2}", intercept.effect),
+        intercept_ci: format!("{:+.2} to {:+.2}", intercept.ci95[0], intercept.ci95[1]),
+        mcid: format!("{}", a.mcid),
+        forest: quietlegs_app::series::forest_svg(a),
+        included: p
+            .included
+            .iter()
+            .map(|t| {
+                (
+                    t.label.clone(),
+                    format!(
+                        "{}: {} to {}, {} nights on {}, {} on {}",
+                        t.trial,
+                        t.first_night,
+                        t.last_night,
+                        t.nights_treatment,
+                        a.treatment,
+                        t.nights_control,
+                        a.control
+                    ),
+                )
+            })
+            .collect(),
+        left_out: p
+            .left_out
+            .into_iter()
+            .map(|l| LeftOutView {
+                label: l.label,
+                text: l.text,
+            })
+            .collect(),
+        method: a.method.clone(),
+    }
+}
+
+/// The clinician's participants' completed trials of one comparison, pooled (each
+/// participant's data read is recorded in their access log).
+async fn pooled_page(
+    State(state): State<WebState>,
+    Extension(viewer): Extension<Viewer>,
+    headers: HeaderMap,
+    Query(q): Query<PooledQuery>,
+) -> Response {
+    let csrf = Csrf::of(&headers);
+    let control = q.control.unwrap_or_else(|| "placebo".into());
+    let treatment = q.treatment.unwrap_or_else(|| "magnesium".into());
+    let options = quietlegs_app::series::PoolOptions {
+        control: control.clone(),
+        treatment: treatment.clone(),
+        outcome: None,
+        mcid: None,
+    };
+    let me = viewer.account;
+    let (result, error, status) = match state
+        .run_clinic(move |store, ctx| clinic::pooled_trials(store, ctx, &me, &options))
+        .await
+    {
+        Ok(p) => (Some(pooled_view(p)), None, StatusCode::OK),
+        Err(e) if e.status.is_client_error() => (None, Some(e.body.error), StatusCode::OK),
+        Err(e) => return error_page(e, &csrf),
+    };
+    let t = PooledTemplate {
+        nav: "clinic-pooled",
+        control,
+        treatment,
+        result,
+        error,
+    };
+    page(status, t.render(), &csrf)
 }
 
 // ---- A participant's report --------------------------------------------------------------
