@@ -169,7 +169,13 @@ fn wait_for<S: ClinicStore>(
     if forget_after.is_some_and(|quiet| now - f.last_at >= quiet) {
         return Ok(0);
     }
-    let until = f.last_at + backoff(f.count, free, max);
+    let wait = backoff(f.count, free, max);
+    if wait == 0 {
+        return Ok(0);
+    }
+    // Moments are whole seconds: the wait runs from the end of the second of the last failure,
+    // so it is never shorter than the policy's.
+    let until = f.last_at + 1 + wait;
     Ok((until - now).max(0))
 }
 

@@ -94,7 +94,7 @@ pub fn backup(db: impl Into<Database>, dest: &Path) -> Result<Backup, AppError> 
         )));
     }
     let store = AnyStore::open_read_only(&db).map_err(opening(&db))?;
-    backup_store(&store, dest)?;
+    backup_store(&store, &Identity::local(DEFAULT_PERSON), dest)?;
     Ok(Backup {
         database: db.display().to_string(),
         path: dest.display().to_string(),
@@ -102,18 +102,18 @@ pub fn backup(db: impl Into<Database>, dest: &Path) -> Result<Backup, AppError> 
 }
 
 /// Copies an open database to `dest` (a new file): as [`backup`], integrity-checked before it
-/// is put in place (also the web app's download of the diary).
-pub fn backup_store(store: &AnyStore, dest: &Path) -> Result<(), AppError> {
-    store
-        .backup_to(&Identity::local(DEFAULT_PERSON), dest)
-        .map_err(|e| {
-            let doing = format!("backing up to {}", dest.display());
-            match e {
-                // The destination could not be created or written: the person chose the path.
-                StoreError::Open { .. } => {
-                    AppError::new(ErrorKind::BadInput, None, format!("{doing}: {e}"))
-                }
-                other => AppError::from(other).context(&doing),
+/// is put in place (also the web app's download of the diary). `identity`: whose data a
+/// shared (PostgreSQL) database copies; a SQLite file is copied whole, and refused when it
+/// holds several people.
+pub fn backup_store(store: &AnyStore, identity: &Identity, dest: &Path) -> Result<(), AppError> {
+    store.backup_to(identity, dest).map_err(|e| {
+        let doing = format!("backing up to {}", dest.display());
+        match e {
+            // The destination could not be created or written: the person chose the path.
+            StoreError::Open { .. } => {
+                AppError::new(ErrorKind::BadInput, None, format!("{doing}: {e}"))
             }
-        })
+            other => AppError::from(other).context(&doing),
+        }
+    })
 }

@@ -57,19 +57,20 @@ fn log_in_accepts_the_right_password_and_counts_failures_per_account_and_address
         clinic::log_in(&store, t + 5, "zoe", "wrong wrong wrong wrong", me).unwrap(),
         Err(LoginRefusal::Wrong)
     );
-    // Six failures, the last at t+5: the next may come at t+6.
+    // Six failures, the last in second t+5: a 1 s wait from the end of that second, so the
+    // next may come at t+7 (t+5 + 1 + 1).
     assert_eq!(
         clinic::log_in(&store, t + 5, "zoe", PASSWORD, me).unwrap(),
-        Err(LoginRefusal::SlowedDown(1))
+        Err(LoginRefusal::SlowedDown(2))
     );
     // Even the right password waits; from another address too (the account is slowed).
     let other = Some("10.0.0.8".parse().unwrap());
     assert_eq!(
-        clinic::log_in(&store, t + 5, "zoe", PASSWORD, other).unwrap(),
+        clinic::log_in(&store, t + 6, "zoe", PASSWORD, other).unwrap(),
         Err(LoginRefusal::SlowedDown(1))
     );
     assert_eq!(
-        clinic::log_in(&store, t + 6, "zoe", PASSWORD, me).unwrap(),
+        clinic::log_in(&store, t + 7, "zoe", PASSWORD, me).unwrap(),
         Ok(zoe)
     );
     // An unknown username is refused the same way, and counted.
@@ -108,14 +109,14 @@ fn an_address_spraying_many_accounts_is_slowed_down() {
             Err(LoginRefusal::Wrong)
         );
     }
-    // The 21st failure from the address: its next attempt waits 1 s.
+    // The 21st failure from the address: its next attempt waits 1 s from the end of second t.
     assert_eq!(
         clinic::log_in(&store, t, "user20", "guess guess guess guess", sprayer).unwrap(),
         Err(LoginRefusal::Wrong)
     );
     assert_eq!(
         clinic::log_in(&store, t, "zoe", PASSWORD, sprayer).unwrap(),
-        Err(LoginRefusal::SlowedDown(1))
+        Err(LoginRefusal::SlowedDown(2))
     );
     // Zoe from her own address is not affected; a day later the sprayer's count is forgotten.
     let home = Some("198.51.100.3".parse().unwrap());

@@ -209,6 +209,12 @@ impl Identity {
         Self(name.into())
     }
 
+    /// The person of a clinic account (verified by the server's session). Named `@username`,
+    /// which no local name takes ("me").
+    pub fn account(username: &str) -> Self {
+        Self(format!("@{username}"))
+    }
+
     pub fn name(&self) -> &str {
         &self.0
     }

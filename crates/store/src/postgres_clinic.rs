@@ -111,7 +111,7 @@ impl ClinicStore for PgStore {
                     new.username
                 )));
             }
-            let name = format!("@{}", new.username);
+            let name = crate::Identity::account(new.username).name().to_string();
             let person: i64 = tx
                 .query_one(
                     "INSERT INTO person (name, created_at) VALUES ($1::text, $2::text) \

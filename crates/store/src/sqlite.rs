@@ -424,7 +424,20 @@ impl SqliteStore {
 
     /// Copies the whole database to `path` with SQLite's online backup, which gives a
     /// consistent snapshot even while another process writes.
+    ///
+    /// Refused for a file that holds several people (a clinic on SQLite): a copy of the whole
+    /// file would hold the others' data too.
     pub fn backup_to(&self, path: &Path) -> Result<(), StoreError> {
+        let people: i64 = self
+            .lock()?
+            .query_row("SELECT count(*) FROM person", [], |r| r.get(0))?;
+        if people > 1 {
+            return Err(StoreError::Conflict(format!(
+                "this database holds {people} people's diaries, and a backup copies the whole \
+                 file: it is refused here. Export your own diary instead (JSON, which quietlegs \
+                 imports)"
+            )));
+        }
         write_new_file(path, |temp| {
             let mut dest = Connection::open(temp)?;
             {

@@ -118,7 +118,10 @@ impl ClinicStore for SqliteStore {
             }
             tx.execute(
                 "INSERT INTO person (name, created_at) VALUES (?1, ?2)",
-                params![format!("@{}", new.username), new.at],
+                params![
+                    crate::Identity::account(new.username).name().to_string(),
+                    new.at
+                ],
             )?;
             let person = tx.last_insert_rowid();
             tx.execute(

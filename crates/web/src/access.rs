@@ -149,8 +149,15 @@ impl Routes {
     }
 }
 
+/// The request's path as the client sent it (a nested router sees it without its prefix).
+fn full_path(req: &Request) -> &str {
+    req.extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map_or(req.uri().path(), |o| o.0.path())
+}
+
 fn is_api(req: &Request) -> bool {
-    req.uri().path().starts_with("/api/")
+    full_path(req).starts_with("/api/")
 }
 
 /// The access guard of one route.
@@ -241,7 +248,13 @@ fn log_in_first(req: &Request) -> Response {
         )
         .into_response();
     }
-    let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let target = req
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map(|o| &o.0)
+        .unwrap_or(req.uri())
+        .path_and_query()
+        .map_or("/", |p| p.as_str());
     Redirect::to(&format!(
         "/login?next={}",
         crate::login::query_value(target)

@@ -158,9 +158,18 @@ async fn export_download(
 
 /// A consistent copy of the whole database (SQLite's online backup into a private temporary
 /// folder, integrity-checked), sent as `quietlegs-backup-DATE.sqlite3` and then removed.
-async fn backup_download(State(state): State<WebState>, headers: HeaderMap) -> Response {
+async fn backup_download(
+    State(state): State<WebState>,
+    viewer: Option<axum::Extension<crate::access::Viewer>>,
+    headers: HeaderMap,
+) -> Response {
+    // A clinic account's own data; on a personal server, the local person's.
+    let identity = match viewer {
+        Some(v) => quietlegs_store::Identity::account(&v.0.account.username),
+        None => quietlegs_store::Identity::local(crate::LOCAL_PERSON),
+    };
     let copied = state
-        .run(|store, _person, ctx| {
+        .run(move |store, _person, ctx| {
             let dir = tempfile::Builder::new()
                 .prefix("quietlegs-backup")
                 .tempdir()
@@ -168,7 +177,7 @@ async fn backup_download(State(state): State<WebState>, headers: HeaderMap) -> R
                     quietlegs_app::AppError::internal(format!("a temporary folder: {e}"))
                 })?;
             let path = dir.path().join("backup.sqlite3");
-            quietlegs_app::personal::backup_store(store, &path)?;
+            quietlegs_app::personal::backup_store(store, &identity, &path)?;
             let file = std::fs::File::open(&path)
                 .map_err(|e| quietlegs_app::AppError::internal(format!("reading the copy: {e}")))?;
             Ok((dir, file, ctx.now.date))

@@ -308,10 +308,10 @@ struct LoginForm {
 fn slowed_down(wait: Duration) -> ApiError {
     ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
-        format!(
-            "too many wrong passwords: wait {} seconds and try again",
-            wait.as_secs().max(1)
-        ),
+        match wait.as_secs().max(1) {
+            1 => "too many wrong passwords: wait 1 second and try again".to_string(),
+            n => format!("too many wrong passwords: wait {n} seconds and try again"),
+        },
         Some("password"),
     )
 }
