@@ -355,7 +355,7 @@ pub fn audit<S: ClinicStore>(
         &AuditEntry {
             at: ctx.now.instant.clone(),
             actor: actor.username.clone(),
-            actor_role: actor.role,
+            actor_role: actor.role.into(),
             action: action.to_string(),
             detail: detail.to_string(),
         },
@@ -808,6 +808,146 @@ pub fn pooled_trials<S: Store + TrialStore + ClinicStore>(
         )?;
     }
     crate::series::pool_trials(store, ctx, &people, options)
+}
+
+// ---- Trials a clinician sets up ----------------------------------------------------------
+
+/// A trial a clinician set up for a linked participant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrialSetUp {
+    pub participant: String,
+    pub trial: String,
+    pub first_night: Date,
+    pub blinded: bool,
+    /// The helper named for a blinded trial (who gets the sheet by a one-time link).
+    pub helper: Option<String>,
+}
+
+fn helper_name(text: Option<&str>) -> Result<String, AppError> {
+    let name = text.map(str::trim).unwrap_or_default();
+    if name.is_empty() || name.chars().count() > 80 || name.chars().any(char::is_control) {
+        return Err(AppError::field(
+            "helper",
+            "name the helper who will fill the containers (1 to 80 characters): not you and \
+             not the participant, so that neither of you knows the order",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// A clinician sets up a trial for a linked participant (the participant's own diary and
+/// schedule; recorded in their audit log). A blinded trial needs a helper, a third person who
+/// gets the sheet through `helper_token`'s link; neither the clinician nor the participant
+/// sees it.
+#[allow(clippy::too_many_arguments)]
+pub fn set_up_trial<S: Store + TrialStore + ClinicStore>(
+    store: &S,
+    ctx: &Context<'_>,
+    clinician: &Account,
+    number: i64,
+    name: Option<&str>,
+    choice: &crate::trial::DesignChoice,
+    start: Option<Date>,
+    helper: Option<&str>,
+    seed: u64,
+    helper_token: &str,
+) -> Result<TrialSetUp, AppError> {
+    let participant = linked_participant(store, clinician, number)?;
+    let prepared = crate::trial::prepare(ctx, name, choice, seed, start)?;
+    let blinded = prepared.helper_sheet.is_some();
+    let helper = if blinded {
+        Some(helper_name(helper)?)
+    } else {
+        None
+    };
+    let first_night = prepared.design.start;
+    audit(
+        store,
+        ctx,
+        clinician,
+        participant.person,
+        "set up a trial",
+        &match &helper {
+            Some(h) => format!("'{}', blinded, helper {h}", prepared.name),
+            None => format!("'{}', open", prepared.name),
+        },
+    )?;
+    let registered = crate::trial::register(store, participant.person, ctx, prepared)?;
+    if let Some(h) = &helper {
+        store.create_helper_link(
+            &token_hash(helper_token),
+            participant.person,
+            registered.id,
+            h,
+            ctx.now.unix_seconds()?,
+        )?;
+    }
+    Ok(TrialSetUp {
+        participant: participant.username,
+        trial: registered.name,
+        first_night,
+        blinded,
+        helper,
+    })
+}
+
+/// The helper's sheet, for whoever opens the helper link: refused to the participant and to
+/// any clinician linked to them (they must not know the order), and after the first night
+/// (the containers are filled by then). Every opening is recorded in the participant's audit
+/// log.
+pub fn open_helper_sheet<S: Store + TrialStore + ClinicStore>(
+    store: &S,
+    ctx: &Context<'_>,
+    viewer: Option<&Account>,
+    token: &str,
+) -> Result<(String, String), AppError> {
+    let gone = || {
+        AppError::not_found(
+            None,
+            "this helper link is unknown, or its trial has started or was cancelled",
+        )
+    };
+    let link = store
+        .open_helper_link(&token_hash(token))?
+        .ok_or_else(gone)?;
+    if let Some(v) = viewer {
+        let linked_clinician = v.role == Role::Clinician
+            && store
+                .care_links_of(v.id)?
+                .iter()
+                .any(|l| l.participant.person == link.person);
+        if v.person == link.person || linked_clinician {
+            return Err(AppError::new(
+                ErrorKind::Forbidden,
+                None,
+                format!(
+                    "this sheet is for the helper, {}, only: the participant and their \
+                     clinicians must not know which container holds what",
+                    link.helper
+                ),
+            ));
+        }
+    }
+    let (trial, first_night, sheet) =
+        crate::trial::stored_helper_sheet(store, link.person, link.trial_id)?;
+    if ctx.now.date > first_night {
+        return Err(gone());
+    }
+    store.append_audit(
+        link.person,
+        &AuditEntry {
+            at: ctx.now.instant.clone(),
+            actor: format!("{} (by the helper link)", link.helper),
+            actor_role: quietlegs_store::clinic::Actor::Helper,
+            action: "the helper's sheet was opened".into(),
+            detail: format!(
+                "trial '{trial}', opening {} of the link given to {}",
+                link.opened + 1,
+                link.helper
+            ),
+        },
+    )?;
+    Ok((trial, sheet))
 }
 
 #[cfg(test)]

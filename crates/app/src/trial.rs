@@ -348,6 +348,27 @@ fn helper_sheet(name: &str, hash: &str, design: &TrialDesign) -> String {
     sheet
 }
 
+/// The helper's sheet of a stored blinded trial (which container gets what), for the helper a
+/// clinician named (`clinic::open_helper_sheet`, which checks who asks and records it): the
+/// trial's name, its first night and the sheet. Unseals the allocation: never call it for the
+/// participant or their clinician.
+pub(crate) fn stored_helper_sheet<S: TrialStore>(
+    store: &S,
+    person: PersonId,
+    trial_id: i64,
+) -> Result<(String, Date, String), AppError> {
+    let stored = store
+        .trial(person, trial_id)
+        .map_err(|e| AppError::from(e).context("reading the trial"))?;
+    let t = LoadedTrial::verify(stored)?;
+    let design = t.unseal(store, person)?;
+    Ok((
+        t.stored.name.clone(),
+        t.plan.start,
+        helper_sheet(&t.stored.name, &t.stored.plan_hash, &design),
+    ))
+}
+
 /// A registered trial (`trial new --json`).
 #[derive(Debug, Clone, Serialize)]
 pub struct RegisteredTrial {

@@ -352,3 +352,39 @@ fn deleting_ones_account_needs_the_username_and_password_and_removes_the_diary()
     assert_eq!(store.profile(zoe.person).unwrap(), None);
     assert_eq!(store.account_by_username("zoe").unwrap(), None);
 }
+
+/// Sessions end after an hour without a request and 24 hours after log-in whatever happens
+/// (NIST SP 800-63B-4 AAL2): the policy's numbers, checked at the edges.
+#[test]
+fn sessions_end_after_an_idle_hour_and_a_day_at_most() {
+    let store = SqliteStore::in_memory().unwrap();
+    let zoe = make(&store, "zoe", Role::Participant);
+    let t = 5_000_000;
+    clinic::open_session(&store, t, &zoe, "token-one", None).unwrap();
+    // 3 599 s idle: live (and seen again now); 3 600 s idle after that: gone.
+    assert!(clinic::session(&store, t + 3_599, "token-one")
+        .unwrap()
+        .is_some());
+    assert!(clinic::session(&store, t + 3_599 + 3_600, "token-one")
+        .unwrap()
+        .is_none());
+    // Used every 50 minutes, it still ends 24 h after log-in.
+    clinic::open_session(&store, t, &zoe, "token-two", None).unwrap();
+    let mut now = t;
+    while now + 3_000 < t + 86_400 {
+        now += 3_000;
+        assert!(
+            clinic::session(&store, now, "token-two").unwrap().is_some(),
+            "{now}"
+        );
+    }
+    assert!(clinic::session(&store, t + 86_400, "token-two")
+        .unwrap()
+        .is_none());
+    // Log-out ends it at once.
+    clinic::open_session(&store, t, &zoe, "token-three", None).unwrap();
+    clinic::close_session(&store, "token-three").unwrap();
+    assert!(clinic::session(&store, t + 1, "token-three")
+        .unwrap()
+        .is_none());
+}

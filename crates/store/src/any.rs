@@ -2,8 +2,8 @@
 //! there ([`AnyStore`]), so that the application and its shells name no backend.
 
 use crate::clinic::{
-    Account, AccountId, AuditEntry, CareLink, ClinicStore, Invitation, LiveSession, LoginFailures,
-    NewAccount, NewInvitation, NewSession, TokenHash,
+    Account, AccountId, AuditEntry, CareLink, ClinicStore, HelperLink, Invitation, LiveSession,
+    LoginFailures, NewAccount, NewInvitation, NewSession, TokenHash,
 };
 use crate::{
     FoodRelease, FoodStream, Identity, NewRecord, OnDuplicate, PersonId, PgStore, SqliteStore,
@@ -438,6 +438,19 @@ impl ClinicStore for AnyStore {
         at: &str,
     ) -> Result<Account, StoreError> {
         each!(self, s => s.use_password_reset(token, now, phc, at))
+    }
+    fn create_helper_link(
+        &self,
+        token: &TokenHash,
+        person: PersonId,
+        trial_id: i64,
+        helper: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        each!(self, s => s.create_helper_link(token, person, trial_id, helper, now))
+    }
+    fn open_helper_link(&self, token: &TokenHash) -> Result<Option<HelperLink>, StoreError> {
+        each!(self, s => s.open_helper_link(token))
     }
     fn append_audit(&self, subject: PersonId, entry: &AuditEntry) -> Result<(), StoreError> {
         each!(self, s => s.append_audit(subject, entry))

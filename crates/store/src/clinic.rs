@@ -49,6 +49,55 @@ impl std::fmt::Display for Role {
     }
 }
 
+/// Who did something recorded in the audit log: an account of a role, or the helper of a
+/// blinded trial (a named third person without an account, by their one-time link).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Actor {
+    Participant,
+    Clinician,
+    Admin,
+    Helper,
+}
+
+impl Actor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Actor::Participant => "participant",
+            Actor::Clinician => "clinician",
+            Actor::Admin => "admin",
+            Actor::Helper => "helper",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Actor> {
+        [
+            Actor::Participant,
+            Actor::Clinician,
+            Actor::Admin,
+            Actor::Helper,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == text)
+    }
+}
+
+impl From<Role> for Actor {
+    fn from(r: Role) -> Self {
+        match r {
+            Role::Participant => Actor::Participant,
+            Role::Clinician => Actor::Clinician,
+            Role::Admin => Actor::Admin,
+        }
+    }
+}
+
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An account, by the number the store gave it. Made only by a store, like [`PersonId`]; its
 /// number may be shown (in a page address), but reaching a participant from a number goes
 /// through [`ClinicStore::linked_participant`], which checks the care link.
@@ -165,11 +214,23 @@ pub struct AuditEntry {
     pub at: String,
     /// The actor's username at that moment (kept if their account is later deleted).
     pub actor: String,
-    pub actor_role: Role,
+    pub actor_role: Actor,
     /// What was done, a short verb phrase ("read the report", "set up a trial").
     pub action: String,
     /// Which part, in words (never health data).
     pub detail: String,
+}
+
+/// A link to a blinded trial's helper sheet (for the helper a clinician named).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelperLink {
+    pub person: PersonId,
+    pub trial_id: i64,
+    /// The helper's name as the clinician gave it.
+    pub helper: String,
+    pub created_at: i64,
+    /// How many times the sheet was opened (before this opening).
+    pub opened: u32,
 }
 
 /// The clinic's accounts, sessions, invitations, links, resets and audit log (`Send + Sync`
@@ -293,6 +354,20 @@ pub trait ClinicStore: Send + Sync {
         phc: &str,
         at: &str,
     ) -> Result<Account, StoreError>;
+
+    /// Stores a helper link to one of a person's trials.
+    fn create_helper_link(
+        &self,
+        token: &TokenHash,
+        person: PersonId,
+        trial_id: i64,
+        helper: &str,
+        now: i64,
+    ) -> Result<(), StoreError>;
+
+    /// The helper link of a token, counting this opening (the count returned is the one before
+    /// it); `None` for an unknown token (or a trial since deleted).
+    fn open_helper_link(&self, token: &TokenHash) -> Result<Option<HelperLink>, StoreError>;
 
     /// Appends one line to the audit log of `subject` (the log cannot be changed afterwards).
     fn append_audit(&self, subject: PersonId, entry: &AuditEntry) -> Result<(), StoreError>;

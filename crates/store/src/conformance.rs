@@ -75,7 +75,8 @@ macro_rules! conformance_tests {
             invitations_link_once_and_links_end,
             password_resets_are_one_time,
             audit_lines_are_per_person_in_order,
-            deleting_an_account_removes_everything_of_that_person
+            deleting_an_account_removes_everything_of_that_person,
+            helper_links_count_openings_and_go_with_the_trial
         );
         #[test]
         fn concurrent_writers_through_an_arc() {

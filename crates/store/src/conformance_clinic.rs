@@ -32,7 +32,7 @@ fn entry(actor: &str, action: &str) -> AuditEntry {
     AuditEntry {
         at: "2026-11-02T10:00:00Z".into(),
         actor: actor.into(),
-        actor_role: Role::Clinician,
+        actor_role: crate::clinic::Actor::Clinician,
         action: action.into(),
         detail: "the report".into(),
     }
@@ -493,4 +493,46 @@ pub fn deleting_an_account_removes_everything_of_that_person<
     store.delete_account(amy.id).unwrap();
     assert_eq!(store.care_links_of(yan.id).unwrap(), []);
     assert_eq!(store.audit_of(yan.person).unwrap().len(), 1);
+}
+
+/// Helper links: only to the person's own trial; each opening counted; gone with the trial.
+pub fn helper_links_count_openings_and_go_with_the_trial<S: Store + TrialStore + ClinicStore>(
+    store: &S,
+) {
+    let zoe = account(store, "zoe", Role::Participant);
+    let yan = account(store, "yan", Role::Participant);
+    let trial = new_trial(store, zoe.person, "magnesium", 5);
+    // Not to another person's trial.
+    assert_eq!(
+        kind_of(store.create_helper_link(&token(1), yan.person, trial, "Sam", 1_000)),
+        ErrorKind::NotFound
+    );
+    store
+        .create_helper_link(&token(1), zoe.person, trial, "Sam", 1_000)
+        .unwrap();
+    let first = store.open_helper_link(&token(1)).unwrap().unwrap();
+    assert_eq!(
+        (
+            first.person,
+            first.trial_id,
+            first.helper.as_str(),
+            first.created_at,
+            first.opened
+        ),
+        (zoe.person, trial, "Sam", 1_000, 0)
+    );
+    assert_eq!(
+        store.open_helper_link(&token(1)).unwrap().unwrap().opened,
+        1
+    );
+    assert_eq!(store.open_helper_link(&token(2)).unwrap(), None);
+    store.delete_trial(zoe.person, trial).unwrap();
+    assert_eq!(store.open_helper_link(&token(1)).unwrap(), None);
+    // With the account.
+    let again = new_trial(store, zoe.person, "magnesium", 6);
+    store
+        .create_helper_link(&token(3), zoe.person, again, "Sam", 1_000)
+        .unwrap();
+    store.delete_account(zoe.id).unwrap();
+    assert_eq!(store.open_helper_link(&token(3)).unwrap(), None);
 }

@@ -5,8 +5,9 @@
 use postgres::Row;
 
 use crate::clinic::{
-    Account, AccountId, AuditEntry, CareLink, ClinicStore, Invitation, InvitationState,
-    LiveSession, LoginFailures, NewAccount, NewInvitation, NewSession, Role, TokenHash,
+    Account, AccountId, Actor, AuditEntry, CareLink, ClinicStore, HelperLink, Invitation,
+    InvitationState, LiveSession, LoginFailures, NewAccount, NewInvitation, NewSession, Role,
+    TokenHash,
 };
 use crate::postgres::Tx;
 use crate::{PersonId, PgStore, StoreError};
@@ -33,6 +34,15 @@ fn role_at(row: &Row, at: usize) -> Result<Role, StoreError> {
         kind: "account".into(),
         id: 0,
         message: format!("unknown role {role}"),
+    })
+}
+
+fn actor_at(row: &Row, at: usize) -> Result<Actor, StoreError> {
+    let actor: String = row.try_get(at)?;
+    Actor::parse(&actor).ok_or_else(|| StoreError::Corrupt {
+        kind: "audit".into(),
+        id: 0,
+        message: format!("unknown actor {actor}"),
     })
 }
 
@@ -598,6 +608,52 @@ impl ClinicStore for PgStore {
         })
     }
 
+    fn create_helper_link(
+        &self,
+        token: &TokenHash,
+        person: PersonId,
+        trial_id: i64,
+        helper: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "INSERT INTO helper_link (token_hash, person_id, trial_id, helper, created_at) \
+                 SELECT $1::bytea, $2::bigint, id, $4::text, $5::bigint FROM trial \
+                 WHERE id = $3::bigint AND person_id = $2::bigint",
+                &[&&token.0[..], &person.0, &trial_id, &helper, &now],
+            )?;
+            if n == 1 {
+                Ok(())
+            } else {
+                Err(not_found("trial", trial_id))
+            }
+        })
+    }
+
+    fn open_helper_link(&self, token: &TokenHash) -> Result<Option<HelperLink>, StoreError> {
+        self.write(|tx| {
+            let row = tx.query_opt(
+                "UPDATE helper_link SET opened = opened + 1 WHERE token_hash = $1::bytea \
+                 RETURNING person_id, trial_id, helper, created_at, opened - 1",
+                &[&&token.0[..]],
+            )?;
+            match row {
+                Some(r) => {
+                    let opened: i64 = r.try_get(4)?;
+                    Ok(Some(HelperLink {
+                        person: PersonId(r.try_get(0)?),
+                        trial_id: r.try_get(1)?,
+                        helper: r.try_get(2)?,
+                        created_at: r.try_get(3)?,
+                        opened: u32::try_from(opened).unwrap_or(u32::MAX),
+                    }))
+                }
+                None => Ok(None),
+            }
+        })
+    }
+
     fn append_audit(&self, subject: PersonId, entry: &AuditEntry) -> Result<(), StoreError> {
         self.write(|tx| {
             tx.execute(
@@ -628,7 +684,7 @@ impl ClinicStore for PgStore {
                 Ok(AuditEntry {
                     at: r.try_get(0)?,
                     actor: r.try_get(1)?,
-                    actor_role: role_at(r, 2)?,
+                    actor_role: actor_at(r, 2)?,
                     action: r.try_get(3)?,
                     detail: r.try_get(4)?,
                 })

@@ -161,6 +161,7 @@ const OWN_TABLES: &[&str] = &[
     "password_reset",
     "audit",
     "erasing",
+    "helper_link",
 ];
 
 /// Whether the opened file is a quietlegs database (or empty); checked before anything is

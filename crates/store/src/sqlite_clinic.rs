@@ -4,8 +4,9 @@
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 
 use crate::clinic::{
-    Account, AccountId, AuditEntry, CareLink, ClinicStore, Invitation, InvitationState,
-    LiveSession, LoginFailures, NewAccount, NewInvitation, NewSession, Role, TokenHash,
+    Account, AccountId, Actor, AuditEntry, CareLink, ClinicStore, HelperLink, Invitation,
+    InvitationState, LiveSession, LoginFailures, NewAccount, NewInvitation, NewSession, Role,
+    TokenHash,
 };
 use crate::{PersonId, SqliteStore, StoreError};
 
@@ -33,6 +34,18 @@ fn role_at(row: &Row<'_>, at: usize) -> rusqlite::Result<Role> {
             at,
             rusqlite::types::Type::Text,
             format!("unknown role {role}").into(),
+        )
+    })
+}
+
+/// The actor in column `at` of an audit line.
+fn actor_at(row: &Row<'_>, at: usize) -> rusqlite::Result<Actor> {
+    let actor: String = row.get(at)?;
+    Actor::parse(&actor).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            at,
+            rusqlite::types::Type::Text,
+            format!("unknown actor {actor}").into(),
         )
     })
 }
@@ -584,6 +597,62 @@ impl ClinicStore for SqliteStore {
         })
     }
 
+    fn create_helper_link(
+        &self,
+        token: &TokenHash,
+        person: PersonId,
+        trial_id: i64,
+        helper: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO helper_link (token_hash, person_id, trial_id, helper, created_at) \
+                 SELECT ?1, ?2, id, ?4, ?5 FROM trial WHERE id = ?3 AND person_id = ?2",
+                params![&token.0[..], person.0, trial_id, helper, now],
+            )
+            .and_then(|n| {
+                if n == 1 {
+                    Ok(())
+                } else {
+                    Err(rusqlite::Error::QueryReturnedNoRows)
+                }
+            })
+            .map_err(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => not_found("trial", trial_id),
+                other => StoreError::from(other),
+            })
+        })
+    }
+
+    fn open_helper_link(&self, token: &TokenHash) -> Result<Option<HelperLink>, StoreError> {
+        self.write(|tx| {
+            let found = tx
+                .query_row(
+                    "SELECT person_id, trial_id, helper, created_at, opened FROM helper_link \
+                     WHERE token_hash = ?1",
+                    [&token.0[..]],
+                    |r| {
+                        Ok(HelperLink {
+                            person: PersonId(r.get(0)?),
+                            trial_id: r.get(1)?,
+                            helper: r.get(2)?,
+                            created_at: r.get(3)?,
+                            opened: r.get(4)?,
+                        })
+                    },
+                )
+                .optional()?;
+            if found.is_some() {
+                tx.execute(
+                    "UPDATE helper_link SET opened = opened + 1 WHERE token_hash = ?1",
+                    [&token.0[..]],
+                )?;
+            }
+            Ok(found)
+        })
+    }
+
     fn append_audit(&self, subject: PersonId, entry: &AuditEntry) -> Result<(), StoreError> {
         self.write(|tx| {
             tx.execute(
@@ -612,7 +681,7 @@ impl ClinicStore for SqliteStore {
                 Ok(AuditEntry {
                     at: r.get(0)?,
                     actor: r.get(1)?,
-                    actor_role: role_at(r, 2)?,
+                    actor_role: actor_at(r, 2)?,
                     action: r.get(3)?,
                     detail: r.get(4)?,
                 })
@@ -641,7 +710,7 @@ mod tests {
         let line = AuditEntry {
             at: "2026-11-02T10:00:00Z".into(),
             actor: "amy".into(),
-            actor_role: Role::Clinician,
+            actor_role: Actor::Clinician,
             action: "read the report".into(),
             detail: "2026-10-01 to 2026-11-01".into(),
         };

@@ -444,7 +444,7 @@ fn the_audit_log_refuses_update_delete_and_truncate() {
     let line = AuditEntry {
         at: "2026-11-02T10:00:00Z".into(),
         actor: "amy".into(),
-        actor_role: Role::Clinician,
+        actor_role: quietlegs_store::clinic::Actor::Clinician,
         action: "read the report".into(),
         detail: "2026-10-01 to 2026-11-01".into(),
     };

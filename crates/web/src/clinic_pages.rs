@@ -45,6 +45,12 @@ pub fn routes(state: &WebState) -> Routes {
             "/clinic/participants/{number}/report.pdf",
             get(participant_pdf),
         )
+        .clinic(
+            Access::Clinician,
+            "/clinic/participants/{number}/trial",
+            get(trial_setup_page).post(trial_setup_submit),
+        )
+        .clinic(Access::Open, "/helper/{token}", get(helper_sheet))
         .clinic(Access::Open, "/invite/{token}", get(invite_page))
         .clinic(
             Access::Participant,
@@ -504,6 +510,199 @@ async fn participant_json(
             "writing the report: {e}"
         )))
     })
+}
+
+// ---- Trials a clinician sets up ----------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "clinic_trial.html")]
+struct TrialSetupTemplate {
+    nav: &'static str,
+    csrf: String,
+    number: i64,
+    participant: String,
+    min_start: String,
+    start: String,
+    helper: String,
+    error: Option<String>,
+    error_field: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TrialSetupForm {
+    csrf: Option<String>,
+    name: Option<String>,
+    compare: Option<String>,
+    start: Option<String>,
+    period_days: Option<String>,
+    run_in_days: Option<String>,
+    cycles: Option<String>,
+    open: Option<String>,
+    helper: Option<String>,
+}
+
+async fn trial_setup_with(
+    state: &WebState,
+    viewer: Viewer,
+    number: i64,
+    headers: &HeaderMap,
+    form: Option<&TrialSetupForm>,
+    error: Option<ApiError>,
+) -> Response {
+    let csrf = Csrf::of(headers);
+    let me = viewer.account;
+    let found = state
+        .run_clinic(move |store, ctx| {
+            let p = clinic::linked_participant(store, &me, number)?;
+            Ok((p.username, ctx.now.date))
+        })
+        .await;
+    let (participant, today) = match found {
+        Ok(v) => v,
+        Err(e) => return error_page(e, &csrf),
+    };
+    let tomorrow = today.tomorrow().unwrap_or(today).to_string();
+    let status = error.as_ref().map_or(StatusCode::OK, |e| e.status);
+    let t = TrialSetupTemplate {
+        nav: "clinic",
+        csrf: csrf.token.clone(),
+        number,
+        participant,
+        min_start: today.to_string(),
+        start: form.and_then(|f| f.start.clone()).unwrap_or(tomorrow),
+        helper: form.and_then(|f| f.helper.clone()).unwrap_or_default(),
+        error_field: error.as_ref().and_then(|e| e.body.field.clone()),
+        error: error.map(|e| e.body.error),
+    };
+    page(status, t.render(), &csrf)
+}
+
+async fn trial_setup_page(
+    State(state): State<WebState>,
+    Extension(viewer): Extension<Viewer>,
+    Path(number): Path<i64>,
+    headers: HeaderMap,
+) -> Response {
+    trial_setup_with(&state, viewer, number, &headers, None, None).await
+}
+
+/// Registers the trial in the participant's diary; a blinded one gives the clinician a link for
+/// the helper (shown once), never the sheet itself.
+async fn trial_setup_submit(
+    State(state): State<WebState>,
+    Extension(viewer): Extension<Viewer>,
+    Path(number): Path<i64>,
+    headers: HeaderMap,
+    Form(form): Form<TrialSetupForm>,
+) -> Response {
+    if let Some(refused) = refuse_without_token(&headers, form.csrf.as_deref()) {
+        return refused;
+    }
+    let new = crate::trial_pages::NewForm {
+        csrf: None,
+        name: form.name.clone(),
+        compare: form.compare.clone(),
+        start: form.start.clone(),
+        period_days: form.period_days.clone(),
+        run_in_days: form.run_in_days.clone(),
+        cycles: form.cycles.clone(),
+        open: form.open.clone(),
+    };
+    let me = viewer.account.clone();
+    let token = new_csrf_token();
+    let link = format!("{}/helper/{token}", origin(&state, &headers));
+    let name = form
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string);
+    let helper = form.helper.clone();
+    let seed: u64 = rand::random();
+    let made = state
+        .run_clinic(move |store, ctx| {
+            let (choice, start) = crate::trial_pages::choice_of(&new)?;
+            clinic::set_up_trial(
+                store,
+                ctx,
+                &me,
+                number,
+                name.as_deref(),
+                &choice,
+                start,
+                helper.as_deref(),
+                seed,
+                &token,
+            )
+        })
+        .await;
+    match made {
+        Ok(set) => {
+            let csrf = Csrf::of(&headers);
+            let t = OneTimeLinkTemplate {
+                nav: "clinic",
+                heading: format!("Trial '{}' set up for {}", set.trial, set.participant),
+                explanation: match &set.helper {
+                    Some(h) => format!(
+                        "It is blinded. Give this link to {h}, the helper, without opening it \
+                         yourself: it gives the sheet of which numbered container gets what, \
+                         until the first night ({}). Every opening is recorded in {}'s access \
+                         log, and it is refused to you and to {}. It is shown only now.",
+                        set.first_night, set.participant, set.participant
+                    ),
+                    None => format!(
+                        "It is open label: {} sees each night's arm on their Tonight page from \
+                         the first night ({}).",
+                        set.participant, set.first_night
+                    ),
+                },
+                link: if set.helper.is_some() {
+                    link
+                } else {
+                    String::new()
+                },
+                back: "/clinic",
+            };
+            page(StatusCode::CREATED, t.render(), &csrf)
+        }
+        Err(e) => trial_setup_with(&state, viewer, number, &headers, Some(&form), Some(e)).await,
+    }
+}
+
+/// The helper's sheet, by the link the clinician passed on (a text download).
+async fn helper_sheet(
+    State(state): State<WebState>,
+    viewer: Option<Extension<Viewer>>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let who = viewer.map(|v| v.0.account);
+    match state
+        .run_clinic(move |store, ctx| clinic::open_helper_sheet(store, ctx, who.as_ref(), &token))
+        .await
+    {
+        Ok((trial, sheet)) => {
+            let mut res =
+                ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], sheet).into_response();
+            let safe: String = trial
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect();
+            if let Ok(v) = header::HeaderValue::from_str(&format!(
+                "attachment; filename=\"quietlegs-helper-sheet-{safe}.txt\""
+            )) {
+                res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+            }
+            res
+        }
+        Err(e) => error_page(e, &Csrf::of(&headers)),
+    }
 }
 
 // ---- Invitations, as the invited person sees them ----------------------------------------

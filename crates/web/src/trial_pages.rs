@@ -176,15 +176,15 @@ async fn power_submit(
 }
 
 #[derive(Debug, Deserialize)]
-struct NewForm {
-    csrf: Option<String>,
-    name: Option<String>,
-    compare: Option<String>,
-    start: Option<String>,
-    period_days: Option<String>,
-    run_in_days: Option<String>,
-    cycles: Option<String>,
-    open: Option<String>,
+pub(crate) struct NewForm {
+    pub(crate) csrf: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) compare: Option<String>,
+    pub(crate) start: Option<String>,
+    pub(crate) period_days: Option<String>,
+    pub(crate) run_in_days: Option<String>,
+    pub(crate) cycles: Option<String>,
+    pub(crate) open: Option<String>,
 }
 
 fn number(field: &'static str, v: Option<&str>) -> Result<Option<u32>, AppError> {
@@ -197,7 +197,7 @@ fn number(field: &'static str, v: Option<&str>) -> Result<Option<u32>, AppError>
     }
 }
 
-fn choice_of(f: &NewForm) -> Result<(DesignChoice, Option<Date>), AppError> {
+pub(crate) fn choice_of(f: &NewForm) -> Result<(DesignChoice, Option<Date>), AppError> {
     let start = match f.start.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
         None => None,
         Some(v) => Some(

@@ -403,6 +403,19 @@ fn cases() -> BTreeMap<&'static str, Vec<Case>> {
             case(M::GET, "/clinic/participants/{yan}/report.pdf", None),
         ],
     );
+    c.insert(
+        "/clinic/participants/{number}/trial",
+        vec![
+            case(M::GET, "/clinic/participants/{zoe}/trial", None),
+            case(M::GET, "/clinic/participants/{yan}/trial", None),
+            case(
+                M::POST,
+                "/clinic/participants/{zoe}/trial",
+                Some("cycles=0&helper=Sam"),
+            ),
+        ],
+    );
+    c.insert("/helper/{token}", g("/helper/0000"));
     c.insert("/api/v1/clinic/dashboard", g("/api/v1/clinic/dashboard"));
     c.insert(
         "/api/v1/clinic/participants/{number}/report",
@@ -565,16 +578,14 @@ async fn authorization_matrix(postgres: bool) {
                         );
                     }
                 }
-                // A clinician reaches a participant's report only through a live link.
+                // A clinician reaches a participant only through a live link.
                 if uri.contains("/participants/") && got == Outcome::Through {
-                    let linked = who == Who::Amy && uri.contains(&format!("/participants/{zoe}"));
-                    assert_eq!(
-                        r.status == StatusCode::OK,
-                        linked,
-                        "{who:?} {uri}: {}",
-                        r.status
-                    );
-                    if !linked {
+                    let linked = who == Who::Amy
+                        && (uri.contains(&format!("/participants/{zoe}/"))
+                            || uri.ends_with(&format!("/participants/{zoe}")));
+                    if linked {
+                        assert_ne!(r.status, StatusCode::NOT_FOUND, "{who:?} {uri}");
+                    } else {
                         assert_eq!(r.status, StatusCode::NOT_FOUND, "{who:?} {uri}");
                     }
                 }
@@ -891,4 +902,108 @@ async fn log_in_is_throttled_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn log_in_is_throttled_on_postgres() {
     log_in_is_throttled(true).await;
+}
+
+/// A clinician sets up a blinded trial for a linked participant: the clinician gets a link for
+/// the helper, never the sheet; the link is refused to the clinician and the participant,
+/// opens for the helper (anyone else), and both the set-up and each opening are in the
+/// participant's access log.
+async fn a_clinician_sets_up_a_blinded_trial_with_a_helper(postgres: bool) {
+    let Some(c) = clinic(postgres, 11).await else {
+        return;
+    };
+    let amy = log_in(&c.app, "amy").await;
+    let zoe_n = c.zoe.id.number();
+    let start = day(1);
+    let form = format!("compare=placebo&helper=Sam+the+pharmacist&start={start}&name=mg-2&cycles=2&period_days=14&run_in_days=4");
+    // Without a helper a blinded trial is refused, naming the field.
+    let r = send(
+        &c.app,
+        request(
+            &Method::POST,
+            &format!("/clinic/participants/{zoe_n}/trial"),
+            Some(&amy),
+            Some("compare=placebo&cycles=2"),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("name the helper"), "{}", r.body);
+    let r = send(
+        &c.app,
+        request(
+            &Method::POST,
+            &format!("/clinic/participants/{zoe_n}/trial"),
+            Some(&amy),
+            Some(&form),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert!(!r.body.contains("Container"), "the clinician saw the sheet");
+    let link = r
+        .body
+        .split("value=\"")
+        .find_map(|v| v.split('"').next().filter(|l| l.contains("/helper/")))
+        .unwrap()
+        .to_string();
+    let path = &link[link.find("/helper/").unwrap()..];
+    // Refused to the clinician and to the participant.
+    let r = send(&c.app, request(&Method::GET, path, Some(&amy), None)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let zoe = log_in(&c.app, "zoe").await;
+    let r = send(&c.app, request(&Method::GET, path, Some(&zoe), None)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    // The helper (not logged in) gets the sheet: 2 arms x 2 cycles = 4 containers.
+    let r = send(&c.app, request(&Method::GET, path, None, None)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body.matches("Container").count(), 4, "{}", r.body);
+    // Zoe's log: the set-up and one opening.
+    let r = send(
+        &c.app,
+        request(&Method::GET, "/api/v1/account/audit", Some(&zoe), None),
+    )
+    .await;
+    let actions: Vec<String> = r
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        actions.contains(&"set up a trial".to_string()),
+        "{actions:?}"
+    );
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| *a == "the helper's sheet was opened")
+            .count(),
+        1,
+        "{actions:?}"
+    );
+    // Ben (not linked) cannot set one up.
+    let ben = log_in(&c.app, "ben").await;
+    let r = send(
+        &c.app,
+        request(
+            &Method::POST,
+            &format!("/clinic/participants/{zoe_n}/trial"),
+            Some(&ben),
+            Some(&form),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clinician_sets_up_a_blinded_trial_with_a_helper_on_sqlite() {
+    a_clinician_sets_up_a_blinded_trial_with_a_helper(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clinician_sets_up_a_blinded_trial_with_a_helper_on_postgres() {
+    a_clinician_sets_up_a_blinded_trial_with_a_helper(true).await;
 }

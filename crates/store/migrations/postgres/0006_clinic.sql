@@ -57,12 +57,23 @@ CREATE TABLE password_reset (
     used_at    bigint
 );
 
+-- A blinded trial a clinician set up: the helper it names opens the sheet (which container
+-- gets what) through a one-time link, before the first night. Removed with the trial.
+CREATE TABLE helper_link (
+    token_hash bytea PRIMARY KEY CHECK (length(token_hash) = 32),
+    person_id  bigint NOT NULL REFERENCES person(id),
+    trial_id   bigint NOT NULL REFERENCES trial(id) ON DELETE CASCADE,
+    helper     text NOT NULL,
+    created_at bigint NOT NULL,
+    opened     bigint NOT NULL DEFAULT 0
+);
+
 CREATE TABLE audit (
     id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     subject_person bigint NOT NULL REFERENCES person(id),
     at             text NOT NULL,
     actor          text NOT NULL,
-    actor_role     text NOT NULL CHECK (actor_role IN ('participant', 'clinician', 'admin')),
+    actor_role     text NOT NULL CHECK (actor_role IN ('participant', 'clinician', 'admin', 'helper')),
     action         text NOT NULL,
     detail         text NOT NULL
 );

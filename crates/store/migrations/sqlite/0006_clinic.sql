@@ -55,12 +55,23 @@ CREATE TABLE password_reset (
     used_at    INTEGER
 );
 
+-- A blinded trial a clinician set up: the helper it names opens the sheet (which container
+-- gets what) through a one-time link, before the first night. Removed with the trial.
+CREATE TABLE helper_link (
+    token_hash BLOB PRIMARY KEY CHECK (length(token_hash) = 32),
+    person_id  INTEGER NOT NULL REFERENCES person(id),
+    trial_id   INTEGER NOT NULL REFERENCES trial(id) ON DELETE CASCADE,
+    helper     TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    opened     INTEGER NOT NULL DEFAULT 0
+);
+
 CREATE TABLE audit (
     id             INTEGER PRIMARY KEY,
     subject_person INTEGER NOT NULL REFERENCES person(id),
     at             TEXT NOT NULL,
     actor          TEXT NOT NULL,
-    actor_role     TEXT NOT NULL CHECK (actor_role IN ('participant', 'clinician', 'admin')),
+    actor_role     TEXT NOT NULL CHECK (actor_role IN ('participant', 'clinician', 'admin', 'helper')),
     action         TEXT NOT NULL,
     detail         TEXT NOT NULL
 );
