@@ -20,6 +20,8 @@ use crate::pages::{error_page, page, refuse_without_token, Csrf};
 use crate::report_pages::{pdf_download, pdf_link_at, report_view, ReportRange};
 use crate::security::new_csrf_token;
 use crate::WebState;
+use quietlegs_app::clinician;
+use quietlegs_report::document::Document;
 
 pub fn routes(state: &WebState) -> Routes {
     Routes::new(state)
@@ -408,17 +410,18 @@ async fn pooled_page(
 
 // ---- A participant's report --------------------------------------------------------------
 
-async fn participant_page(
-    State(state): State<WebState>,
-    Extension(viewer): Extension<Viewer>,
-    Path(number): Path<i64>,
-    headers: HeaderMap,
-    Query(q): Query<ReportRange>,
-) -> Response {
-    let csrf = Csrf::of(&headers);
+/// A linked participant's report and its document, recorded in their audit log as read in
+/// `form` ("page", "PDF").
+async fn participant_document(
+    state: &WebState,
+    viewer: Viewer,
+    number: i64,
+    q: &ReportRange,
+    form: &'static str,
+) -> Result<(Account, clinician::ClinicianReport, Document), ApiError> {
     let me = viewer.account;
     let (from, to) = (ReportRange::given(&q.from), ReportRange::given(&q.to));
-    let found = state
+    state
         .run_clinic(move |store, ctx| {
             let (who, r) = clinic::participant_report(
                 store,
@@ -427,13 +430,23 @@ async fn participant_page(
                 number,
                 from.as_deref(),
                 to.as_deref(),
-                "page",
+                form,
             )?;
             let doc = quietlegs_report::document(&r, ctx.reference);
             Ok((who, r, doc))
         })
-        .await;
-    let (who, r, doc) = match found {
+        .await
+}
+
+async fn participant_page(
+    State(state): State<WebState>,
+    Extension(viewer): Extension<Viewer>,
+    Path(number): Path<i64>,
+    headers: HeaderMap,
+    Query(q): Query<ReportRange>,
+) -> Response {
+    let csrf = Csrf::of(&headers);
+    let (who, r, doc) = match participant_document(&state, viewer, number, &q, "page").await {
         Ok(v) => v,
         Err(e) => return error_page(e, &csrf),
     };
@@ -460,25 +473,8 @@ async fn participant_pdf(
     Query(q): Query<ReportRange>,
 ) -> Response {
     let csrf = Csrf::of(&headers);
-    let me = viewer.account;
-    let (from, to) = (ReportRange::given(&q.from), ReportRange::given(&q.to));
-    let found = state
-        .run_clinic(move |store, ctx| {
-            let (_, r) = clinic::participant_report(
-                store,
-                ctx,
-                &me,
-                number,
-                from.as_deref(),
-                to.as_deref(),
-                "PDF",
-            )?;
-            let doc = quietlegs_report::document(&r, ctx.reference);
-            Ok((r, doc))
-        })
-        .await;
-    match found {
-        Ok((r, doc)) => pdf_download(&r, doc, &csrf).await,
+    match participant_document(&state, viewer, number, &q, "PDF").await {
+        Ok((_, r, doc)) => pdf_download(&r, doc, &csrf).await,
         Err(e) => error_page(e, &csrf),
     }
 }
