@@ -53,6 +53,10 @@ document.addEventListener("DOMContentLoaded", () => {
     q.addEventListener("keydown", move);
     list.addEventListener("keydown", move);
   }
+  // A one-time link (invitation, password reset): a tap selects all of it, ready to copy.
+  for (const box of document.querySelectorAll(".one-time-link textarea")) {
+    box.addEventListener("focus", () => box.select());
+  }
   // Data: read a chosen export file into the import box.
   const file = document.getElementById("import-file");
   if (file) {

@@ -111,6 +111,14 @@ fn when(unix: i64) -> String {
         .unwrap_or_else(|_| unix.to_string())
 }
 
+/// A stored RFC 3339 moment (`2026-11-30T06:44:16.205583052Z`) to the second, in UTC
+/// (`2026-11-30 06:44:16`); as stored if it does not read as one.
+fn to_the_second(at: &str) -> String {
+    at.parse::<jiff::Timestamp>()
+        .map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|_| at.to_string())
+}
+
 // ---- The dashboard ----------------------------------------------------------------------
 
 struct InvitationView {
@@ -869,7 +877,7 @@ struct AuditView {
 
 fn audit_view(e: AuditEntry) -> AuditView {
     AuditView {
-        at: e.at,
+        at: to_the_second(&e.at),
         actor: e.actor,
         role: e.actor_role.to_string(),
         action: e.action,
@@ -1203,7 +1211,7 @@ async fn admin_with(
             .map(|a| AccountView {
                 username: a.username,
                 role: a.role.to_string(),
-                created: a.created_at,
+                created: to_the_second(&a.created_at),
             })
             .collect(),
         message,
@@ -1395,5 +1403,25 @@ async fn reset_submit(
     {
         Ok(_) => Redirect::to("/login").into_response(),
         Err(e) => reset_with(&state, &headers, token, Some(e)).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::to_the_second;
+
+    #[test]
+    fn stored_moments_are_shown_to_the_second_in_utc() {
+        // The store writes RFC 3339 in UTC with nanoseconds; a person reads the second.
+        assert_eq!(
+            to_the_second("2026-11-30T06:44:16.205583052Z"),
+            "2026-11-30 06:44:16"
+        );
+        // An offset is converted to UTC: 08:44:16 at +02:00 is 06:44:16 UTC.
+        assert_eq!(
+            to_the_second("2026-11-30T08:44:16+02:00"),
+            "2026-11-30 06:44:16"
+        );
+        assert_eq!(to_the_second("not a moment"), "not a moment");
     }
 }

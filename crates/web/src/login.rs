@@ -270,6 +270,16 @@ struct LoginTemplate {
     username: String,
 }
 
+/// The menu above the log-in form: a clinic's visitor is not yet anyone (a clinician or an admin
+/// has no diary pages), so only *About*; a personal diary's pages are its owner's.
+fn login_nav(state: &WebState) -> &'static str {
+    if state.is_clinic() {
+        "none"
+    } else {
+        ""
+    }
+}
+
 #[derive(Deserialize)]
 struct LoginQuery {
     next: Option<String>,
@@ -282,7 +292,7 @@ async fn login_page(
 ) -> Response {
     let csrf = Csrf::of(&headers);
     let t = LoginTemplate {
-        nav: "",
+        nav: login_nav(&state),
         csrf: csrf.token.clone(),
         next: q
             .next
@@ -518,7 +528,7 @@ async fn login_submit(
         }
         Err(e) => {
             let t = LoginTemplate {
-                nav: "",
+                nav: login_nav(&state),
                 csrf: csrf.token.clone(),
                 next: asked_next
                     .map(|n| local_path(Some(n)).to_string())
