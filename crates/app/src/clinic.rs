@@ -558,6 +558,27 @@ pub fn accept_invitation<S: ClinicStore>(
     Ok(link)
 }
 
+/// Makes a participant account from an invitation link and accepts it. If the link was used by
+/// someone else in the meantime, the new account is removed again and the refusal returned:
+/// nobody is left with an account no clinician invited.
+pub fn join_by_invitation<S: ClinicStore>(
+    store: &S,
+    ctx: &Context<'_>,
+    username: &str,
+    password: &str,
+    salt: [u8; 16],
+    token: &str,
+) -> Result<Account, AppError> {
+    // The invitation must still be open before an account is made for it.
+    open_invitation(store, ctx, token)?;
+    let account = create_account(store, ctx, username, Role::Participant, password, salt)?;
+    if let Err(e) = accept_invitation(store, ctx, &account, token) {
+        store.delete_account(account.id)?;
+        return Err(e);
+    }
+    Ok(account)
+}
+
 /// The account's care links (a participant's clinicians, a clinician's participants).
 pub fn care_links<S: ClinicStore>(store: &S, account: &Account) -> Result<Vec<CareLink>, AppError> {
     Ok(store.care_links_of(account.id)?)

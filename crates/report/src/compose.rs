@@ -316,8 +316,13 @@ fn symptoms(r: &ClinicianReport, reference: &ReferenceData) -> Section {
         title: "Nightly RLS severity".into(),
         summary: match n.mean_severity {
             Some(m) => format!(
-                "{} nights from {} to {}; mean severity {} of 10 (0 none, 10 worst).",
+                "{} {} from {} to {}; mean severity {} of 10 (0 none, 10 worst).",
                 n.nights_logged,
+                if n.nights_logged == 1 {
+                    "night"
+                } else {
+                    "nights"
+                },
                 r.range.from,
                 r.range.to,
                 num1(m)

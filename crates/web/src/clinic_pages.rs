@@ -835,11 +835,7 @@ async fn join_submit(
     let replacing = crate::login::session_cookie(&headers);
     let made = state
         .run_clinic(move |store, ctx| {
-            // The invitation must still be open before an account is made for it.
-            clinic::open_invitation(store, ctx, &t)?;
-            let account =
-                clinic::create_account(store, ctx, &u, Role::Participant, &password, salt)?;
-            clinic::accept_invitation(store, ctx, &account, &t)?;
+            let account = clinic::join_by_invitation(store, ctx, &u, &password, salt, &t)?;
             clinic::open_session(
                 store,
                 ctx.now.unix_seconds()?,

@@ -133,8 +133,16 @@ pub(crate) fn refuse_without_token(headers: &HeaderMap, token: Option<&str>) -> 
 
 /// An error page for a failed use case.
 pub(crate) fn error_page(e: ApiError, csrf: &Csrf) -> Response {
+    // A clinician's or admin's error page keeps their own menu.
+    let nav = crate::access::VIEWER
+        .try_with(|v| match v.account.role {
+            quietlegs_store::clinic::Role::Clinician => "clinic-error",
+            quietlegs_store::clinic::Role::Admin => "admin-error",
+            quietlegs_store::clinic::Role::Participant => "",
+        })
+        .unwrap_or("");
     let t = ErrorTemplate {
-        nav: "",
+        nav,
         message: e.body.error,
     };
     page(e.status, t.render(), csrf)

@@ -941,13 +941,13 @@ async fn a_clinician_sets_up_a_blinded_trial_with_a_helper(postgres: bool) {
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert!(!r.body.contains("Container"), "the clinician saw the sheet");
-    let link = r
-        .body
-        .split("value=\"")
-        .find_map(|v| v.split('"').next().filter(|l| l.contains("/helper/")))
+    // The link is in the page's text box (shown once).
+    let link = r.body[r.body.find("/helper/").unwrap()..]
+        .split('<')
+        .next()
         .unwrap()
         .to_string();
-    let path = &link[link.find("/helper/").unwrap()..];
+    let path = link.as_str();
     // Refused to the clinician and to the participant.
     let r = send(&c.app, request(&Method::GET, path, Some(&amy), None)).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
