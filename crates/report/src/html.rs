@@ -89,6 +89,17 @@ pub fn chart_svg(c: &Chart, id: &str) -> String {
                             format!("{:.1},{:.1}", px(ux + dw / 2.0), py(uy))
                         })
                         .collect();
+                    if let [one] = run {
+                        // A night on its own (no neighbour to join): a dot, as in the PDF.
+                        let (ux, uy) = c.unit(one.0, one.1);
+                        let _ = write!(
+                            s,
+                            r#"<circle class="s{class}" cx="{:.1}" cy="{:.1}" r="2" fill="{colour}"/>"#,
+                            px(ux + dw / 2.0),
+                            py(uy)
+                        );
+                        continue;
+                    }
                     let _ = write!(
                         s,
                         r#"<polyline class="s{class}" points="{}" fill="none" stroke="{colour}" stroke-width="1.5"/>"#,
@@ -176,4 +187,54 @@ pub fn chart_svg(c: &Chart, id: &str) -> String {
     }
     s.push_str("</svg>");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::Series;
+
+    fn chart(points: Vec<(f64, f64)>) -> Chart {
+        Chart {
+            title: "Nightly RLS severity".into(),
+            summary: String::new(),
+            x_range: (0.0, 10.0),
+            x_labels: ("a".into(), "b".into()),
+            y_range: (0.0, 10.0),
+            y_ticks: vec![0.0, 10.0],
+            y_label: "severity".into(),
+            bands: vec![],
+            spans: vec![],
+            rules: vec![],
+            series: vec![Series {
+                label: "severity".into(),
+                mark: Mark::Line,
+                colour: 0,
+                points,
+            }],
+        }
+    }
+
+    /// A night with no neighbour is drawn as a dot (a line through one point draws nothing);
+    /// nights on consecutive days are joined; a gap of more than a day breaks the line.
+    #[test]
+    fn lone_nights_are_dots_and_runs_are_lines() {
+        let one = chart_svg(&chart(vec![(3.0, 6.0)]), "c1");
+        assert_eq!(
+            (
+                one.matches("<circle").count(),
+                one.matches("<polyline class=\"s").count()
+            ),
+            (1, 0)
+        );
+        // Days 1, 2 (a run) and 5 (alone): one line and one dot.
+        let mixed = chart_svg(&chart(vec![(1.0, 4.0), (2.0, 5.0), (5.0, 7.0)]), "c2");
+        assert_eq!(
+            (
+                mixed.matches("<circle").count(),
+                mixed.matches("<polyline class=\"s").count()
+            ),
+            (1, 1)
+        );
+    }
 }
