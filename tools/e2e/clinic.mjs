@@ -251,11 +251,21 @@ try {
   await check(adm, "admin");
   await adm.fill("#new-username", nurse.username);
   await adm.selectOption("#role", "clinician");
-  await adm.fill("#first-password", nurse.first);
   await adm.click('form[action="/admin/accounts"] button[type=submit]');
   await adm.waitForLoadState();
   if (!(await mainText(adm)).includes(`Account ${nurse.username} (clinician) made`)) fail(`admin: account not made: ${await mainText(adm)}`);
   await check(adm, "admin-account-made");
+  // Nobody knows the new account's password: the nurse sets the first one with the link.
+  const firstLink = await adm.inputValue("#link");
+  if (!new RegExp(`^${base}/reset/[0-9a-f]{64}$`).test(firstLink)) fail(`first password: the link is ${firstLink}`);
+  const { page: nur } = await phone();
+  await nur.goto(firstLink);
+  await nur.fill("#password", nurse.first);
+  await nur.click("form.login button[type=submit]");
+  await nur.waitForLoadState();
+  if (new URL(nur.url()).pathname !== "/login") fail(`first password: not sent to the log-in: ${nur.url()}`);
+  await logIn(nur, nurse.username, nurse.first, "/clinic");
+  await adm.goto(`${base}/admin`);
   await adm.fill("#reset-username", nurse.username);
   await adm.click('form[action="/admin/resets"] button[type=submit]');
   await adm.waitForLoadState();
@@ -263,7 +273,6 @@ try {
   if (!new RegExp(`^${base}/reset/[0-9a-f]{64}$`).test(resetLink)) fail(`reset: the link is ${resetLink}`);
   await check(adm, "reset-link-made");
   const resetToken = resetLink.split("/").pop();
-  const { page: nur } = await phone();
   await nur.goto(resetLink);
   if ((await nur.locator("h1").innerText()) !== `A new password for ${nurse.username}`) fail(`reset: heading ${await nur.locator("h1").innerText()}`);
   await check(nur, "reset");

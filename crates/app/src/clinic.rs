@@ -104,6 +104,14 @@ pub fn create_account<S: ClinicStore>(
     salt: [u8; 16],
 ) -> Result<Account, AppError> {
     let username = parse_username(username)?;
+    check_policy(password)?;
+    if store.account_by_username(&username)?.is_some() {
+        return Err(AppError::new(
+            ErrorKind::Conflict,
+            Some("username"),
+            format!("the username {username} is taken: choose another"),
+        ));
+    }
     let phc = hash_password(password, salt)?;
     store
         .create_account(&NewAccount {
@@ -137,10 +145,19 @@ fn account_key(username: &str) -> String {
     format!("account:{username}")
 }
 
-fn address_key(client: Option<IpAddr>) -> String {
-    match client {
-        Some(ip) => format!("address:{ip}"),
-        None => "address:unknown".to_string(),
+/// The throttle's key of a client address (`None`: the address is not known, e.g. behind a
+/// proxy that does not say who its client is; then only the per-account throttle applies).
+/// IPv6 clients are counted by their /64, the block one subscriber usually holds.
+fn address_key(client: Option<IpAddr>) -> Option<String> {
+    match client? {
+        IpAddr::V4(ip) => Some(format!("address:{ip}")),
+        IpAddr::V6(ip) => {
+            let s = ip.segments();
+            Some(format!(
+                "address:{:x}:{:x}:{:x}:{:x}::/64",
+                s[0], s[1], s[2], s[3]
+            ))
+        }
     }
 }
 
@@ -181,8 +198,15 @@ fn wait_for<S: ClinicStore>(
 
 /// A PHC string to verify against when the username is unknown, so that a wrong username costs
 /// the same time as a wrong password (usernames are not revealed by timing).
+/// Made once per process: an unknown username then costs one argon2 verification, as a known
+/// one does.
 fn decoy_phc() -> Result<String, AppError> {
-    hash_password("a decoy password nobody has", [7; 16])
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(phc) = DECOY.get() {
+        return Ok(phc.clone());
+    }
+    let phc = hash_password("a decoy password nobody has", [7; 16])?;
+    Ok(DECOY.get_or_init(|| phc).clone())
 }
 
 /// Whether the log-in may be tried now (checked before the expensive hash).
@@ -200,22 +224,24 @@ pub fn may_attempt<S: ClinicStore>(
     {
         return Ok(Err(LoginRefusal::Locked));
     }
-    let wait = wait_for(
+    let mut wait = wait_for(
         store,
         &account,
         now,
         ACCOUNT_FREE_ATTEMPTS,
         ACCOUNT_MAX_WAIT_SECONDS,
         None,
-    )?
-    .max(wait_for(
-        store,
-        &address_key(client),
-        now,
-        ADDRESS_FREE_ATTEMPTS,
-        ADDRESS_MAX_WAIT_SECONDS,
-        Some(ADDRESS_MEMORY_SECONDS),
-    )?);
+    )?;
+    if let Some(address) = address_key(client) {
+        wait = wait.max(wait_for(
+            store,
+            &address,
+            now,
+            ADDRESS_FREE_ATTEMPTS,
+            ADDRESS_MAX_WAIT_SECONDS,
+            Some(ADDRESS_MEMORY_SECONDS),
+        )?);
+    }
     Ok(if wait > 0 {
         Err(LoginRefusal::SlowedDown(wait))
     } else {
@@ -237,8 +263,14 @@ pub fn log_in<S: ClinicStore>(
     if let Err(refusal) = may_attempt(store, now, username, client)? {
         return Ok(Err(refusal));
     }
-    let username = username.trim().to_lowercase();
-    let found = store.account_by_username(&username)?;
+    // A name no account can have is not looked up, nor counted under its own key (keys stay
+    // bounded); it costs the same time and counts against the address.
+    let valid = parse_username(username).ok();
+    let username = valid.clone().unwrap_or_default();
+    let found = match &valid {
+        Some(name) => store.account_by_username(name)?,
+        None => None,
+    };
     let phc = match &found {
         Some((_, phc)) => phc.clone(),
         None => decoy_phc()?,
@@ -255,8 +287,12 @@ pub fn log_in<S: ClinicStore>(
             Ok(Ok(account))
         }
         _ => {
-            store.record_login_failure(&account_key(&username), now)?;
-            store.record_login_failure(&address_key(client), now)?;
+            if valid.is_some() {
+                store.record_login_failure(&account_key(&username), now, i64::MIN)?;
+            }
+            if let Some(address) = address_key(client) {
+                store.record_login_failure(&address, now, now - ADDRESS_MEMORY_SECONDS)?;
+            }
             Ok(Err(LoginRefusal::Wrong))
         }
     }
@@ -302,6 +338,43 @@ pub fn close_session<S: ClinicStore>(store: &S, token: &str) -> Result<(), AppEr
     Ok(store.close_session(&token_hash(token))?)
 }
 
+/// Checks one's own password again (to change it or delete the account) under the account's
+/// throttle: a stolen session cannot guess it faster than a log-in could.
+fn check_own_password<S: ClinicStore>(
+    store: &S,
+    now: i64,
+    account: &Account,
+    password: &str,
+    field: &'static str,
+) -> Result<(), AppError> {
+    if let Err(refusal) = may_attempt(store, now, &account.username, None)? {
+        return Err(AppError::new(
+            ErrorKind::Conflict,
+            Some(field),
+            match refusal {
+                LoginRefusal::SlowedDown(s) => {
+                    format!("too many wrong passwords: wait {s} seconds and try again")
+                }
+                _ => "this account is locked: ask the clinic's admin for a reset link".into(),
+            },
+        ));
+    }
+    let (_, phc) = store
+        .account_by_username(&account.username)?
+        .ok_or_else(|| AppError::not_found(None, "this account no longer exists"))?;
+    let hash = PasswordHash::new(&phc)
+        .map_err(|e| AppError::internal(format!("a stored password hash is unreadable: {e}")))?;
+    if password.len() > MAX_PASSWORD_BYTES
+        || Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_err()
+    {
+        store.record_login_failure(&account_key(&account.username), now, i64::MIN)?;
+        return Err(AppError::field(field, "the password is wrong"));
+    }
+    Ok(())
+}
+
 /// Changes one's own password (the current one is checked); every session ends, this one too.
 pub fn change_password<S: ClinicStore>(
     store: &S,
@@ -311,18 +384,8 @@ pub fn change_password<S: ClinicStore>(
     new: &str,
     salt: [u8; 16],
 ) -> Result<(), AppError> {
-    let (_, phc) = store
-        .account_by_username(&account.username)?
-        .ok_or_else(|| AppError::not_found(None, "this account no longer exists"))?;
-    let hash = PasswordHash::new(&phc)
-        .map_err(|e| AppError::internal(format!("a stored password hash is unreadable: {e}")))?;
-    if current.len() > MAX_PASSWORD_BYTES
-        || Argon2::default()
-            .verify_password(current.as_bytes(), &hash)
-            .is_err()
-    {
-        return Err(AppError::field("current", "the current password is wrong"));
-    }
+    check_policy(new)?;
+    check_own_password(store, ctx.now.unix_seconds()?, account, current, "current")?;
     let phc = hash_password(new, salt)?;
     store.set_account_password(account.id, &phc, &ctx.now.instant)?;
     Ok(())
@@ -379,18 +442,39 @@ pub fn list_accounts<S: ClinicStore>(store: &S, admin: &Account) -> Result<Vec<A
     Ok(store.accounts()?)
 }
 
-/// An admin creates an account with a first password they pass on.
+/// An admin creates an account without knowing its password: the account gets an unusable
+/// password (`unusable`: random text from the caller) and a one-time link (`token`) to set its
+/// first password, valid for [`INVITATION_SECONDS`], which the admin passes on. Recorded in the
+/// account's audit log.
+#[allow(clippy::too_many_arguments)]
 pub fn admin_create_account<S: ClinicStore>(
     store: &S,
     ctx: &Context<'_>,
     admin: &Account,
     username: &str,
     role: Role,
-    password: &str,
+    unusable: &str,
     salt: [u8; 16],
+    token: &str,
 ) -> Result<Account, AppError> {
     require(admin, Role::Admin, "create accounts")?;
-    create_account(store, ctx, username, role, password, salt)
+    let account = create_account(store, ctx, username, role, unusable, salt)?;
+    let now = ctx.now.unix_seconds()?;
+    store.create_password_reset(
+        account.id,
+        &token_hash(token),
+        now,
+        now + INVITATION_SECONDS,
+    )?;
+    audit(
+        store,
+        ctx,
+        admin,
+        account.person,
+        "made the account",
+        "with a one-time link to set its first password",
+    )?;
+    Ok(account)
 }
 
 /// An admin issues a one-time reset link for an account (`token` from the caller's random
@@ -446,6 +530,8 @@ pub fn use_password_reset<S: ClinicStore>(
     password: &str,
     salt: [u8; 16],
 ) -> Result<Account, AppError> {
+    // An unknown or spent link is refused before the expensive hash.
+    let shown = reset_link_account(store, ctx, token)?;
     let phc = hash_password(password, salt)?;
     let account = store
         .use_password_reset(
@@ -459,6 +545,14 @@ pub fn use_password_reset<S: ClinicStore>(
             _ => AppError::from(e),
         })?;
     store.clear_login_failures(&account_key(&account.username))?;
+    audit(
+        store,
+        ctx,
+        &shown,
+        account.person,
+        "set a new password with a reset link",
+        "every session of the account ended",
+    )?;
     Ok(account)
 }
 
@@ -632,12 +726,34 @@ pub fn linked_participant<S: ClinicStore>(
         })
 }
 
+/// On a clinic server a participant's backup (a database copy that holds each trial's sealed
+/// order) is refused while one of their trials is blinded: with the copy they could unblind
+/// offline, with no trace. Exports do not hold the order.
+pub fn check_backup_allowed<S: TrialStore>(store: &S, account: &Account) -> Result<(), AppError> {
+    for stored in store.trials(account.person)? {
+        let t = crate::trial::LoadedTrial::verify(stored)?;
+        if !t.arms_visible() {
+            return Err(AppError::new(
+                ErrorKind::Conflict,
+                None,
+                format!(
+                    "trial '{}' is blinded: a backup holds its sealed order, so it is offered \
+                     once the trial is unblinded. Export your diary (JSON or CSV) meanwhile",
+                    t.stored.name
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 // ---- Account deletion --------------------------------------------------------------------
 
 /// Deletes one's own account and everything of its person, after checking the password and
 /// the username typed again. The person is offered an export first (by the surface).
 pub fn delete_own_account<S: ClinicStore>(
     store: &S,
+    ctx: &Context<'_>,
     account: &Account,
     typed_username: &str,
     password: &str,
@@ -648,18 +764,13 @@ pub fn delete_own_account<S: ClinicStore>(
             format!("type your username ({}) to confirm", account.username),
         ));
     }
-    let (_, phc) = store
-        .account_by_username(&account.username)?
-        .ok_or_else(|| AppError::not_found(None, "this account no longer exists"))?;
-    let hash = PasswordHash::new(&phc)
-        .map_err(|e| AppError::internal(format!("a stored password hash is unreadable: {e}")))?;
-    if password.len() > MAX_PASSWORD_BYTES
-        || Argon2::default()
-            .verify_password(password.as_bytes(), &hash)
-            .is_err()
-    {
-        return Err(AppError::field("password", "the password is wrong"));
-    }
+    check_own_password(
+        store,
+        ctx.now.unix_seconds()?,
+        account,
+        password,
+        "password",
+    )?;
     Ok(store.delete_account(account.id)?)
 }
 
@@ -812,6 +923,18 @@ pub fn pooled_trials<S: Store + TrialStore + ClinicStore>(
     options: &crate::series::PoolOptions,
 ) -> Result<crate::series::PooledTrials, AppError> {
     require(clinician, Role::Clinician, "pool trials")?;
+    // The labels go into every participant's audit log: checked first.
+    for (field, label) in [
+        ("control", &options.control),
+        ("treatment", &options.treatment),
+    ] {
+        if label.chars().count() > 40 || label.chars().any(char::is_control) {
+            return Err(AppError::field(
+                field,
+                "an arm label of at most 40 characters, without control characters",
+            ));
+        }
+    }
     let people: Vec<(String, PersonId)> = store
         .care_links_of(clinician.id)?
         .into_iter()
@@ -874,6 +997,17 @@ pub fn set_up_trial<S: Store + TrialStore + ClinicStore>(
     helper_token: &str,
 ) -> Result<TrialSetUp, AppError> {
     let participant = linked_participant(store, clinician, number)?;
+    if crate::trial::in_progress(store, participant.person, ctx)?.is_some() {
+        return Err(AppError::new(
+            ErrorKind::Conflict,
+            None,
+            format!(
+                "{} has a trial under way: a new one can start once it has ended or been \
+                 unblinded",
+                participant.username
+            ),
+        ));
+    }
     let prepared = crate::trial::prepare(ctx, name, choice, seed, start)?;
     let blinded = prepared.helper_sheet.is_some();
     let helper = if blinded {
@@ -912,25 +1046,35 @@ pub fn set_up_trial<S: Store + TrialStore + ClinicStore>(
     })
 }
 
-/// The helper's sheet, for whoever opens the helper link: refused to the participant and to
-/// any clinician linked to them (they must not know the order), and after the first night
-/// (the containers are filled by then). Every opening is recorded in the participant's audit
-/// log.
-pub fn open_helper_sheet<S: Store + TrialStore + ClinicStore>(
+fn helper_link_gone() -> AppError {
+    AppError::not_found(
+        None,
+        "this helper link is unknown or used, or its trial has started or was cancelled: ask \
+         the clinician for a new trial if the sheet was lost",
+    )
+}
+
+/// What the helper link's page says before the sheet is opened: the trial and the helper it
+/// is for. Refused (and recorded) for the participant and any clinician linked to them.
+pub fn helper_link_info<S: Store + TrialStore + ClinicStore>(
     store: &S,
     ctx: &Context<'_>,
     viewer: Option<&Account>,
     token: &str,
 ) -> Result<(String, String), AppError> {
-    let gone = || {
-        AppError::not_found(
-            None,
-            "this helper link is unknown, or its trial has started or was cancelled",
-        )
-    };
+    let (link, trial, _) = usable_helper_link(store, ctx, viewer, token)?;
+    Ok((link.helper, trial))
+}
+
+fn usable_helper_link<S: Store + TrialStore + ClinicStore>(
+    store: &S,
+    ctx: &Context<'_>,
+    viewer: Option<&Account>,
+    token: &str,
+) -> Result<(quietlegs_store::clinic::HelperLink, String, String), AppError> {
     let link = store
-        .open_helper_link(&token_hash(token))?
-        .ok_or_else(gone)?;
+        .helper_link(&token_hash(token))?
+        .ok_or_else(helper_link_gone)?;
     if let Some(v) = viewer {
         let linked_clinician = v.role == Role::Clinician
             && store
@@ -938,6 +1082,14 @@ pub fn open_helper_sheet<S: Store + TrialStore + ClinicStore>(
                 .iter()
                 .any(|l| l.participant.person == link.person);
         if v.person == link.person || linked_clinician {
+            audit(
+                store,
+                ctx,
+                v,
+                link.person,
+                "was refused the helper's sheet",
+                "the sheet is for the helper only",
+            )?;
             return Err(AppError::new(
                 ErrorKind::Forbidden,
                 None,
@@ -949,23 +1101,40 @@ pub fn open_helper_sheet<S: Store + TrialStore + ClinicStore>(
             ));
         }
     }
+    if link.opened > 0 {
+        return Err(helper_link_gone());
+    }
     let (trial, first_night, sheet) =
         crate::trial::stored_helper_sheet(store, link.person, link.trial_id)?;
     if ctx.now.date > first_night {
-        return Err(gone());
+        return Err(helper_link_gone());
+    }
+    Ok((link, trial, sheet))
+}
+
+/// The helper's sheet, by the one-time helper link: refused to the participant and to any
+/// clinician linked to them (they must not know the order), after the first night, and after
+/// its one use. The link is a secret passed on by the clinician, so quietlegs cannot tell who
+/// holds it: because it opens once, a look by anyone else leaves the helper without the sheet,
+/// and the opening is in the participant's audit log either way.
+pub fn open_helper_sheet<S: Store + TrialStore + ClinicStore>(
+    store: &S,
+    ctx: &Context<'_>,
+    viewer: Option<&Account>,
+    token: &str,
+) -> Result<(String, String), AppError> {
+    let (link, trial, sheet) = usable_helper_link(store, ctx, viewer, token)?;
+    if !store.use_helper_link(&token_hash(token))? {
+        return Err(helper_link_gone());
     }
     store.append_audit(
         link.person,
         &AuditEntry {
             at: ctx.now.instant.clone(),
-            actor: format!("{} (by the helper link)", link.helper),
+            actor: format!("the holder of the helper link given to {}", link.helper),
             actor_role: quietlegs_store::clinic::Actor::Helper,
-            action: "the helper's sheet was opened".into(),
-            detail: format!(
-                "trial '{trial}', opening {} of the link given to {}",
-                link.opened + 1,
-                link.helper
-            ),
+            action: "opened the helper's sheet (once; the link no longer works)".into(),
+            detail: format!("trial '{trial}'"),
         },
     )?;
     Ok((trial, sheet))

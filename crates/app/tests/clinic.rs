@@ -137,7 +137,9 @@ fn an_account_locks_after_100_failures_until_an_admin_reset() {
     let zoe = make(&store, "zoe", Role::Participant);
     // 100 failures recorded directly (the waits between them are not what is tested here).
     for k in 0..100 {
-        store.record_login_failure("account:zoe", 10 + k).unwrap();
+        store
+            .record_login_failure("account:zoe", 10 + k, i64::MIN)
+            .unwrap();
     }
     assert_eq!(
         clinic::log_in(&store, 100_000, "zoe", PASSWORD, None).unwrap(),
@@ -182,12 +184,19 @@ fn an_account_locks_after_100_failures_until_an_admin_reset() {
         clinic::log_in(&store, 100_001, "zoe", "a brand new passphrase here", None).unwrap(),
         Ok(zoe.clone())
     );
-    // The reset is in Zoe's audit log: who and what, no secret.
-    let log = store.audit_of(zoe.person).unwrap();
-    assert_eq!(log.len(), 1);
+    // The reset is in Zoe's audit log, issued and used: who and what, no secret.
+    let log: Vec<(String, String)> = store
+        .audit_of(zoe.person)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.actor, e.action))
+        .collect();
     assert_eq!(
-        (log[0].actor.as_str(), log[0].action.as_str()),
-        ("admin", "issued a password reset link")
+        log,
+        [
+            ("admin".into(), "issued a password reset link".into()),
+            ("zoe".into(), "set a new password with a reset link".into())
+        ]
     );
 }
 
@@ -335,21 +344,30 @@ fn deleting_ones_account_needs_the_username_and_password_and_removes_the_diary()
         )
         .unwrap();
     });
-    assert_eq!(
-        clinic::delete_own_account(&store, &zoe, "zoey", PASSWORD)
-            .unwrap_err()
-            .field,
-        Some("confirm")
-    );
-    assert_eq!(
-        clinic::delete_own_account(&store, &zoe, "zoe", "not the password at all")
-            .unwrap_err()
-            .field,
-        Some("password")
-    );
-    assert!(store.profile(zoe.person).unwrap().is_some());
-    clinic::delete_own_account(&store, &zoe, "zoe", PASSWORD).unwrap();
+    with_ctx(|ctx| {
+        assert_eq!(
+            clinic::delete_own_account(&store, ctx, &zoe, "zoey", PASSWORD)
+                .unwrap_err()
+                .field,
+            Some("confirm")
+        );
+        assert_eq!(
+            clinic::delete_own_account(&store, ctx, &zoe, "zoe", "not the password at all")
+                .unwrap_err()
+                .field,
+            Some("password")
+        );
+        // The wrong password counts against the account, as a wrong log-in does.
+        assert_eq!(
+            store.login_failures("account:zoe").unwrap().unwrap().count,
+            1
+        );
+        assert!(store.profile(zoe.person).unwrap().is_some());
+        clinic::delete_own_account(&store, ctx, &zoe, "zoe", PASSWORD).unwrap();
+    });
     assert_eq!(store.profile(zoe.person).unwrap(), None);
+    // Its failed log-ins went with it.
+    assert_eq!(store.login_failures("account:zoe").unwrap(), None);
     assert_eq!(store.account_by_username("zoe").unwrap(), None);
 }
 

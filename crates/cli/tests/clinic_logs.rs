@@ -485,20 +485,26 @@ fn walkthrough(database: &[String]) {
     let csrf = admin.get("/admin").csrf();
     let r = admin.post_form(
         "/admin/accounts",
-        &[
-            ("csrf", &csrf),
-            ("username", NURSE),
-            ("role", "clinician"),
-            ("password", NURSE_FIRST_PASSWORD),
-        ],
+        &[("csrf", &csrf), ("username", NURSE), ("role", "clinician")],
     );
-    assert_eq!(r.status, 200, "{}", r.text());
+    // Nobody knows the new account's password: the nurse sets it with the one-time link.
+    assert_eq!(r.status, 201, "{}", r.text());
+    let first = token_after(&r.text(), "/reset/");
+    assert_eq!(first.len(), 64, "{first}");
+    secrets.push(("the first-password token".into(), first.clone()));
+    let mut nurse = Browser::new(&server);
+    let page = nurse.get(&format!("/reset/{first}"));
+    assert_eq!(page.status, 200, "{}", page.text());
+    let r = nurse.post_form(
+        &format!("/reset/{first}"),
+        &[("csrf", &page.csrf()), ("password", NURSE_FIRST_PASSWORD)],
+    );
+    assert_eq!((r.status, r.header("location")), (303, Some("/login")));
     let r = admin.post_form("/admin/resets", &[("csrf", &csrf), ("username", NURSE)]);
     assert_eq!(r.status, 201, "{}", r.text());
     let reset = token_after(&r.text(), "/reset/");
     assert_eq!(reset.len(), 64, "{reset}");
     secrets.push(("the reset token".into(), reset.clone()));
-    let mut nurse = Browser::new(&server);
     let page = nurse.get(&format!("/reset/{reset}"));
     assert_eq!(page.status, 200, "{}", page.text());
     let r = nurse.post_form(
@@ -583,7 +589,7 @@ fn walkthrough(database: &[String]) {
         "GET /clinic/participants/{number}/report.pdf 200",
         "GET /api/v1/clinic/participants/{number}/report 200",
         "POST /account/password 303",
-        "POST /admin/accounts 200",
+        "POST /admin/accounts 201",
         "POST /admin/resets 201",
         "GET /reset/{token} 200",
         "POST /reset/{token} 303",

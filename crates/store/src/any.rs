@@ -370,8 +370,13 @@ impl ClinicStore for AnyStore {
     fn login_failures(&self, key: &str) -> Result<Option<LoginFailures>, StoreError> {
         each!(self, s => s.login_failures(key))
     }
-    fn record_login_failure(&self, key: &str, now: i64) -> Result<u32, StoreError> {
-        each!(self, s => s.record_login_failure(key, now))
+    fn record_login_failure(
+        &self,
+        key: &str,
+        now: i64,
+        forget_before: i64,
+    ) -> Result<u32, StoreError> {
+        each!(self, s => s.record_login_failure(key, now, forget_before))
     }
     fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
         each!(self, s => s.clear_login_failures(key))
@@ -449,8 +454,11 @@ impl ClinicStore for AnyStore {
     ) -> Result<(), StoreError> {
         each!(self, s => s.create_helper_link(token, person, trial_id, helper, now))
     }
-    fn open_helper_link(&self, token: &TokenHash) -> Result<Option<HelperLink>, StoreError> {
-        each!(self, s => s.open_helper_link(token))
+    fn helper_link(&self, token: &TokenHash) -> Result<Option<HelperLink>, StoreError> {
+        each!(self, s => s.helper_link(token))
+    }
+    fn use_helper_link(&self, token: &TokenHash) -> Result<bool, StoreError> {
+        each!(self, s => s.use_helper_link(token))
     }
     fn append_audit(&self, subject: PersonId, entry: &AuditEntry) -> Result<(), StoreError> {
         each!(self, s => s.append_audit(subject, entry))

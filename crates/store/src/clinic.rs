@@ -285,8 +285,15 @@ pub trait ClinicStore: Send + Sync {
     /// The failed log-ins recorded under `key`.
     fn login_failures(&self, key: &str) -> Result<Option<LoginFailures>, StoreError>;
 
-    /// Counts one more failed log-in under `key` at `now`; returns the new count.
-    fn record_login_failure(&self, key: &str, now: i64) -> Result<u32, StoreError>;
+    /// Counts one more failed log-in under `key` at `now`; returns the new count. A count whose
+    /// latest failure is before `forget_before` starts again at 1 (a quiet spell is forgotten;
+    /// `i64::MIN` never forgets).
+    fn record_login_failure(
+        &self,
+        key: &str,
+        now: i64,
+        forget_before: i64,
+    ) -> Result<u32, StoreError>;
 
     /// Forgets the failures under `key` (after a successful log-in).
     fn clear_login_failures(&self, key: &str) -> Result<(), StoreError>;
@@ -365,9 +372,13 @@ pub trait ClinicStore: Send + Sync {
         now: i64,
     ) -> Result<(), StoreError>;
 
-    /// The helper link of a token, counting this opening (the count returned is the one before
-    /// it); `None` for an unknown token (or a trial since deleted).
-    fn open_helper_link(&self, token: &TokenHash) -> Result<Option<HelperLink>, StoreError>;
+    /// The helper link of a token (without using it); `None` for an unknown token (or a trial
+    /// since deleted).
+    fn helper_link(&self, token: &TokenHash) -> Result<Option<HelperLink>, StoreError>;
+
+    /// Uses a helper link once: `true` the first time, `false` if it was already used (two
+    /// uses at once: one gets `true`).
+    fn use_helper_link(&self, token: &TokenHash) -> Result<bool, StoreError>;
 
     /// Appends one line to the audit log of `subject` (the log cannot be changed afterwards).
     fn append_audit(&self, subject: PersonId, entry: &AuditEntry) -> Result<(), StoreError>;

@@ -185,16 +185,46 @@ pub fn sessions_expire_rotate_and_end_with_a_new_password<S: ClinicStore>(store:
 /// The throttle counts failures per key, keeps the latest moment and forgets on success.
 pub fn login_failures_are_counted_per_key<S: ClinicStore>(store: &S) {
     assert_eq!(store.login_failures("account:zoe").unwrap(), None);
-    assert_eq!(store.record_login_failure("account:zoe", 100).unwrap(), 1);
-    assert_eq!(store.record_login_failure("account:zoe", 130).unwrap(), 2);
-    // A late report of an earlier failure does not move the moment back.
-    assert_eq!(store.record_login_failure("account:zoe", 120).unwrap(), 3);
     assert_eq!(
-        store.record_login_failure("address:10.0.0.9", 140).unwrap(),
+        store
+            .record_login_failure("account:zoe", 100, i64::MIN)
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .record_login_failure("account:zoe", 130, i64::MIN)
+            .unwrap(),
+        2
+    );
+    // A late report of an earlier failure does not move the moment back.
+    assert_eq!(
+        store
+            .record_login_failure("account:zoe", 120, i64::MIN)
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        store
+            .record_login_failure("address:10.0.0.9", 140, i64::MIN)
+            .unwrap(),
         1
     );
     let f = store.login_failures("account:zoe").unwrap().unwrap();
     assert_eq!((f.count, f.last_at), (3, 130));
+    // A count quiet since before `forget_before` starts again.
+    assert_eq!(
+        store
+            .record_login_failure("address:10.0.0.9", 200, 150)
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .record_login_failure("address:10.0.0.9", 210, 150)
+            .unwrap(),
+        2
+    );
     store.clear_login_failures("account:zoe").unwrap();
     assert_eq!(store.login_failures("account:zoe").unwrap(), None);
     assert_eq!(
@@ -495,7 +525,7 @@ pub fn deleting_an_account_removes_everything_of_that_person<
     assert_eq!(store.audit_of(yan.person).unwrap().len(), 1);
 }
 
-/// Helper links: only to the person's own trial; each opening counted; gone with the trial.
+/// Helper links: only to the person's own trial; used once; gone with the trial.
 pub fn helper_links_count_openings_and_go_with_the_trial<S: Store + TrialStore + ClinicStore>(
     store: &S,
 ) {
@@ -510,29 +540,30 @@ pub fn helper_links_count_openings_and_go_with_the_trial<S: Store + TrialStore +
     store
         .create_helper_link(&token(1), zoe.person, trial, "Sam", 1_000)
         .unwrap();
-    let first = store.open_helper_link(&token(1)).unwrap().unwrap();
+    let seen = store.helper_link(&token(1)).unwrap().unwrap();
     assert_eq!(
         (
-            first.person,
-            first.trial_id,
-            first.helper.as_str(),
-            first.created_at,
-            first.opened
+            seen.person,
+            seen.trial_id,
+            seen.helper.as_str(),
+            seen.created_at,
+            seen.opened
         ),
         (zoe.person, trial, "Sam", 1_000, 0)
     );
-    assert_eq!(
-        store.open_helper_link(&token(1)).unwrap().unwrap().opened,
-        1
-    );
-    assert_eq!(store.open_helper_link(&token(2)).unwrap(), None);
+    // Used once only; looking does not use it.
+    assert!(store.use_helper_link(&token(1)).unwrap());
+    assert!(!store.use_helper_link(&token(1)).unwrap());
+    assert_eq!(store.helper_link(&token(1)).unwrap().unwrap().opened, 1);
+    assert_eq!(store.helper_link(&token(2)).unwrap(), None);
+    assert!(!store.use_helper_link(&token(2)).unwrap());
     store.delete_trial(zoe.person, trial).unwrap();
-    assert_eq!(store.open_helper_link(&token(1)).unwrap(), None);
+    assert_eq!(store.helper_link(&token(1)).unwrap(), None);
     // With the account.
     let again = new_trial(store, zoe.person, "magnesium", 6);
     store
         .create_helper_link(&token(3), zoe.person, again, "Sam", 1_000)
         .unwrap();
     store.delete_account(zoe.id).unwrap();
-    assert_eq!(store.open_helper_link(&token(3)).unwrap(), None);
+    assert_eq!(store.helper_link(&token(3)).unwrap(), None);
 }

@@ -212,6 +212,11 @@ impl ClinicStore for PgStore {
                 .ok_or_else(|| not_found("account", id.0))?;
             let person: i64 = row.try_get(0)?;
             let username: String = row.try_get(1)?;
+            // Their failed log-ins: a new account of the same name starts afresh.
+            tx.execute(
+                "DELETE FROM login_failure WHERE key = $1::text",
+                &[&format!("account:{username}")],
+            )?;
             // Their name leaves the invitations they accepted.
             tx.execute(
                 "UPDATE invitation SET accepted_by = $2::text WHERE accepted_by = $1::text",
@@ -359,16 +364,22 @@ impl ClinicStore for PgStore {
         })
     }
 
-    fn record_login_failure(&self, key: &str, now: i64) -> Result<u32, StoreError> {
+    fn record_login_failure(
+        &self,
+        key: &str,
+        now: i64,
+        forget_before: i64,
+    ) -> Result<u32, StoreError> {
         self.write(|tx| {
             let count: i32 = tx
                 .query_one(
                     "INSERT INTO login_failure (key, failures, last_at) \
                      VALUES ($1::text, 1, $2::bigint) ON CONFLICT (key) DO UPDATE \
-                     SET failures = login_failure.failures + 1, \
+                     SET failures = CASE WHEN login_failure.last_at < $3::bigint THEN 1 \
+                     ELSE login_failure.failures + 1 END, \
                      last_at = greatest(login_failure.last_at, excluded.last_at) \
                      RETURNING failures",
-                    &[&key, &now],
+                    &[&key, &now, &forget_before],
                 )?
                 .try_get(0)?;
             Ok(u32::try_from(count).unwrap_or(u32::MAX))
@@ -631,14 +642,13 @@ impl ClinicStore for PgStore {
         })
     }
 
-    fn open_helper_link(&self, token: &TokenHash) -> Result<Option<HelperLink>, StoreError> {
-        self.write(|tx| {
-            let row = tx.query_opt(
-                "UPDATE helper_link SET opened = opened + 1 WHERE token_hash = $1::bytea \
-                 RETURNING person_id, trial_id, helper, created_at, opened - 1",
+    fn helper_link(&self, token: &TokenHash) -> Result<Option<HelperLink>, StoreError> {
+        self.read(|tx| {
+            match tx.query_opt(
+                "SELECT person_id, trial_id, helper, created_at, opened FROM helper_link \
+                 WHERE token_hash = $1::bytea",
                 &[&&token.0[..]],
-            )?;
-            match row {
+            )? {
                 Some(r) => {
                     let opened: i64 = r.try_get(4)?;
                     Ok(Some(HelperLink {
@@ -651,6 +661,16 @@ impl ClinicStore for PgStore {
                 }
                 None => Ok(None),
             }
+        })
+    }
+
+    fn use_helper_link(&self, token: &TokenHash) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE helper_link SET opened = opened + 1 \
+                 WHERE token_hash = $1::bytea AND opened = 0",
+                &[&&token.0[..]],
+            )? == 1)
         })
     }
 

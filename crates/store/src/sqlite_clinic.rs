@@ -217,6 +217,11 @@ impl ClinicStore for SqliteStore {
                 "UPDATE invitation SET accepted_by = ?2 WHERE accepted_by = ?1",
                 params![username, DELETED_ACCOUNT],
             )?;
+            // Their failed log-ins: a new account of the same name starts afresh.
+            tx.execute(
+                "DELETE FROM login_failure WHERE key = ?1",
+                [format!("account:{username}")],
+            )?;
             for sql in [
                 "DELETE FROM session WHERE account_id = ?1",
                 "DELETE FROM password_reset WHERE account_id = ?1",
@@ -343,13 +348,19 @@ impl ClinicStore for SqliteStore {
         })
     }
 
-    fn record_login_failure(&self, key: &str, now: i64) -> Result<u32, StoreError> {
+    fn record_login_failure(
+        &self,
+        key: &str,
+        now: i64,
+        forget_before: i64,
+    ) -> Result<u32, StoreError> {
         self.write(|tx| {
             Ok(tx.query_row(
                 "INSERT INTO login_failure (key, failures, last_at) VALUES (?1, 1, ?2) \
-                 ON CONFLICT (key) DO UPDATE SET failures = failures + 1, \
+                 ON CONFLICT (key) DO UPDATE SET \
+                 failures = CASE WHEN last_at < ?3 THEN 1 ELSE failures + 1 END, \
                  last_at = max(last_at, excluded.last_at) RETURNING failures",
-                params![key, now],
+                params![key, now, forget_before],
                 |r| r.get(0),
             )?)
         })
@@ -625,9 +636,9 @@ impl ClinicStore for SqliteStore {
         })
     }
 
-    fn open_helper_link(&self, token: &TokenHash) -> Result<Option<HelperLink>, StoreError> {
-        self.write(|tx| {
-            let found = tx
+    fn helper_link(&self, token: &TokenHash) -> Result<Option<HelperLink>, StoreError> {
+        self.read(|tx| {
+            Ok(tx
                 .query_row(
                     "SELECT person_id, trial_id, helper, created_at, opened FROM helper_link \
                      WHERE token_hash = ?1",
@@ -642,14 +653,16 @@ impl ClinicStore for SqliteStore {
                         })
                     },
                 )
-                .optional()?;
-            if found.is_some() {
-                tx.execute(
-                    "UPDATE helper_link SET opened = opened + 1 WHERE token_hash = ?1",
-                    [&token.0[..]],
-                )?;
-            }
-            Ok(found)
+                .optional()?)
+        })
+    }
+
+    fn use_helper_link(&self, token: &TokenHash) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE helper_link SET opened = opened + 1 WHERE token_hash = ?1 AND opened = 0",
+                [&token.0[..]],
+            )? == 1)
         })
     }
 

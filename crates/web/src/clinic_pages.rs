@@ -52,7 +52,11 @@ pub fn routes(state: &WebState) -> Routes {
             "/clinic/participants/{number}/trial",
             get(trial_setup_page).post(trial_setup_submit),
         )
-        .clinic(Access::Open, "/helper/{token}", get(helper_sheet))
+        .clinic(
+            Access::Open,
+            "/helper/{token}",
+            get(helper_page).post(helper_sheet),
+        )
         .clinic(Access::Open, "/invite/{token}", get(invite_page))
         .clinic(
             Access::Participant,
@@ -673,13 +677,56 @@ async fn trial_setup_submit(
     }
 }
 
-/// The helper's sheet, by the link the clinician passed on (a text download).
-async fn helper_sheet(
+#[derive(Template)]
+#[template(path = "helper.html")]
+struct HelperTemplate {
+    nav: &'static str,
+    csrf: String,
+    token: String,
+    helper: String,
+    trial: String,
+}
+
+/// The helper link's page: who it is for and a button that opens the sheet once (a link
+/// preview or a mail scanner fetching the address uses nothing).
+async fn helper_page(
     State(state): State<WebState>,
     viewer: Option<Extension<Viewer>>,
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Response {
+    let csrf = Csrf::of(&headers);
+    let who = viewer.map(|v| v.0.account);
+    let t = token.clone();
+    match state
+        .run_clinic(move |store, ctx| clinic::helper_link_info(store, ctx, who.as_ref(), &t))
+        .await
+    {
+        Ok((helper, trial)) => {
+            let tpl = HelperTemplate {
+                nav: "none",
+                csrf: csrf.token.clone(),
+                token,
+                helper,
+                trial,
+            };
+            page(StatusCode::OK, tpl.render(), &csrf)
+        }
+        Err(e) => error_page(e, &csrf),
+    }
+}
+
+/// The helper's sheet, once, by the link the clinician passed on (a text download).
+async fn helper_sheet(
+    State(state): State<WebState>,
+    viewer: Option<Extension<Viewer>>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    if let Some(refused) = refuse_without_token(&headers, form.csrf.as_deref()) {
+        return refused;
+    }
     let who = viewer.map(|v| v.0.account);
     match state
         .run_clinic(move |store, ctx| clinic::open_helper_sheet(store, ctx, who.as_ref(), &token))
@@ -833,19 +880,18 @@ async fn join_submit(
     let salt: [u8; 16] = rand::random();
     let (t, u, s) = (token.clone(), username.clone(), session.clone());
     let replacing = crate::login::session_cookie(&headers);
-    let made = state
-        .run_clinic(move |store, ctx| {
-            let account = clinic::join_by_invitation(store, ctx, &u, &password, salt, &t)?;
-            clinic::open_session(
-                store,
-                ctx.now.unix_seconds()?,
-                &account,
-                &s,
-                replacing.as_deref(),
-            )?;
-            Ok(account)
-        })
-        .await;
+    let made = crate::login::run_password_work(&state, move |store, ctx| {
+        let account = clinic::join_by_invitation(store, ctx, &u, &password, salt, &t)?;
+        clinic::open_session(
+            store,
+            ctx.now.unix_seconds()?,
+            &account,
+            &s,
+            replacing.as_deref(),
+        )?;
+        Ok(account)
+    })
+    .await;
     match made {
         Ok(_) => crate::login::with_session_cookie(
             Redirect::to("/account").into_response(),
@@ -936,11 +982,7 @@ async fn account_with(
     let found = state
         .run_clinic(move |store, _| {
             let links: Vec<CareLink> = clinic::care_links(store, &me)?;
-            let audit = if me.role == Role::Participant {
-                clinic::my_audit_log(store, &me)?
-            } else {
-                Vec::new()
-            };
+            let audit = clinic::my_audit_log(store, &me)?;
             Ok((links, audit))
         })
         .await;
@@ -1046,11 +1088,10 @@ async fn password_submit(
         form.current.unwrap_or_default(),
         form.new.unwrap_or_default(),
     );
-    match state
-        .run_clinic(move |store, ctx| {
-            clinic::change_password(store, ctx, &me, &current, &new, salt)
-        })
-        .await
+    match crate::login::run_password_work(&state, move |store, ctx| {
+        clinic::change_password(store, ctx, &me, &current, &new, salt)
+    })
+    .await
     {
         // Every session ended, this one too: log in again with the new password.
         Ok(()) => Redirect::to("/login").into_response(),
@@ -1129,9 +1170,10 @@ async fn delete_submit(
         form.confirm.unwrap_or_default(),
         form.password.unwrap_or_default(),
     );
-    match state
-        .run_clinic(move |store, _| clinic::delete_own_account(store, &me, &confirm, &password))
-        .await
+    match crate::login::run_password_work(&state, move |store, ctx| {
+        clinic::delete_own_account(store, ctx, &me, &confirm, &password)
+    })
+    .await
     {
         Ok(()) => {
             let csrf = Csrf::of(&headers);
@@ -1230,7 +1272,6 @@ struct CreateForm {
     csrf: Option<String>,
     username: Option<String>,
     role: Option<String>,
-    password: Option<String>,
 }
 
 async fn admin_create_submit(
@@ -1257,28 +1298,32 @@ async fn admin_create_submit(
     };
     let me = viewer.account.clone();
     let salt: [u8; 16] = rand::random();
-    let (username, password) = (
-        form.username.unwrap_or_default(),
-        form.password.unwrap_or_default(),
-    );
-    match state
-        .run_clinic(move |store, ctx| {
-            clinic::admin_create_account(store, ctx, &me, &username, role, &password, salt)
-        })
-        .await
+    let username = form.username.unwrap_or_default();
+    // Nobody knows the account's first password: it is random, and the person sets their own
+    // through a one-time link.
+    let unusable = new_csrf_token();
+    let token = new_csrf_token();
+    let link = format!("{}/reset/{token}", origin(&state, &headers));
+    match crate::login::run_password_work(&state, move |store, ctx| {
+        clinic::admin_create_account(store, ctx, &me, &username, role, &unusable, salt, &token)
+    })
+    .await
     {
         Ok(a) => {
-            admin_with(
-                &state,
-                viewer,
-                &headers,
-                Some(format!(
-                    "Account {} ({}) made: pass its first password on in person.",
-                    a.username, a.role
-                )),
-                None,
-            )
-            .await
+            let csrf = Csrf::of(&headers);
+            let t = OneTimeLinkTemplate {
+                nav: "admin",
+                heading: format!("Account {} ({}) made", a.username, a.role),
+                explanation: format!(
+                    "Give this link to {} only: with it they set their own first password \
+                     (nobody else knows it). It works once, for {} days. It is shown only now.",
+                    a.username,
+                    clinic::INVITATION_SECONDS / 86_400
+                ),
+                link,
+                back: "/admin",
+            };
+            page(StatusCode::CREATED, t.render(), &csrf)
         }
         Err(e) => admin_with(&state, viewer, &headers, None, Some(e)).await,
     }
@@ -1393,9 +1438,10 @@ async fn reset_submit(
     let salt: [u8; 16] = rand::random();
     let t = token.clone();
     let password = form.password.unwrap_or_default();
-    match state
-        .run_clinic(move |store, ctx| clinic::use_password_reset(store, ctx, &t, &password, salt))
-        .await
+    match crate::login::run_password_work(&state, move |store, ctx| {
+        clinic::use_password_reset(store, ctx, &t, &password, salt)
+    })
+    .await
     {
         Ok(_) => Redirect::to("/login").into_response(),
         Err(e) => reset_with(&state, &headers, token, Some(e)).await,

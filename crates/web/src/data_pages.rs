@@ -164,12 +164,16 @@ async fn backup_download(
     headers: HeaderMap,
 ) -> Response {
     // A clinic account's own data; on a personal server, the local person's.
-    let identity = match viewer {
-        Some(v) => quietlegs_store::Identity::account(&v.0.account.username),
+    let account = viewer.map(|v| v.0.account);
+    let identity = match &account {
+        Some(a) => quietlegs_store::Identity::account(&a.username),
         None => quietlegs_store::Identity::local(crate::LOCAL_PERSON),
     };
     let copied = state
         .run(move |store, _person, ctx| {
+            if let Some(a) = &account {
+                quietlegs_app::clinic::check_backup_allowed(store, a)?;
+            }
             let dir = tempfile::Builder::new()
                 .prefix("quietlegs-backup")
                 .tempdir()

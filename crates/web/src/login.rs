@@ -26,6 +26,7 @@ use axum::routing::{get, post};
 use axum::Form;
 use quietlegs_app::clinic::LoginRefusal;
 use quietlegs_app::login::{check_password, LoginCheck};
+use quietlegs_app::AppError;
 use quietlegs_store::clinic::{Account, Role};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -484,9 +485,51 @@ async fn clinic_attempt(
     outcome.map_err(refusal)
 }
 
-/// The client's address, when the server knows it (not in in-process tests).
-fn client_of(connected: Option<&ConnectInfo<SocketAddr>>) -> Option<IpAddr> {
+/// The client's address, when the server knows it (not in in-process tests). Behind the HTTPS
+/// proxy a clinic requires (`--behind-https`), every connection comes from the proxy: the
+/// client is the last address the proxy appended to `X-Forwarded-For`, and without that header
+/// the address is unknown (only the per-account throttle applies), so that one client cannot
+/// slow every log-in down by failing under the proxy's address.
+fn client_of(
+    state: &WebState,
+    headers: &HeaderMap,
+    connected: Option<&ConnectInfo<SocketAddr>>,
+) -> Option<IpAddr> {
+    if state.clinic_settings().is_some_and(|c| c.behind_https) {
+        return headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .next_back()
+            .and_then(|last| last.parse().ok());
+    }
     connected.map(|c| c.0.ip())
+}
+
+/// Runs work that hashes or checks a password (argon2id: 19 MiB and tens of milliseconds) one
+/// at a time, with at most `MAX_WAITING` waiting, like the log-in: a burst of such requests can
+/// neither exhaust memory nor the blocking threads.
+pub(crate) async fn run_password_work<T, F>(state: &WebState, work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&quietlegs_store::AnyStore, &quietlegs_app::Context<'_>) -> Result<T, AppError>
+        + Send
+        + 'static,
+{
+    let gate = state.gate();
+    let waiting = Waiting(&gate.waiting);
+    if gate.waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many password checks at once: try again in a moment".into(),
+            Some("password"),
+        ));
+    }
+    let _turn = gate.checking.acquire().await.map_err(|_| poisoned())?;
+    drop(waiting);
+    state.run_clinic(work).await
 }
 
 async fn login_submit(
@@ -495,7 +538,7 @@ async fn login_submit(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let client = client_of(connected.as_ref().map(|c| &c.0));
+    let client = client_of(&state, &headers, connected.as_ref().map(|c| &c.0));
     if let Some(refused) = refuse_without_token(&headers, form.csrf.as_deref()) {
         return refused;
     }
@@ -606,7 +649,7 @@ pub(crate) async fn api_login(
 ) -> Result<Response, ApiError> {
     crate::api::require_json(&headers)?;
     let input: LoginInput = crate::api::parse_json(&body)?;
-    let client = client_of(connected.as_ref().map(|c| &c.0));
+    let client = client_of(&state, &headers, connected.as_ref().map(|c| &c.0));
     let token = if state.is_clinic() {
         let username = input
             .username
@@ -675,6 +718,40 @@ mod tests {
         // A success clears it.
         gate.record_attempt(other, true, t0);
         assert!(gate.may_attempt(other, t0).is_ok());
+    }
+
+    /// Behind the HTTPS proxy a clinic requires, the client is the address the proxy appended
+    /// last (earlier entries are the client's own claims); without the header, unknown (the
+    /// per-account throttle still applies). Directly connected, the connection's address.
+    #[test]
+    fn the_client_address_behind_a_proxy_is_the_one_it_appended() {
+        let state = |behind_https| {
+            WebState::clinic(
+                quietlegs_store::SqliteStore::in_memory().unwrap(),
+                quietlegs_core::ReferenceData::shipped().unwrap(),
+                &[],
+                crate::ClinicSettings { behind_https },
+            )
+        };
+        let proxy = ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 4000)));
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("6.6.6.6, 203.0.113.9"),
+        );
+        assert_eq!(
+            client_of(&state(true), &headers, Some(&proxy)),
+            Some([203, 0, 113, 9].into())
+        );
+        assert_eq!(
+            client_of(&state(true), &HeaderMap::new(), Some(&proxy)),
+            None
+        );
+        // Not behind a proxy, the header is anybody's claim and is ignored.
+        assert_eq!(
+            client_of(&state(false), &headers, Some(&proxy)),
+            Some([127, 0, 0, 1].into())
+        );
     }
 
     #[test]

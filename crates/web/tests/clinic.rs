@@ -415,7 +415,13 @@ fn cases() -> BTreeMap<&'static str, Vec<Case>> {
             ),
         ],
     );
-    c.insert("/helper/{token}", g("/helper/0000"));
+    c.insert(
+        "/helper/{token}",
+        vec![
+            case(M::GET, "/helper/0000", None),
+            case(M::POST, "/helper/0000", Some("")),
+        ],
+    );
     c.insert("/api/v1/clinic/dashboard", g("/api/v1/clinic/dashboard"));
     c.insert(
         "/api/v1/clinic/participants/{number}/report",
@@ -913,7 +919,49 @@ async fn a_clinician_sets_up_a_blinded_trial_with_a_helper(postgres: bool) {
         return;
     };
     let amy = log_in(&c.app, "amy").await;
-    let zoe_n = c.zoe.id.number();
+    // Zoe has a trial under way: a second one is refused.
+    let r = send(
+        &c.app,
+        request(
+            &Method::POST,
+            &format!("/clinic/participants/{}/trial", c.zoe.id.number()),
+            Some(&amy),
+            Some("compare=nothing&cycles=2"),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(r.body.contains("trial under way"), "{}", r.body);
+    // Yan accepts Amy's invitation; his trial is the one set up here.
+    let r = send(
+        &c.app,
+        request(
+            &Method::POST,
+            "/clinic/invitations",
+            Some(&amy),
+            Some("label=Yan"),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let invite = r.body[r.body.find("/invite/").unwrap()..]
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    let yan = log_in(&c.app, "yan").await;
+    let r = send(
+        &c.app,
+        request(
+            &Method::POST,
+            &format!("{invite}/accept"),
+            Some(&yan),
+            Some(""),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let zoe_n = c.yan.id.number();
     let start = day(1);
     let form = format!("compare=placebo&helper=Sam+the+pharmacist&start={start}&name=mg-2&cycles=2&period_days=14&run_in_days=4");
     // Without a helper a blinded trial is refused, naming the field.
@@ -948,20 +996,34 @@ async fn a_clinician_sets_up_a_blinded_trial_with_a_helper(postgres: bool) {
         .unwrap()
         .to_string();
     let path = link.as_str();
-    // Refused to the clinician and to the participant.
+    // Refused to the clinician and to the participant (and recorded).
     let r = send(&c.app, request(&Method::GET, path, Some(&amy), None)).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
-    let zoe = log_in(&c.app, "zoe").await;
-    let r = send(&c.app, request(&Method::GET, path, Some(&zoe), None)).await;
+    let r = send(&c.app, request(&Method::POST, path, Some(&yan), Some(""))).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
-    // The helper (not logged in) gets the sheet: 2 arms x 2 cycles = 4 containers.
+    // The helper (not logged in) sees who the link is for; looking uses nothing.
     let r = send(&c.app, request(&Method::GET, path, None, None)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        r.body.contains("Sam the pharmacist") && !r.body.contains("Container"),
+        "{}",
+        r.body
+    );
+    // The button downloads the sheet once: 2 arms x 2 cycles = 4 containers.
+    let r = send(&c.app, request(&Method::POST, path, None, Some(""))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body.matches("Container").count(), 4, "{}", r.body);
-    // Zoe's log: the set-up and one opening.
+    let r = send(&c.app, request(&Method::POST, path, None, Some(""))).await;
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "a second opening: {}",
+        r.body
+    );
+    // Yan's log: the set-up, two refusals and one opening.
     let r = send(
         &c.app,
-        request(&Method::GET, "/api/v1/account/audit", Some(&zoe), None),
+        request(&Method::GET, "/api/v1/account/audit", Some(&yan), None),
     )
     .await;
     let actions: Vec<String> = r
@@ -978,9 +1040,17 @@ async fn a_clinician_sets_up_a_blinded_trial_with_a_helper(postgres: bool) {
     assert_eq!(
         actions
             .iter()
-            .filter(|a| *a == "the helper's sheet was opened")
+            .filter(|a| a.starts_with("opened the helper's sheet"))
             .count(),
         1,
+        "{actions:?}"
+    );
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| *a == "was refused the helper's sheet")
+            .count(),
+        2,
         "{actions:?}"
     );
     // Ben (not linked) cannot set one up.
