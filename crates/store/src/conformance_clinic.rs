@@ -233,7 +233,7 @@ pub fn login_failures_are_counted_per_key<S: ClinicStore>(store: &S) {
             .unwrap()
             .unwrap()
             .count,
-        1
+        2
     );
 }
 
