@@ -392,12 +392,9 @@ fn wrong_passwords_on_one_instance_slow_log_ins_down_on_the_other() {
     }
 }
 
-/// The API's documented answer without a session is 401 (crates/web/src/access.rs
-/// `log_in_first`), but inside the router nested under `/api/v1` the guard sees the path
-/// without its prefix (`/nights`), takes the call for a page and answers 303 to
-/// `/login?next=/nights`. Ignored until the guard reads the original path.
+/// A session ended on one instance is refused by both, with the API's answer (401, not a
+/// redirect to the log-in page: the guard reads the original path under `/api/v1`).
 #[test]
-#[ignore = "known bug: access::is_api sees the nested path; an API call without a session gets 303"]
 fn an_api_call_with_a_closed_session_is_401_on_every_instance() {
     let Some(schema) = FreshSchema::new() else {
         return;
