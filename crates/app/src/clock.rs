@@ -44,14 +44,23 @@ pub fn check_environment() -> Result<(), AppError> {
     Ok(())
 }
 
+/// The date `QUIETLEGS_TODAY` sets, read once per process (the environment does not change
+/// under a running quietlegs, and a server asks for the time on every request; an invalid
+/// value was refused by `check_environment` before any work).
+fn moved_today() -> Option<Date> {
+    static TODAY: std::sync::OnceLock<Option<Date>> = std::sync::OnceLock::new();
+    *TODAY.get_or_init(|| {
+        std::env::var(TODAY_VARIABLE)
+            .ok()
+            .and_then(|s| s.parse::<Date>().ok())
+    })
+}
+
 impl Now {
     /// The real clock, unless `QUIETLEGS_TODAY=YYYY-MM-DD` sets the date.
     pub fn read() -> Self {
         let mut z = jiff::Zoned::now();
-        if let Some(d) = std::env::var(TODAY_VARIABLE)
-            .ok()
-            .and_then(|s| s.parse::<Date>().ok())
-        {
+        if let Some(d) = moved_today() {
             if let Ok(moved) = z.with().date(d).build() {
                 z = moved;
             }

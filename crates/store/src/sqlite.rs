@@ -14,7 +14,7 @@ use rusqlite::{
 };
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 impl From<rusqlite::Error> for StoreError {
@@ -46,11 +46,16 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0004_profile.sql"),
     include_str!("../migrations/sqlite/0005_login.sql"),
     include_str!("../migrations/sqlite/0006_clinic.sql"),
+    include_str!("../migrations/sqlite/0007_unique_date_indexes.sql"),
 ];
 
-/// Runs `batch` in one `BEGIN IMMEDIATE` transaction, each record in its own savepoint (a
-/// refused one is rolled back alone and keeps its own error), and commits once. If the commit
-/// fails, every record gets its error (a record refused on its own keeps its own).
+/// Runs `batch` in one `BEGIN IMMEDIATE` transaction and commits once. Each record is one
+/// write statement (see `add_row`), and SQLite undoes a statement that fails on a constraint
+/// alone, keeping the transaction (<https://www.sqlite.org/lang_conflict.html>, ABORT): so a
+/// record refused on its own keeps its own error and the rest are kept, without a savepoint
+/// per record. Any other failure (disk full, I/O, busy), or a transaction SQLite rolled back by
+/// itself, fails the whole batch, and nothing of it is kept. If the commit fails, every record
+/// gets its error (a record refused on its own keeps its own).
 fn add_batch(conn: &mut Connection, batch: &[NewRecord]) -> Vec<Result<i64, StoreError>> {
     let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
@@ -61,14 +66,14 @@ fn add_batch(conn: &mut Connection, batch: &[NewRecord]) -> Vec<Result<i64, Stor
     };
     let mut outcomes = Vec::with_capacity(batch.len());
     for n in batch {
-        match in_savepoint(&tx, || {
-            add_row(&tx, n.person, &n.record, &n.stamp, n.on_duplicate)
-        }) {
-            Ok(outcome) => outcomes.push(outcome),
-            // The savepoint itself failed: the transaction cannot be trusted, so none of the
-            // batch is kept (dropping `tx` rolls it back).
-            Err(e) => return batch.iter().map(|_| Err(e.for_each_write())).collect(),
+        let outcome = add_row(&tx, n.person, &n.record, &n.stamp, n.on_duplicate);
+        if let Err(e) = &outcome {
+            if !refused_alone(e) || tx.is_autocommit() {
+                // Dropping `tx` rolls back whatever is left of the transaction.
+                return batch.iter().map(|_| Err(e.for_each_write())).collect();
+            }
         }
+        outcomes.push(outcome);
     }
     match tx.commit() {
         Ok(()) => outcomes,
@@ -82,23 +87,20 @@ fn add_batch(conn: &mut Connection, batch: &[NewRecord]) -> Vec<Result<i64, Stor
     }
 }
 
-/// Runs `write` inside a savepoint of `tx`, rolled back alone if `write` fails. The outer
-/// error is a failure of the savepoint statements themselves.
-fn in_savepoint<T>(
-    tx: &Transaction<'_>,
-    write: impl FnOnce() -> Result<T, StoreError>,
-) -> Result<Result<T, StoreError>, StoreError> {
-    tx.prepare_cached("SAVEPOINT batch_record")?.execute([])?;
-    let outcome = write();
-    if outcome.is_err() {
-        tx.prepare_cached("ROLLBACK TO batch_record")?.execute([])?;
+/// A refusal of one record that leaves the transaction as it was: a date already taken, a
+/// uniqueness or other constraint of the schema, or a kind the store does not know (refused
+/// before any statement ran).
+fn refused_alone(e: &StoreError) -> bool {
+    match e {
+        StoreError::Duplicate { .. } | StoreError::Conflict(_) | StoreError::UnknownKind(_) => true,
+        StoreError::Backend(message) => message.contains("constraint failed"),
+        _ => false,
     }
-    tx.prepare_cached("RELEASE batch_record")?.execute([])?;
-    Ok(outcome)
 }
 
-/// Adds one record inside `tx`: a second one-per-date record is refused or replaces the
-/// first, as `on_duplicate` says.
+/// Adds one record inside `tx` with one write statement: a second one-per-date record is
+/// refused (the insert does nothing and the existing entry is named) or replaces the first,
+/// as `on_duplicate` says.
 fn add_row(
     tx: &Transaction<'_>,
     person: PersonId,
@@ -106,24 +108,34 @@ fn add_row(
     stamp: &Stamp,
     on_duplicate: OnDuplicate,
 ) -> Result<i64, StoreError> {
+    if !record.one_per_date() {
+        return insert_row(tx, person, None, record, stamp);
+    }
     let table = table_of(record.kind())?;
     let date = record.date().to_string();
-    match (
-        record.one_per_date(),
-        existing_on_date(tx, table, person, &date)?,
-    ) {
-        (true, Some(existing)) => match on_duplicate {
-            OnDuplicate::Refuse => Err(StoreError::Duplicate {
+    match on_duplicate {
+        OnDuplicate::Refuse => {
+            if let Some(id) = insert_unless_date_taken(tx, person, record, stamp)? {
+                return Ok(id);
+            }
+            let existing = existing_on_date(tx, table, person, &date)?.ok_or_else(|| {
+                StoreError::Backend(format!(
+                    "{table}: an insert for {date} found its date taken, but no entry holds it"
+                ))
+            })?;
+            Err(StoreError::Duplicate {
                 kind: record.kind().to_string(),
                 date,
                 id: existing,
-            }),
-            OnDuplicate::Replace => {
+            })
+        }
+        OnDuplicate::Replace => match existing_on_date(tx, table, person, &date)? {
+            Some(existing) => {
                 update_row(tx, person, existing, record, &stamp.updated_at, &stamp.tz)?;
                 Ok(existing)
             }
+            None => insert_row(tx, person, None, record, stamp),
         },
-        _ => insert_row(tx, person, None, record, stamp),
     }
 }
 
@@ -1064,29 +1076,108 @@ fn insert_row(
     record: &Record,
     stamp: &Stamp,
 ) -> Result<i64, StoreError> {
-    let table = table_of(record.kind())?;
-    let fields = record.fields();
-    let mut cols: Vec<&str> = vec!["id", "person_id", "date", "created_at", "updated_at", "tz"];
-    cols.extend(fields.iter().map(|(f, _)| column_of(f)));
-    let placeholders: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
-    let sql = format!(
-        "INSERT INTO {table} ({}) VALUES ({})",
-        cols.join(", "),
-        placeholders.join(", ")
-    );
-    let mut values: Vec<Value> = vec![
+    let sql = insert_sql(record.kind(), InsertMode::Plain)?;
+    tx.prepare_cached(sql)?
+        .execute(rusqlite::params_from_iter(insert_values(
+            person, id, record, stamp,
+        )?))?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// Inserts a one-per-date record unless its date is taken (then nothing is written): the new
+/// id, or `None`.
+fn insert_unless_date_taken(
+    tx: &Transaction<'_>,
+    person: PersonId,
+    record: &Record,
+    stamp: &Stamp,
+) -> Result<Option<i64>, StoreError> {
+    let sql = insert_sql(record.kind(), InsertMode::UnlessDateTaken)?;
+    let inserted = tx
+        .prepare_cached(sql)?
+        .execute(rusqlite::params_from_iter(insert_values(
+            person, None, record, stamp,
+        )?))?;
+    Ok((inserted == 1).then(|| tx.last_insert_rowid()))
+}
+
+/// Whether an insert of a one-per-date kind gives way to the entry already on its date.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum InsertMode {
+    Plain,
+    UnlessDateTaken,
+}
+
+/// The record kinds the diary stores (those of `table_of`).
+const KINDS: [&str; 6] = ["night", "irls", "dose", "food", "side-effects", "factor"];
+
+/// The INSERT statement of a kind, built once per process: every column of the kind is bound,
+/// an absent optional field as NULL (no diary column has a default), so one statement text
+/// serves every record of the kind and SQLite's statement cache finds it without a new string.
+fn insert_sql(kind: &str, mode: InsertMode) -> Result<&'static str, StoreError> {
+    static STATEMENTS: OnceLock<Vec<(&'static str, InsertMode, String)>> = OnceLock::new();
+    let statements = STATEMENTS.get_or_init(|| {
+        let mut statements = Vec::new();
+        for kind in KINDS {
+            let (Ok(table), Ok(fields)) = (table_of(kind), fields_of(kind)) else {
+                continue;
+            };
+            let mut cols = vec!["id", "person_id", "date", "created_at", "updated_at", "tz"];
+            cols.extend(fields.iter().map(|f| column_of(f)));
+            let placeholders: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+            let insert = format!(
+                "INSERT INTO {table} ({}) VALUES ({})",
+                cols.join(", "),
+                placeholders.join(", ")
+            );
+            statements.push((
+                kind,
+                InsertMode::UnlessDateTaken,
+                format!("{insert} ON CONFLICT (person_id, date) DO NOTHING"),
+            ));
+            statements.push((kind, InsertMode::Plain, insert));
+        }
+        statements
+    });
+    statements
+        .iter()
+        .find(|(k, m, _)| *k == kind && *m == mode)
+        .map(|(_, _, sql)| sql.as_str())
+        .ok_or_else(|| StoreError::UnknownKind(kind.to_string()))
+}
+
+/// The values of a record's INSERT, in the order of `insert_sql`.
+fn insert_values(
+    person: PersonId,
+    id: Option<i64>,
+    record: &Record,
+    stamp: &Stamp,
+) -> Result<Vec<Value>, StoreError> {
+    let names = fields_of(record.kind())?;
+    let mut fields = record.fields();
+    let mut values: Vec<Value> = Vec::with_capacity(6 + names.len());
+    values.extend([
         id.map_or(Value::Null, Value::Integer),
         Value::Integer(person.0),
         Value::Text(record.date().to_string()),
         Value::Text(stamp.created_at.clone()),
         Value::Text(stamp.updated_at.clone()),
         Value::Text(stamp.tz.clone()),
-    ];
-    values.extend(fields.into_iter().map(|(_, v)| bind(v)));
-    // Cached: a server stores the same few shapes of record over and over.
-    tx.prepare_cached(&sql)?
-        .execute(rusqlite::params_from_iter(values))?;
-    Ok(tx.last_insert_rowid())
+    ]);
+    for name in names {
+        let value = fields
+            .iter()
+            .position(|(f, _)| f == name)
+            .map(|i| fields.swap_remove(i).1);
+        values.push(value.map_or(Value::Null, bind));
+    }
+    if let Some((field, _)) = fields.first() {
+        return Err(StoreError::Backend(format!(
+            "{} field '{field}' has no column",
+            record.kind()
+        )));
+    }
+    Ok(values)
 }
 
 fn update_row(
@@ -1443,5 +1534,108 @@ mod tests {
         let err = s.records(me, None, None).unwrap_err();
         assert!(matches!(err, StoreError::Poisoned), "{err:?}");
         assert_eq!(err.kind(), crate::ErrorKind::Internal);
+    }
+
+    fn noted_night(day: u8, note_len: usize) -> Record {
+        Record::Night(quietlegs_core::diary::Night {
+            date: Date::new(2026, 11, day as i8).unwrap(),
+            severity: 4,
+            symptoms_began: None,
+            sleep_quality: Some(6),
+            hours_slept: Some(7.5),
+            minutes_to_sleep: None,
+            awakenings: None,
+            note: Some("n".repeat(note_len)),
+        })
+    }
+
+    /// A batch that runs out of room part-way (the database may not grow past the pages it
+    /// has: SQLITE_FULL, as on a full disk) keeps none of its records, each gets the disk-full
+    /// error, and what was stored before is intact. Without a savepoint per record this rests
+    /// on the whole-batch rule of `add_batch`, which this pins.
+    #[test]
+    fn a_batch_that_fills_the_disk_keeps_none_of_it() {
+        let s = SqliteStore::in_memory().unwrap();
+        let me = s
+            .person(&Identity::local("me"), "2026-11-30T07:00:00Z")
+            .unwrap();
+        let at = Stamp {
+            created_at: "2026-11-30T07:00:00Z".into(),
+            updated_at: "2026-11-30T07:00:00Z".into(),
+            tz: "UTC".into(),
+        };
+        s.add_record(me, &noted_night(1, 10), &at, OnDuplicate::Refuse)
+            .unwrap();
+        {
+            let conn = s.lock().unwrap();
+            let pages: i64 = conn
+                .query_row("PRAGMA page_count", [], |r| r.get(0))
+                .unwrap();
+            conn.pragma_update(None, "max_page_count", pages).unwrap();
+        }
+        // 20 nights with 2,000-character notes need about 10 new 4 kB pages: the first few may
+        // fit in free space, the batch as a whole cannot.
+        let batch: Vec<NewRecord> = (2..22)
+            .map(|day| NewRecord {
+                person: me,
+                record: noted_night(day, 2000),
+                stamp: at.clone(),
+                on_duplicate: OnDuplicate::Refuse,
+            })
+            .collect();
+        let outcomes = s.add_records(&batch);
+        assert_eq!(outcomes.len(), 20);
+        for outcome in &outcomes {
+            assert!(
+                matches!(outcome, Err(StoreError::DiskFull(_))),
+                "{outcome:?}"
+            );
+        }
+        let kept = s.records(me, None, None).unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].record, noted_night(1, 10));
+    }
+
+    /// Migration 7 leaves one index on (person_id, date) for each one-per-date table, the one
+    /// its UNIQUE constraint makes, and a range query of the history uses it.
+    #[test]
+    fn one_per_date_tables_have_one_date_index_and_history_uses_it() {
+        let s = SqliteStore::in_memory().unwrap();
+        let conn = s.lock().unwrap();
+        for table in ["night", "irls", "side_effects"] {
+            let indexes: Vec<String> = conn
+                .prepare(&format!("PRAGMA index_list({table})"))
+                .unwrap()
+                .query_map([], |r| r.get::<_, String>(1))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert_eq!(indexes, [format!("sqlite_autoindex_{table}_1")], "{table}");
+            let plan: String = conn
+                .query_row(
+                    &format!(
+                        "EXPLAIN QUERY PLAN SELECT id FROM {table} \
+                         WHERE person_id = 1 AND date BETWEEN '2026-01-01' AND '2026-02-01'"
+                    ),
+                    [],
+                    |r| r.get(3),
+                )
+                .unwrap();
+            assert!(
+                plan.contains(&format!("USING COVERING INDEX sqlite_autoindex_{table}_1"))
+                    || plan.contains(&format!("USING INDEX sqlite_autoindex_{table}_1")),
+                "{table}: {plan}"
+            );
+        }
+        for table in ["dose", "food_log", "factor"] {
+            let by_date: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                    [format!("{table}_by_date")],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(by_date, 1, "{table}");
+        }
     }
 }

@@ -85,8 +85,12 @@ pub(crate) fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiErr
     }
 }
 
-/// Reads a JSON body into `T`, naming the field of the first error.
+/// Reads a JSON body into `T`, naming the field of the first error. A body that parses is
+/// read once, without tracking paths; only a refused one is read again to name its field.
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if let Ok(value) = serde_json::from_slice(body) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();

@@ -92,12 +92,25 @@ fn write_batches(store: &AnyStore, mut queue: mpsc::UnboundedReceiver<QueuedEntr
             replies.push((q.reply, q.records.len()));
             records.extend(q.records);
         }
-        let mut outcomes = store.add_records(&records).into_iter();
+        // A panic while storing must not end the thread (every later entry would then be
+        // refused until a restart): this batch is answered with an error, and the next one is
+        // tried. The store rolls back an unfinished transaction when it unwinds, and a
+        // connection left unusable refuses every later use on its own (`StoreError::Poisoned`).
+        let outcomes =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.add_records(&records)))
+                .unwrap_or_else(|_| records.iter().map(|_| Err(failed())).collect());
+        let mut outcomes = outcomes.into_iter();
         for (reply, count) in replies {
             // A request that went away (its client disconnected) still had its entries stored.
             let _ = reply.send(outcomes.by_ref().take(count).collect());
         }
     }
+}
+
+fn failed() -> StoreError {
+    StoreError::Backend(
+        "storing failed unexpectedly; look in the history before entering it again".into(),
+    )
 }
 
 fn stopped() -> StoreError {
