@@ -34,7 +34,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::clinician::{self, ClinicianReport, FlagLine, IrlsPoint, TrialSection};
-use crate::login::{check_policy, MAX_PASSWORD_BYTES};
+use crate::login::{check_policy_for, MAX_PASSWORD_BYTES};
 use crate::{AppError, Context, ErrorKind};
 
 pub const SESSION_IDLE_SECONDS: i64 = 3_600;
@@ -83,8 +83,9 @@ pub fn parse_username(text: &str) -> Result<String, AppError> {
     Ok(name)
 }
 
-fn hash_password(password: &str, salt: [u8; 16]) -> Result<String, AppError> {
-    check_policy(password)?;
+/// Checks `password` against the policy (for the account named `username`) and hashes it.
+fn hash_password(password: &str, username: &str, salt: [u8; 16]) -> Result<String, AppError> {
+    check_policy_for(password, Some(username))?;
     let salt = SaltString::encode_b64(&salt)
         .map_err(|e| AppError::internal(format!("encoding the password salt: {e}")))?;
     Ok(Argon2::default()
@@ -104,7 +105,7 @@ pub fn create_account<S: ClinicStore>(
     salt: [u8; 16],
 ) -> Result<Account, AppError> {
     let username = parse_username(username)?;
-    check_policy(password)?;
+    check_policy_for(password, Some(&username))?;
     if store.account_by_username(&username)?.is_some() {
         return Err(AppError::new(
             ErrorKind::Conflict,
@@ -112,7 +113,7 @@ pub fn create_account<S: ClinicStore>(
             format!("the username {username} is taken: choose another"),
         ));
     }
-    let phc = hash_password(password, salt)?;
+    let phc = hash_password(password, &username, salt)?;
     store
         .create_account(&NewAccount {
             username: &username,
@@ -205,7 +206,7 @@ fn decoy_phc() -> Result<String, AppError> {
     if let Some(phc) = DECOY.get() {
         return Ok(phc.clone());
     }
-    let phc = hash_password("a decoy password nobody has", [7; 16])?;
+    let phc = hash_password("a decoy password nobody has", "decoy", [7; 16])?;
     Ok(DECOY.get_or_init(|| phc).clone())
 }
 
@@ -384,9 +385,9 @@ pub fn change_password<S: ClinicStore>(
     new: &str,
     salt: [u8; 16],
 ) -> Result<(), AppError> {
-    check_policy(new)?;
+    check_policy_for(new, Some(&account.username))?;
     check_own_password(store, ctx.now.unix_seconds()?, account, current, "current")?;
-    let phc = hash_password(new, salt)?;
+    let phc = hash_password(new, &account.username, salt)?;
     store.set_account_password(account.id, &phc, &ctx.now.instant)?;
     Ok(())
 }
@@ -532,7 +533,7 @@ pub fn use_password_reset<S: ClinicStore>(
 ) -> Result<Account, AppError> {
     // An unknown or spent link is refused before the expensive hash.
     let shown = reset_link_account(store, ctx, token)?;
-    let phc = hash_password(password, salt)?;
+    let phc = hash_password(password, &shown.username, salt)?;
     let account = store
         .use_password_reset(
             &token_hash(token),

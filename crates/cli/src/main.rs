@@ -241,7 +241,8 @@ enum Command {
         #[arg(long = "allow-host", value_name = "NAME")]
         allow_hosts: Vec<String>,
         /// Set (or change) the log-in password of this diary and exit: asked twice on a
-        /// terminal, else read from the first line of standard input. At least 15 characters.
+        /// terminal, else read from the first line of standard input. At least 15 characters, not
+        /// easy to guess.
         #[arg(long, conflicts_with = "demo")]
         set_password: bool,
         /// Fill a demonstration diary (20 weeks and a finished blinded trial) first: in a
@@ -268,7 +269,8 @@ enum Command {
 #[derive(Subcommand)]
 enum AdminCommand {
     /// Make an account (the first admin, to start with). The password is asked twice on a
-    /// terminal, else read from the first line of standard input; at least 15 characters.
+    /// terminal, else read from the first line of standard input; at least 15 characters, not
+    /// easy to guess.
     CreateUser {
         /// 3 to 32 letters a-z, digits, '.', '_' or '-'.
         #[arg(long)]

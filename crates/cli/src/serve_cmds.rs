@@ -183,8 +183,10 @@ pub fn set_password(ctx: &Context<'_>, db: &Database) -> Result<(), Failure> {
 
 fn read_password() -> Result<String, Failure> {
     if std::io::stdin().is_terminal() {
-        let first = rpassword::prompt_password("New password (at least 15 characters): ")
-            .context("reading the password")?;
+        let first = rpassword::prompt_password(
+            "New password (at least 15 characters, not easy to guess): ",
+        )
+        .context("reading the password")?;
         quietlegs_app::login::check_policy(&first)
             .map_err(|e| bad_input(anyhow!("--set-password: {}", e.message)))?;
         let again = rpassword::prompt_password("The same password again: ")

@@ -58,6 +58,17 @@ fn a_short_password_is_refused_and_nothing_is_stored() {
 }
 
 #[test]
+fn an_easy_to_guess_password_is_refused_and_nothing_is_stored() {
+    let db = temp_db();
+    // 16 characters, but "password" twice: a repeat of the most common password.
+    fails(
+        set_password(&db.path, "passwordpassword\n"),
+        "--set-password: the password is too easy to guess (repeats like",
+    );
+    assert!(!db.path.exists() || stored_secret(&db.path).is_none());
+}
+
+#[test]
 fn a_password_from_standard_input_is_stored_as_argon2id_only() {
     let db = temp_db();
     let out = set_password(&db.path, "a long enough passphrase\r\n");
