@@ -13,14 +13,11 @@
 //
 // Usage: node tools/e2e/clinic.mjs [path/to/quietlegs]   (default: target/debug/quietlegs)
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { createRequire } from "node:module";
-import { chromium } from "playwright-core";
+import { audit as auditPage, launchBrowser } from "./browser.mjs";
 
-const require = createRequire(import.meta.url);
-const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 const root = resolve(new URL("../..", import.meta.url).pathname);
 const binary = resolve(process.argv[2] ?? join(root, "target/debug/quietlegs"));
 const shots = join(root, "target/e2e");
@@ -86,31 +83,9 @@ const base = await new Promise((ok, no) => {
   setTimeout(() => no(new Error(`server did not start: ${serverErr}`)), 20000);
 });
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
+const browser = await launchBrowser();
 
-async function audit(page, name) {
-  // axe is evaluated through the DevTools protocol, which the page's CSP does not govern.
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(async () => await window.axe.run(document, {
-    runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] },
-  }));
-  if (result.passes.length < 10) fail(`${name}: axe checked too little (${result.passes.length} rules passed)`);
-  console.log(`${name}: axe ${result.passes.length} rules passed, ${result.violations.length} violations`);
-  for (const v of result.violations) {
-    const line = `${name}: axe ${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`;
-    if (v.impact === "serious" || v.impact === "critical") fail(line); else console.log(`note ${line}`);
-  }
-  // axe counts a placeholder as a name: check labels ourselves.
-  const unlabelled = await page.evaluate(() => [...document.querySelectorAll("input, select, textarea")]
-    .filter((el) => el.type !== "hidden")
-    .filter((el) => !(el.id && document.querySelector(`label[for="${CSS.escape(el.id)}"]`)))
-    .map((el) => el.name || el.outerHTML));
-  if (unlabelled.length) fail(`${name}: inputs without a <label>: ${unlabelled.join(", ")}`);
-}
+const audit = (page, name) => auditPage(page, name, fail);
 
 // Audits the page as it is, light and dark, with a screenshot of each.
 async function check(page, name) {

@@ -772,7 +772,6 @@ struct InviteTemplate {
     error_field: Option<String>,
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn invite_with(
     state: &WebState,
     viewer: Option<Viewer>,
