@@ -14,7 +14,7 @@ use quietlegs_core::diary::{
 };
 use quietlegs_core::food::FoodTable;
 use quietlegs_core::IrlsScore;
-use quietlegs_store::{OnDuplicate, PersonId, Store, TrialStore};
+use quietlegs_store::{NewRecord, OnDuplicate, PersonId, Store, TrialStore};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -135,12 +135,18 @@ pub fn fill<S: Store + TrialStore>(
     let normal = rand_distr::Normal::new(0.0, NOISE_SD * (1.0 - RHO * RHO).sqrt())
         .map_err(|e| AppError::internal(e.to_string()))?;
     let mut noise = 0.0;
-    let mut records = 0usize;
-    let mut add = |store: &S, r: Record, date: Date| -> Result<(), AppError> {
+    // The history is stored in one transaction at the end (`Store::add_records`), so that a
+    // failure (a full disk) leaves none of it rather than part of it.
+    let mut history: Vec<NewRecord> = Vec::new();
+    let mut add = |r: Record, date: Date| -> Result<(), AppError> {
         r.validate(today, &ctx.reference.irls)
             .map_err(|e| AppError::internal(format!("demo entry: {e}")))?;
-        store.add_record(person, &r, &at(date, "21:30").stamp(), OnDuplicate::Refuse)?;
-        records += 1;
+        history.push(NewRecord {
+            person,
+            record: r,
+            stamp: at(date, "21:30").stamp(),
+            on_duplicate: OnDuplicate::Refuse,
+        });
         Ok(())
     };
     for n in 0..DEMO_DAYS {
@@ -169,7 +175,6 @@ pub fn fill<S: Store + TrialStore>(
             continue;
         }
         add(
-            store,
             Record::Night(Night {
                 date,
                 severity,
@@ -184,7 +189,6 @@ pub fn fill<S: Store + TrialStore>(
         )?;
         if late_caffeine {
             add(
-                store,
                 Record::Factor(Factor {
                     date,
                     kind: FactorKind::Caffeine,
@@ -197,7 +201,6 @@ pub fn fill<S: Store + TrialStore>(
         }
         if exercise {
             add(
-                store,
                 Record::Factor(Factor {
                     date,
                     kind: FactorKind::Exercise,
@@ -216,7 +219,6 @@ pub fn fill<S: Store + TrialStore>(
                 .by_id(id)
                 .ok_or_else(|| AppError::internal(format!("demo food {id} is not in SR28")))?;
             add(
-                store,
                 Record::Food(FoodLog {
                     date,
                     food_id: food.id.clone(),
@@ -230,7 +232,6 @@ pub fn fill<S: Store + TrialStore>(
         }
         if let Some(p) = period {
             add(
-                store,
                 Record::Dose(Dose {
                     date,
                     time: ClockTime::from_minutes_wrapping(21 * 60 + 45),
@@ -245,7 +246,6 @@ pub fn fill<S: Store + TrialStore>(
             // then on magnesium.
             let loose = on_magnesium && rng.random_bool(0.15);
             add(
-                store,
                 Record::SideEffects(SideEffects {
                     date,
                     diarrhea: u8::from(loose),
@@ -264,7 +264,6 @@ pub fn fill<S: Store + TrialStore>(
             let score = IrlsScore::score(&ctx.reference.irls, &items)
                 .map_err(|e| AppError::internal(e.to_string()))?;
             add(
-                store,
                 Record::Irls(IrlsEntry {
                     date,
                     items: score.items,
@@ -275,6 +274,10 @@ pub fn fill<S: Store + TrialStore>(
                 date,
             )?;
         }
+    }
+    let records = history.len();
+    for outcome in store.add_records(&history) {
+        outcome?;
     }
     // A guess at the end of every period (mostly right: magnesium nights felt better), then the
     // unblinding the evening after the last night.
