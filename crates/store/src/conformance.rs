@@ -561,6 +561,10 @@ pub fn duplicates_are_refused_and_replace_keeps_id_and_creation_time<S: Store>(s
 ///   5. night 22 Nov, severity 11         -> out of the scale: refused by the backend alone
 ///   6. massage 19 Nov                    -> stored (any number per date)
 ///   7. another person's night 20 Nov     -> stored, theirs
+///   8. night 20 Nov, severity 11, replace -> out of the scale: refused alone, the night
+///      stays as record 4 left it
+///   9. night 19 Nov, severity 11, refuse -> named as the duplicate of record 0 (the date is
+///      taken, whatever the values)
 ///
 /// Afterwards, in export order (kind, then date): me = \[night 19/3, night 20/9,
 /// night 21/4, massage 19\]; the other = \[night 20/5\].
@@ -587,19 +591,28 @@ pub fn a_batch_keeps_each_record_on_its_own_terms<S: Store>(store: &S) {
         new(me, night(day(22), 11), OnDuplicate::Refuse),
         new(me, massage(day(19)), OnDuplicate::Refuse),
         new(other, night(day(20), 5), OnDuplicate::Refuse),
+        new(me, night(day(20), 11), OnDuplicate::Replace),
+        new(me, night(day(19), 11), OnDuplicate::Refuse),
     ];
     let outcomes = store.add_records(&batch);
     assert_eq!(outcomes.len(), batch.len());
     let ok: Vec<bool> = outcomes.iter().map(Result::is_ok).collect();
-    assert_eq!(ok, [true, false, true, false, true, false, true, true]);
     assert_eq!(
-        outcomes[1].as_ref().unwrap_err().kind(),
-        ErrorKind::Conflict
+        ok,
+        [true, false, true, false, true, false, true, true, false, false]
     );
-    assert_eq!(
-        outcomes[3].as_ref().unwrap_err().kind(),
-        ErrorKind::Conflict
-    );
+    // Each duplicate names the entry that holds its date: the stored one, or one stored
+    // earlier in this batch.
+    let duplicate_of = |i: usize| match &outcomes[i] {
+        Err(e @ StoreError::Duplicate { id, .. }) => {
+            assert_eq!(e.kind(), ErrorKind::Conflict);
+            *id
+        }
+        other => panic!("record {i}: expected a duplicate, got {other:?}"),
+    };
+    assert_eq!(duplicate_of(1), stored);
+    assert_eq!(duplicate_of(3), *outcomes[2].as_ref().unwrap());
+    assert_eq!(duplicate_of(9), *outcomes[0].as_ref().unwrap());
     assert_eq!(*outcomes[4].as_ref().unwrap(), stored);
     let mine = contents(store.records(me, None, None).unwrap());
     assert_eq!(

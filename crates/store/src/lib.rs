@@ -366,6 +366,11 @@ pub trait Store: Send + Sync {
     /// an outcome is known only once the write is durable (or has failed). A record may
     /// collide with one earlier in the same batch (a duplicate, then).
     ///
+    /// A failure that is not a refusal of one record (a full disk, an I/O error) fails every
+    /// record of the batch, and none is stored: on SQLite that includes an error of one
+    /// record's own statement, on PostgreSQL (a savepoint per record) only a failure of the
+    /// transaction itself.
+    ///
     /// The default adds them one by one; a backend overrides it to commit them together.
     fn add_records(&self, batch: &[NewRecord]) -> Vec<Result<i64, StoreError>> {
         batch

@@ -115,8 +115,23 @@ fn add_row(
     let date = record.date().to_string();
     match on_duplicate {
         OnDuplicate::Refuse => {
-            if let Some(id) = insert_unless_date_taken(tx, person, record, stamp)? {
-                return Ok(id);
+            match insert_unless_date_taken(tx, person, record, stamp) {
+                Ok(Some(id)) => return Ok(id),
+                Ok(None) => {}
+                // SQLite checks a column's own constraints before the date's uniqueness: a
+                // record refused by them on a date already taken is named as the duplicate,
+                // as PostgreSQL (which looks up the date first) and `add_record` name it.
+                Err(e) if refused_alone(&e) => {
+                    return Err(match existing_on_date(tx, table, person, &date)? {
+                        Some(id) => StoreError::Duplicate {
+                            kind: record.kind().to_string(),
+                            date,
+                            id,
+                        },
+                        None => e,
+                    })
+                }
+                Err(e) => return Err(e),
             }
             let existing = existing_on_date(tx, table, person, &date)?.ok_or_else(|| {
                 StoreError::Backend(format!(
@@ -1108,8 +1123,9 @@ enum InsertMode {
     UnlessDateTaken,
 }
 
-/// The record kinds the diary stores (those of `table_of`).
-const KINDS: [&str; 6] = ["night", "irls", "dose", "food", "side-effects", "factor"];
+/// The tables with UNIQUE (person_id, date) (`0002_diary.sql`): the kinds of which
+/// `Record::one_per_date` holds.
+const ONE_PER_DATE_TABLES: [&str; 3] = ["night", "irls", "side_effects"];
 
 /// The INSERT statement of a kind, built once per process: every column of the kind is bound,
 /// an absent optional field as NULL (no diary column has a default), so one statement text
@@ -1118,7 +1134,8 @@ fn insert_sql(kind: &str, mode: InsertMode) -> Result<&'static str, StoreError> 
     static STATEMENTS: OnceLock<Vec<(&'static str, InsertMode, String)>> = OnceLock::new();
     let statements = STATEMENTS.get_or_init(|| {
         let mut statements = Vec::new();
-        for kind in KINDS {
+        for kind in quietlegs_core::diary::RECORD_KINDS {
+            // Every kind has a table and fields (a kind without is refused as unknown below).
             let (Ok(table), Ok(fields)) = (table_of(kind), fields_of(kind)) else {
                 continue;
             };
@@ -1130,11 +1147,13 @@ fn insert_sql(kind: &str, mode: InsertMode) -> Result<&'static str, StoreError> 
                 cols.join(", "),
                 placeholders.join(", ")
             );
-            statements.push((
-                kind,
-                InsertMode::UnlessDateTaken,
-                format!("{insert} ON CONFLICT (person_id, date) DO NOTHING"),
-            ));
+            if ONE_PER_DATE_TABLES.contains(&table) {
+                statements.push((
+                    kind,
+                    InsertMode::UnlessDateTaken,
+                    format!("{insert} ON CONFLICT (person_id, date) DO NOTHING"),
+                ));
+            }
             statements.push((kind, InsertMode::Plain, insert));
         }
         statements
@@ -1575,25 +1594,37 @@ mod tests {
         }
         // 20 nights with 2,000-character notes need about 10 new 4 kB pages: the first few may
         // fit in free space, the batch as a whole cannot.
-        let batch: Vec<NewRecord> = (2..22)
-            .map(|day| NewRecord {
-                person: me,
-                record: noted_night(day, 2000),
-                stamp: at.clone(),
-                on_duplicate: OnDuplicate::Refuse,
-            })
-            .collect();
+        // First a replacement of the stored night (it fits in its page), then the inserts.
+        let later = Stamp {
+            created_at: "2026-11-30T08:00:00Z".into(),
+            updated_at: "2026-11-30T08:00:00Z".into(),
+            tz: "Europe/Berlin".into(),
+        };
+        let mut batch = vec![NewRecord {
+            person: me,
+            record: noted_night(1, 12),
+            stamp: later,
+            on_duplicate: OnDuplicate::Replace,
+        }];
+        batch.extend((2..22).map(|day| NewRecord {
+            person: me,
+            record: noted_night(day, 2000),
+            stamp: at.clone(),
+            on_duplicate: OnDuplicate::Refuse,
+        }));
         let outcomes = s.add_records(&batch);
-        assert_eq!(outcomes.len(), 20);
+        assert_eq!(outcomes.len(), 21);
         for outcome in &outcomes {
             assert!(
                 matches!(outcome, Err(StoreError::DiskFull(_))),
                 "{outcome:?}"
             );
         }
+        // The replacement was undone with the rest: the night and its stamps are as before.
         let kept = s.records(me, None, None).unwrap();
         assert_eq!(kept.len(), 1);
         assert_eq!(kept[0].record, noted_night(1, 10));
+        assert_eq!(kept[0].stamp, at);
     }
 
     /// Migration 7 leaves one index on (person_id, date) for each one-per-date table, the one
