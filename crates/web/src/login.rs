@@ -336,6 +336,25 @@ impl Drop for Waiting<'_> {
     }
 }
 
+/// The turn of one password check (argon2 one at a time, with at most `MAX_WAITING` waiting
+/// for it): held until dropped. `what` names the work in the refusal ("log-in attempts").
+async fn password_turn<'a>(
+    gate: &'a Gate,
+    what: &str,
+) -> Result<tokio::sync::SemaphorePermit<'a>, ApiError> {
+    let waiting = Waiting(&gate.waiting);
+    if gate.waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("too many {what} at once: try again in a moment"),
+            Some("password"),
+        ));
+    }
+    let turn = gate.checking.acquire().await.map_err(|_| poisoned())?;
+    drop(waiting);
+    Ok(turn)
+}
+
 /// Checks a password from `client` under the throttle, one check at a time (on a blocking
 /// thread: argon2 takes tens of milliseconds and 19 MiB); a live session's token when it is
 /// right.
@@ -347,16 +366,7 @@ async fn attempt(
     let gate = state.gate();
     gate.may_attempt(client, Instant::now())
         .map_err(slowed_down)?;
-    let waiting = Waiting(&gate.waiting);
-    if gate.waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many log-in attempts at once: try again in a moment".into(),
-            Some("password"),
-        ));
-    }
-    let _turn = gate.checking.acquire().await.map_err(|_| poisoned())?;
-    drop(waiting);
+    let _turn = password_turn(gate, "log-in attempts").await?;
     // Earlier attempts from this client may have failed while this one waited.
     gate.may_attempt(client, Instant::now())
         .map_err(slowed_down)?;
@@ -451,16 +461,7 @@ async fn clinic_attempt(
     replacing: Option<String>,
 ) -> Result<(String, Account), ApiError> {
     let gate = state.gate();
-    let waiting = Waiting(&gate.waiting);
-    if gate.waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many log-in attempts at once: try again in a moment".into(),
-            Some("password"),
-        ));
-    }
-    let _turn = gate.checking.acquire().await.map_err(|_| poisoned())?;
-    drop(waiting);
+    let _turn = password_turn(gate, "log-in attempts").await?;
     let token = new_csrf_token();
     let outcome = state
         .run_clinic(move |store, ctx| {
@@ -519,16 +520,7 @@ where
         + 'static,
 {
     let gate = state.gate();
-    let waiting = Waiting(&gate.waiting);
-    if gate.waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many password checks at once: try again in a moment".into(),
-            Some("password"),
-        ));
-    }
-    let _turn = gate.checking.acquire().await.map_err(|_| poisoned())?;
-    drop(waiting);
+    let _turn = password_turn(gate, "password checks").await?;
     state.run_clinic(work).await
 }
 
